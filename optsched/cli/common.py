@@ -1,0 +1,86 @@
+"""Helpers shared by CLI commands: instance loading (files and builtin: names), output."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+from optsched.errors import OptschedError
+from optsched.instance import Instance, instance_from_dict, load_instance
+from optsched.io import dumps
+
+BUILTIN_PREFIX = "builtin:"
+
+
+def builtin_names() -> list[str]:
+    """Names of the instances shipped inside the package."""
+    root = resources.files("optsched") / "data"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json"))
+
+
+def resolve_instance(ref: str) -> Instance:
+    """Load ``ref``: a path to an instance JSON file, or ``builtin:NAME``."""
+    if ref.startswith(BUILTIN_PREFIX):
+        name = ref[len(BUILTIN_PREFIX):]
+        if name not in builtin_names():
+            raise OptschedError(f"unknown built-in instance {name!r}; available: "
+                                f"{', '.join(builtin_names())}")
+        import json
+
+        text = (resources.files("optsched") / "data" / f"{name}.json").read_text()
+        return instance_from_dict(json.loads(text))
+    return load_instance(Path(ref))
+
+
+def print_json(obj: object) -> None:
+    print(dumps(obj))
+
+
+@contextlib.contextmanager
+def solver_logs_to_stderr(enabled: bool) -> Iterator[None]:
+    """Send anything solvers print on stdout to stderr, so ``--json`` output stays clean."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def check_output_path(path: str | None, what: str) -> None:
+    """Fail early (before any work) if an output file cannot be written."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise OptschedError(f"{what} path {p} is a directory")
+    parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise OptschedError(f"{what} path {p}: {parent} is not a directory")
+
+
+def table(rows: list[list[object]], header: list[str]) -> str:
+    """A plain fixed-width text table."""
+    cells = [[str(c) for c in header]] + [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(c: object) -> str:
+    if c is None:
+        return "-"
+    if isinstance(c, float):
+        return f"{c:.4g}"
+    return str(c)

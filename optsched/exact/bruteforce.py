@@ -1,0 +1,90 @@
+"""Brute-force oracle for tiny instances: exhaustive depth-first search over start times.
+
+Shares no code with the MILP: its own memory bookkeeping, its own windows, its own incumbent.
+Requests are assigned in index order; request i tries every start p >= a_i such that the total
+completion time can still beat the best found, i.e. p <= a_i + (best - 1 - LB0) where
+LB0 = sum_j (a_j + o_j) and best starts as the value of the sequential schedule (one request at
+a time in arrival order, always feasible since s_i + o_i <= M). Partial assignments are pruned
+only by this bound and by memory feasibility, so every schedule better than the incumbent is
+visited: the result is a proven optimum whenever the search completes.
+"""
+
+from __future__ import annotations
+
+import time
+
+from optsched.instance import Instance
+from optsched.schedule import Schedule
+
+
+class SearchLimitReached(Exception):
+    """Raised inside the search when the time limit is hit."""
+
+
+def sequential_schedule(instance: Instance) -> Schedule:
+    """One request at a time in (arrival, id) order: trivially feasible."""
+    t = 0
+    starts = {}
+    for r in sorted(instance.requests, key=lambda r: (r.arrival, r.id)):
+        t = max(t, r.arrival)
+        starts[r.id] = t
+        t += r.output_tokens
+    return Schedule(starts)
+
+
+def brute_force(instance: Instance, time_limit: float | None = None) -> tuple[Schedule, int,
+                                                                                    bool, int]:
+    """Return (best schedule, its value, completed?, nodes visited)."""
+    reqs = instance.requests
+    n = len(reqs)
+    m = instance.memory_limit
+    a = [r.arrival for r in reqs]
+    s = [r.prompt_tokens for r in reqs]
+    o = [r.output_tokens for r in reqs]
+    lb0 = sum(a) + sum(o)
+    best_sched = sequential_schedule(instance)
+    best = sum(best_sched.starts[r.id] + r.output_tokens for r in reqs)
+    best_starts = [best_sched.starts[r.id] for r in reqs]
+    size = max(a) + sum(o) + best - lb0 + 2
+    mem = [0] * (size + max(o) + 2)
+    starts = [0] * n
+    nodes = 0
+    deadline = None if time_limit is None else time.monotonic() + time_limit
+
+    def fits(i: int, p: int) -> bool:
+        for k in range(1, o[i] + 1):
+            if mem[p + k] + s[i] + k > m:
+                return False
+        return True
+
+    def place(i: int, p: int, sign: int) -> None:
+        for k in range(1, o[i] + 1):
+            mem[p + k] += sign * (s[i] + k)
+
+    def dfs(i: int, extra: int) -> None:
+        # extra = sum over placed j of (p_j - a_j): the delay already committed.
+        nonlocal best, best_starts, nodes
+        nodes += 1
+        if deadline is not None and nodes % 4096 == 0 and time.monotonic() > deadline:
+            raise SearchLimitReached
+        if i == n:
+            value = lb0 + extra
+            if value < best:
+                best, best_starts = value, list(starts)
+            return
+        p = a[i]
+        while lb0 + extra + (p - a[i]) < best:
+            if fits(i, p):
+                place(i, p, 1)
+                starts[i] = p
+                dfs(i + 1, extra + p - a[i])
+                place(i, p, -1)
+            p += 1
+
+    completed = True
+    try:
+        dfs(0, 0)
+    except SearchLimitReached:
+        completed = False
+    schedule = Schedule({r.id: best_starts[k] for k, r in enumerate(reqs)})
+    return schedule, best, completed, nodes

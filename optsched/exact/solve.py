@@ -1,0 +1,117 @@
+"""One entry point for exact solving: :func:`solve` (model -> backend -> validated result)."""
+
+from __future__ import annotations
+
+import time
+
+from optsched.errors import SolverError
+from optsched.exact.backends import BACKENDS, SolveParameters
+from optsched.exact.bruteforce import brute_force
+from optsched.exact.formulation import build_model, trivial_lower_bound
+from optsched.exact.incumbent import earliest_fit_schedule
+from optsched.exact.result import SolveResult, Status, integer_bound
+from optsched.instance import Instance
+from optsched.schedule import Schedule
+from optsched.validate import validate
+
+SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
+
+#: Largest instance the brute-force oracle accepts (it is exponential).
+BRUTEFORCE_MAX_REQUESTS = 8
+
+
+class InvalidSolverSchedule(RuntimeError):
+    """A backend returned a schedule the independent validator rejects (a formulation bug)."""
+
+
+def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None = None,
+          threads: int = 1, seed: int = 0, initial_solution: Schedule | None = None,
+          log: bool = False, use_incumbent: bool = True) -> SolveResult:
+    """Solve ``instance`` exactly with ``solver`` and return a validated :class:`SolveResult`.
+
+    An incumbent (``initial_solution`` if given and valid, else earliest-fit) warm-starts the
+    backend and, with ``use_incumbent``, shrinks the start windows. ``status`` is ``optimal``
+    only when the proven bound (the backend's best bound rounded up, or sum(a+o)) equals the
+    objective of a validated schedule; a solver's "optimal" label alone is never trusted.
+    """
+    if solver not in SOLVERS:
+        raise SolverError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    if threads < 1:
+        raise SolverError("threads must be >= 1")
+    if time_limit is not None and time_limit <= 0:
+        raise SolverError("time limit must be > 0 seconds")
+    params = SolveParameters(time_limit, threads, seed, log)
+    if solver == "bruteforce":
+        return _solve_bruteforce(instance, params)
+
+    t0 = time.perf_counter()
+    incumbent = None
+    for cand in ([initial_solution] if initial_solution is not None else []) + [None]:
+        sched = cand if cand is not None else earliest_fit_schedule(instance)
+        if validate(instance, sched).valid:
+            incumbent = sched
+            break
+    incumbent_value = incumbent.objective(_outputs(instance)) if incumbent else None
+    model = build_model(instance, incumbent_value if use_incumbent else None)
+    hint = model.values_from_schedule(incumbent) if incumbent is not None else None
+    out = BACKENDS[solver].run(model, params, hint)
+    lb0 = trivial_lower_bound(instance)
+    bound = integer_bound(out.bound)
+    bound = lb0 if bound is None else max(bound, lb0)
+
+    schedule, source = None, None
+    if out.values is not None:
+        schedule = model.schedule_from_values(out.values)
+        report = validate(instance, schedule)
+        if not report.valid:
+            raise InvalidSolverSchedule(
+                f"{solver} returned a schedule that fails validation:\n{report.summary()}")
+        source = "solver"
+    objective = schedule.objective(_outputs(instance)) if schedule else None
+    if incumbent is not None and (objective is None or incumbent_value < objective):
+        schedule, objective, source = incumbent, incumbent_value, "incumbent"
+
+    if out.proven_infeasible:
+        # Every valid instance has a schedule (run requests one at a time), so this would be a bug.
+        status = Status.INFEASIBLE
+    elif objective is None:
+        status = Status.UNKNOWN
+    elif bound >= objective:
+        # A proven lower bound meets a validated schedule's value: optimality is proven,
+        # whatever label the solver (or its wrapper) attached.
+        status = Status.OPTIMAL
+    else:
+        status = Status.FEASIBLE
+    if objective is not None and bound > objective:
+        raise InvalidSolverSchedule(f"{solver} bound {bound} exceeds a valid schedule's value "
+                                    f"{objective}: the formulation or backend is wrong")
+    return SolveResult(
+        instance=instance, solver=solver, status=status, objective=objective, bound=bound,
+        schedule=schedule, raw_status=out.raw_status, runtime=time.perf_counter() - t0,
+        solver_version=out.version, parameters=params.to_dict(),
+        validation=validate(instance, schedule) if schedule else None,
+        model_size=model.size(), schedule_source=source)
+
+
+def _outputs(instance: Instance) -> dict[str, int]:
+    return {r.id: r.output_tokens for r in instance.requests}
+
+
+def _solve_bruteforce(instance: Instance, params: SolveParameters) -> SolveResult:
+    if instance.n > BRUTEFORCE_MAX_REQUESTS:
+        raise SolverError(f"the brute-force oracle is for tiny instances (at most "
+                          f"{BRUTEFORCE_MAX_REQUESTS} requests); this one has {instance.n}")
+    t0 = time.perf_counter()
+    schedule, value, completed, nodes = brute_force(instance, params.time_limit)
+    report = validate(instance, schedule)
+    if not report.valid:
+        raise InvalidSolverSchedule(f"bruteforce schedule fails validation:\n{report.summary()}")
+    status = Status.OPTIMAL if completed else Status.FEASIBLE
+    from optsched import __version__
+
+    return SolveResult(
+        instance=instance, solver="bruteforce", status=status, objective=value,
+        bound=value if completed else trivial_lower_bound(instance), schedule=schedule,
+        raw_status=("search complete" if completed else "time limit") + f" ({nodes} nodes)",
+        runtime=time.perf_counter() - t0, solver_version=f"optsched {__version__}",
+        parameters=params.to_dict(), validation=report, schedule_source="solver")

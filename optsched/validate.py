@@ -1,0 +1,173 @@
+"""The independent validator: recomputes memory from a schedule alone and lists every violation.
+
+It shares no code with any solver or policy: it reads only the instance's numbers and the start
+times, rebuilds the memory profile round by round (SPEC §2: request i holds s_i + (t - p_i)
+tokens at t = p_i+1 .. p_i+o_i), and checks every rule. Every schedule that optsched reports
+passes through :func:`validate` first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optsched.instance import Instance
+from optsched.schedule import Schedule
+
+#: Longest span of rounds the validator will expand densely.
+MAX_DENSE_SPAN = 200_000_000
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule. ``kind`` is one of: missing, unknown, before_arrival, memory,
+    aborted_run."""
+
+    kind: str
+    message: str
+    request: str | None = None
+    time: int | None = None
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Schedule quality measures (all times in rounds, memory in tokens)."""
+
+    total_completion_time: int
+    total_latency: int
+    mean_latency: float
+    makespan: int
+    peak_memory: int
+    memory_utilisation: float
+    wasted_tokens: int = 0
+    restarts: int = 0
+
+
+@dataclass
+class ValidationReport:
+    """The validator's verdict; ``metrics`` is set only when every request has a start."""
+
+    valid: bool
+    violations: list[Violation] = field(default_factory=list)
+    metrics: Metrics | None = None
+    memory_profile: np.ndarray | None = None  # memory at t = 0..makespan
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid,
+                "violations": [asdict(v) for v in self.violations],
+                "metrics": None if self.metrics is None else asdict(self.metrics)}
+
+    def summary(self, limit: int = 20) -> str:
+        if self.valid:
+            return "valid"
+        lines = [f"INVALID: {len(self.violations)} violation(s)"]
+        lines += ["  " + v.message for v in self.violations[:limit]]
+        if len(self.violations) > limit:
+            lines.append(f"  ... and {len(self.violations) - limit} more")
+        return "\n".join(lines)
+
+
+def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
+    """Check ``schedule`` against ``instance``: arrivals, completeness, memory <= M at every t."""
+    violations: list[Violation] = []
+    reqs = {r.id: r for r in instance.requests}
+    for rid in schedule.starts:
+        if rid not in reqs:
+            violations.append(Violation("unknown", f"request {rid!r} is not in the instance", rid))
+    for r in instance.requests:
+        if r.id not in schedule.starts:
+            violations.append(Violation("missing", f"request {r.id!r} has no start time", r.id))
+    # runs: (id, start, rounds held)
+    runs: list[tuple[str, int, int]] = []
+    for rid, p in schedule.starts.items():
+        r = reqs.get(rid)
+        if r is None:
+            continue
+        if p < r.arrival:
+            violations.append(Violation(
+                "before_arrival", f"request {rid!r} starts at {p} before its arrival {r.arrival}",
+                rid, p))
+        runs.append((rid, int(p), r.output_tokens))
+    for a in schedule.aborted:
+        r = reqs.get(a.id)
+        if r is None:
+            violations.append(Violation("unknown", f"aborted run of unknown request {a.id!r}",
+                                        a.id))
+            continue
+        problems = []
+        if a.start < r.arrival:
+            problems.append(f"starts at {a.start} before arrival {r.arrival}")
+        if not a.start <= a.end < a.start + r.output_tokens:
+            problems.append(f"end {a.end} must lie in [start, start + output_tokens - 1] = "
+                            f"[{a.start}, {a.start + r.output_tokens - 1}]")
+        final = schedule.starts.get(a.id)
+        if final is not None and final < a.end:
+            problems.append(f"final start {final} is before the eviction at {a.end}")
+        for msg in problems:
+            violations.append(Violation("aborted_run", f"aborted run of {a.id!r}: {msg}", a.id,
+                                        a.start))
+        if a.end > a.start:
+            runs.append((a.id, a.start, a.end - a.start))
+
+    profile = _memory_profile(instance, runs)
+    for t in np.flatnonzero(profile > instance.memory_limit):
+        used = int(profile[t])
+        violations.append(Violation(
+            "memory", f"memory {used} exceeds M = {instance.memory_limit} at time {int(t)} "
+            f"(over by {used - instance.memory_limit})", None, int(t),
+            used - instance.memory_limit))
+
+    metrics = None
+    if all(r.id in schedule.starts for r in instance.requests):
+        comp = [schedule.starts[r.id] + r.output_tokens for r in instance.requests]
+        total = int(sum(comp))
+        latency = total - instance.total_arrival
+        makespan = int(max(comp))
+        used = profile[1:makespan + 1] if makespan >= 1 else profile[:0]
+        metrics = Metrics(
+            total_completion_time=total,
+            total_latency=int(latency),
+            mean_latency=latency / instance.n,
+            makespan=makespan,
+            peak_memory=int(profile.max()) if profile.size else 0,
+            memory_utilisation=(float(used.sum()) / (instance.memory_limit * makespan)
+                                if makespan > 0 else 0.0),
+            wasted_tokens=sum(a.wasted_tokens for a in schedule.aborted),
+            restarts=len(schedule.aborted),
+        )
+    return ValidationReport(not violations, violations, metrics, profile)
+
+
+def _memory_profile(instance: Instance, runs: list[tuple[str, int, int]]) -> np.ndarray:
+    """Memory at every t = 0..last round, rebuilt from the runs with difference arrays.
+
+    A run of request i started at p lasting L rounds adds s_i + (t - p) at t = p+1..p+L, i.e.
+    ``count * t + offset`` with count 1 and offset s_i - p on that range.
+    """
+    if not runs:
+        return np.zeros(1, dtype=np.int64)
+    last = max(p + length for _, p, length in runs)
+    first = min(p for _, p, _ in runs)
+    if last - min(first, 0) > MAX_DENSE_SPAN:
+        raise ValueError(f"schedule spans {last} rounds; the validator expands at most "
+                         f"{MAX_DENSE_SPAN}")
+    size = last + 2
+    count = np.zeros(size, dtype=np.int64)
+    offset = np.zeros(size, dtype=np.int64)
+    index = instance.index
+    for rid, p, length in runs:
+        s = instance.requests[index[rid]].prompt_tokens
+        lo = max(p + 1, 0)
+        hi = p + length + 1
+        if hi <= lo:
+            continue
+        count[lo] += 1
+        count[hi] -= 1
+        offset[lo] += s - p
+        offset[hi] -= s - p
+    t = np.arange(size, dtype=np.int64)
+    mem = np.cumsum(count) * t + np.cumsum(offset)
+    return mem[: last + 1]
