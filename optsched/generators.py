@@ -55,7 +55,7 @@ def jaillet_model2(seed: int | np.random.Generator, horizon_range: tuple[int, in
 def uniform_instance(seed: int | np.random.Generator, n: int, memory_limit: int,
                      max_prompt: int = 3, max_arrival: int = 0, equal_prompts: bool = False
                      ) -> Instance:
-    """n requests, s ~ U{0..max_prompt} (or one shared s), o ~ U{1..M - s}, a ~ U{0..max_arrival}."""
+    """n requests: s ~ U{0..max_prompt} (or one shared s), o ~ U{1..M-s}, a ~ U{0..max_arrival}."""
     rng = _rng(seed)
     if equal_prompts:
         s = np.full(n, int(rng.integers(0, max_prompt + 1)))

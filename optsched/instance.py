@@ -161,15 +161,21 @@ def make_instance(memory_limit: int, outputs: Iterable[int], prompts: Iterable[i
     """Build an instance from plain lists (ids default to ``r0, r1, ...``)."""
     outs = [int(x) for x in outputs]
     n = len(outs)
-    prs = [int(prompts)] * n if isinstance(prompts, int | np.integer) else [int(x) for x in prompts]
-    arr = [int(arrivals)] * n if isinstance(arrivals, int | np.integer) else [int(x) for x in arrivals]
+    prs = _broadcast(prompts, n)
+    arr = _broadcast(arrivals, n)
     ids_ = [f"r{i}" for i in range(n)] if ids is None else [str(x) for x in ids]
     pred = [None] * n if predicted is None else [int(x) for x in predicted]
     if not (len(prs) == len(arr) == len(ids_) == len(pred) == n):
-        raise InstanceError("outputs, prompts, arrivals, ids and predictions must have equal length")
+        raise InstanceError("outputs, prompts, arrivals, ids and predictions need equal lengths")
     reqs = tuple(Request(i, a, s, o, p) for i, a, s, o, p in zip(ids_, arr, prs, outs, pred,
                                                                     strict=True))
     return Instance(int(memory_limit), reqs, dict(metadata or {}), name)
+
+
+def _broadcast(values: Iterable[int] | int, n: int) -> list[int]:
+    if isinstance(values, int | np.integer):
+        return [int(values)] * n
+    return [int(x) for x in values]
 
 
 def _is_int(v: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Exact solving: the time-indexed MILP (solver-neutral), its backends, and the brute-force oracle."""
+"""Exact solving: the time-indexed MILP (solver-neutral), its backends, the brute-force oracle."""
 
 from optsched.exact.result import SolveResult, Status
 from optsched.exact.solve import SOLVERS, solve

@@ -13,6 +13,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -71,11 +72,12 @@ class CpSatBackend:
         cp = cp_model.CpModel()
         x = [cp.new_bool_var(model.var_name(v)) for v in range(model.num_vars)]
         for idx in model.request_vars:
-            cp.add_exactly_one(x[v] for v in idx)
+            cp.add_exactly_one([x[v] for v in idx])
         m = model.instance.memory_limit
+        weighted = cp_model.LinearExpr.weighted_sum
         for row in model.rows:
-            cp.add(sum(int(c) * x[v] for v, c in zip(row.vars, row.coefs, strict=True)) <= m)
-        cp.minimize(sum(int(c) * x[v] for v, c in enumerate(model.cost)))
+            cp.add(weighted([x[v] for v in row.vars.tolist()], row.coefs.tolist()) <= m)
+        cp.minimize(weighted(x, model.cost.tolist()))
         if hint is not None:
             for v in range(model.num_vars):
                 cp.add_hint(x[v], bool(hint[v] > 0.5))
@@ -194,20 +196,20 @@ class CbcBackend:
         if hint is not None:
             for v, var in enumerate(xs):
                 var.setInitialValue(1 if hint[v] > 0.5 else 0)
-        with tempfile.TemporaryDirectory(prefix="optsched-cbc-") as tmp:
-            log_path = Path(tmp) / "cbc.log"
-            solver = pulp.PULP_CBC_CMD(
-                msg=False, timeLimit=params.time_limit, threads=max(1, int(params.threads)),
-                gapRel=0.0, gapAbs=0.0, warmStart=hint is not None, logPath=str(log_path),
-                options=[f"randomCbcSeed {int(params.seed) + 1}"], keepFiles=False)
-            if not solver.available():
-                raise SolverError("CBC is not available in this PuLP installation")
-            t0 = time.perf_counter()
-            prob.solve(solver)
-            runtime = time.perf_counter() - t0
-            log = log_path.read_text() if log_path.exists() else ""
+        t0 = time.perf_counter()
+        log, crashed = self._run_cbc(prob, params, warm_start=hint is not None)
+        note = ""
+        if crashed and hint is not None:
+            # CBC 2.10 can crash (SIGSEGV) when a short time limit hits while it processes a
+            # MIP start; run again without the start rather than lose the solve.
+            log, crashed = self._run_cbc(prob, params, warm_start=False)
+            note = " (CBC crashed with the warm start; re-run without it)"
+        runtime = time.perf_counter() - t0
+        if crashed:
+            raise SolverError("CBC failed to run; the end of its log:\n" + log[-2000:])
+        no_solution_file = prob.sol_status is None
         result = _CBC_RESULT.search(log)
-        raw = result.group(1).strip() if result else f"pulp:{pulp.LpStatus[prob.status]}"
+        raw = (result.group(1).strip() if result else f"pulp:{pulp.LpStatus[prob.status]}") + note
         lb = _CBC_LB.search(log)
         bound = float(lb.group(1)) if lb else None
         claims_opt = raw.startswith("Optimal solution found")
@@ -217,11 +219,39 @@ class CbcBackend:
             obj = _CBC_OBJ.search(log)
             bound = float(obj.group(1)) if obj else None
         values = None
-        if prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        if not no_solution_file and "No feasible solution found" not in log and \
+                prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             vals = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
             values = vals
         return BackendOutcome(raw, claims_opt, infeasible, values, bound,
                               f"CBC via PuLP {pulp.__version__}", runtime)
+
+    @staticmethod
+    def _run_cbc(prob, params: SolveParameters, warm_start: bool) -> tuple[str, bool]:
+        """Run CBC once; return (its log, crashed?). A crash is a run that wrote no result."""
+        import pulp
+
+        with tempfile.TemporaryDirectory(prefix="optsched-cbc-") as tmp:
+            log_path = Path(tmp) / "cbc.log"
+            with warnings.catch_warnings():  # PuLP 3.x: deprecation notice for 4.0 (pinned <4)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                solver = pulp.PULP_CBC_CMD(
+                    msg=False, timeLimit=params.time_limit, threads=max(1, int(params.threads)),
+                    gapRel=0.0, gapAbs=0.0, warmStart=warm_start, logPath=str(log_path),
+                    options=[f"randomCbcSeed {int(params.seed) + 1}"], keepFiles=False)
+                if not solver.available():
+                    raise SolverError("CBC is not available in this PuLP installation")
+            prob.sol_status = None
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    prob.solve(solver)
+            except pulp.PulpSolverError:
+                # PuLP raises when CBC exits non-zero or wrote no solution file; CBC's own log
+                # tells whether it finished (a "Result - ..." line) or crashed.
+                pass
+            log = log_path.read_text() if log_path.exists() else ""
+        return log, _CBC_RESULT.search(log) is None
 
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (CpSatBackend(), HighsBackend(),

@@ -52,10 +52,7 @@ def brute_force(instance: Instance, time_limit: float | None = None) -> tuple[Sc
     deadline = None if time_limit is None else time.monotonic() + time_limit
 
     def fits(i: int, p: int) -> bool:
-        for k in range(1, o[i] + 1):
-            if mem[p + k] + s[i] + k > m:
-                return False
-        return True
+        return all(mem[p + k] + s[i] + k <= m for k in range(1, o[i] + 1))
 
     def place(i: int, p: int, sign: int) -> None:
         for k in range(1, o[i] + 1):

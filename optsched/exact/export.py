@@ -7,6 +7,7 @@ row at time t. The objective is the total completion time.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from optsched.exact.formulation import TimeIndexedModel, build_model
@@ -18,8 +19,12 @@ def to_pulp(model: TimeIndexedModel):  # -> tuple[pulp.LpProblem, list[pulp.LpVa
     """The model as a PuLP problem (binary variables, same names as in the docs)."""
     import pulp
 
-    prob = pulp.LpProblem("optsched_time_indexed", pulp.LpMinimize)
-    xs = [pulp.LpVariable(model.var_name(v), cat=pulp.LpBinary) for v in range(model.num_vars)]
+    with warnings.catch_warnings():
+        # PuLP 3.x warns about its 4.0 API on every variable; we pin pulp<4.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        prob = pulp.LpProblem("optsched_time_indexed", pulp.LpMinimize)
+        xs = [pulp.LpVariable(model.var_name(v), cat=pulp.LpBinary)
+              for v in range(model.num_vars)]
     prob += pulp.LpAffineExpression((xs[v], int(c)) for v, c in enumerate(model.cost))
     for i, idx in enumerate(model.request_vars):
         prob += pulp.LpAffineExpression((xs[v], 1) for v in idx) == 1, f"assign_{i}"

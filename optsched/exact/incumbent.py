@@ -3,7 +3,7 @@
 Earliest-fit list scheduling: take requests by (arrival, output, id) and start each at the earliest
 time >= its arrival at which adding it keeps memory <= M at every round, given the requests
 already placed. It always succeeds because s_i + o_i <= M (at worst the request runs alone after
-every placed request has finished). Its value is only an upper bound; nothing here claims optimality.
+every placed request has finished). Its value is only an upper bound, never claimed optimal.
 """
 
 from __future__ import annotations
