@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from optsched.errors import CertificateError, InstanceError, ScheduleError
-from optsched.exact.result import SolveResult
 from optsched.exact.formulation import trivial_lower_bound
+from optsched.exact.result import SolveResult
 from optsched.instance import Instance, instance_from_dict, read_json_file
 from optsched.io import atomic_write_json
 from optsched.schedule import schedule_from_dict
