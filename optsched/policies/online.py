@@ -1,0 +1,232 @@
+"""The online policies (SPEC §4-5). Each docstring names its source and the reading implemented
+where the source leaves room. All plan with predicted lengths (see :class:`BasePolicy.plan`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from optsched.engine import EngineView
+from optsched.policies.base import BasePolicy
+from optsched.policies.feasibility import FutureMemory
+
+# --- look-ahead policies: largest feasible prefix under MC-SF's future-memory check ----------
+
+
+class LookaheadPolicy(BasePolicy):
+    """Walk the waiting requests in :meth:`priority` order and start the largest prefix that keeps
+    the *planned* memory <= M at every future completion time (SPEC §4 steps 1-4), using the fast
+    test of :mod:`optsched.policies.feasibility`.
+
+    A running request that outlives its planned length is re-planned to end one round later each
+    round (it is known to need at least that). With exact predictions no overflow can happen; with
+    wrong ones the default clearing rule applies (newest runs first).
+    """
+
+    def reset(self, view: EngineView, rng: np.random.Generator) -> None:
+        super().reset(view, rng)
+        self.core = FutureMemory(view.memory_limit)
+        self.planned: dict[int, int] = {}
+
+    def priority(self, i: int) -> tuple[int, ...]:
+        return (self.plan(i),)
+
+    def _push(self, i: int) -> None:
+        self.planned[i] = self.plan(i)
+        super()._push(i)
+
+    def _prefix(self, k: int) -> tuple[list[int], list[int]]:
+        head = [key[-1] for key in self.waiting[:k]]
+        return [self.prompt[i] for i in head], [self.planned[i] for i in head]
+
+    def choose(self, t: int, feasible: int) -> int:
+        """How many of the ``feasible`` first waiting requests to start (all, by default)."""
+        return feasible
+
+    def select(self, t: int) -> Sequence[int]:
+        core = self.core
+        for i in core.expired(t):  # still running past the plan: needs at least one more round
+            p = self.running[i]
+            self.known_min[i] = max(self.known_min[i], t - p + 1)
+            core.add(i, p, self.prompt[i], t + 1)
+        k = self.choose(t, core.largest_prefix(t, len(self.waiting), self._prefix))
+        return self.take(k)
+
+    def on_start(self, i: int, t: int) -> None:
+        super().on_start(i, t)
+        self.core.add(i, t, self.prompt[i], t + self.planned[i])
+
+    def on_complete(self, i: int, t: int) -> None:
+        super().on_complete(i, t)
+        self.core.remove(i)
+
+    def on_evict(self, i: int, t: int) -> None:
+        self.core.remove(i)
+        super().on_evict(i, t)
+
+
+class MCSF(LookaheadPolicy):
+    """Algorithm 1 of the poster = MC-SF (Jaillet, Jiang, Mellou, Molinaro, Podimata, Zhou,
+    arXiv 2502.07115). Order: predicted output length ascending, ties by position (the papers'
+    id). Online reading: plans with the point prediction (raised to the observed minimum when a
+    request outlives it); with exact predictions it reproduces
+    :func:`optsched.policies.mcsf.mcsf_reference` exactly. On an overflow (possible only with
+    wrong predictions; the paper does not define one) it evicts the newest runs first."""
+
+    name = "algorithm1"
+
+
+class MCBenchmark(LookaheadPolicy):
+    """MC-Benchmark (arXiv 2502.07115, experiments): MC-SF's future-memory check in arrival
+    (FCFS) order, ties by position. Reading: like MC-SF it stops at the first request that does
+    not fit (head-of-line blocking), it does not skip ahead. An evicted request keeps its arrival
+    rank."""
+
+    name = "mc-benchmark"
+
+    def priority(self, i: int) -> tuple[int, ...]:
+        return (self.view.arrival[i],)
+
+
+class SmallestVolumeFirst(LookaheadPolicy):
+    """Smallest volume first (SPEC §5): rank by the memory-time area a request will occupy,
+    s*L + L(L+1)/2 with L the planned length, ties by position; admission by MC-SF's
+    largest-feasible-prefix check (so it never overflows with exact predictions)."""
+
+    name = "smallest-volume-first"
+
+    def priority(self, i: int) -> tuple[int, ...]:
+        length = self.plan(i)
+        return (self.prompt[i] * length + length * (length + 1) // 2,)
+
+
+class SortedF(LookaheadPolicy):
+    """Sorted-F (Wang, Ye, Zhou, arXiv 2508.06133), built for unequal prompt sizes: batches are
+    chosen by the metric F(X) = sum_{i in X} o_i / |X|^2 (small F = many requests, little decode
+    work). The paper's algorithm is offline (all requests at 0) and batch-based; the reading
+    implemented here is its online round-by-round form: sort the waiting requests by planned
+    length (ties by position), compute the largest prefix that passes MC-SF's future-memory check
+    next to the running requests, and start the prefix X_k (1 <= k <= that size) with the smallest
+    F(X_k); ties go to the larger k. It is therefore MC-SF that declines to add a long request to
+    a batch of short ones when that raises F."""
+
+    name = "sorted-f"
+
+    def choose(self, t: int, feasible: int) -> int:
+        if feasible <= 1:
+            return feasible
+        lengths = np.array([self.planned[key[-1]] for key in self.waiting[:feasible]], float)
+        k = np.arange(1, feasible + 1, dtype=float)
+        f = np.cumsum(lengths) / k**2
+        best = f.min()
+        return int(np.flatnonzero(f <= best * (1 + 1e-12))[-1]) + 1
+
+
+class AMax(LookaheadPolicy):
+    """A_max (Chen, Ye, Zhou, arXiv 2508.14544) for interval predictions [l, u]: MC-SF planned
+    with the upper ends u (order by u, ties by position). Since o <= u, it never overflows; the
+    price is conservatism when intervals are wide."""
+
+    name = "a-max"
+    estimate = "upper"
+
+
+class AMin(LookaheadPolicy):
+    """A_min (Chen, Ye, Zhou, arXiv 2508.14544) for interval predictions [l, u]: start from the
+    lower ends l and raise each running request's estimate as its tokens appear (a request still
+    running after g tokens needs at least g + 1); admission by MC-SF's check with these estimates,
+    order by the current estimate. On an overflow it evicts in ascending order of tokens generated
+    so far (the newest runs, least work lost) until memory fits; an evicted request re-enters with
+    its estimate raised to what it had generated + 1. Reading: the order on generated length is
+    taken ascending; ties by higher position first."""
+
+    name = "a-min"
+    estimate = "lower"
+
+
+# --- admission without look-ahead ------------------------------------------------------------
+
+
+class GreedyAdmission(BasePolicy):
+    """Admit waiting requests in priority order while the memory of the *next* round (running
+    requests plus s_i + 1 for each newly admitted one) stays within ``fraction`` * M; stop at the
+    first that does not fit. No look-ahead at future growth, so overflows happen; the default
+    clearing rule evicts the newest runs first (what vLLM-style recompute preemption does)."""
+
+    fraction = 1.0
+
+    def select(self, t: int) -> Sequence[int]:
+        budget = int(self.fraction * self.view.memory_limit)
+        mem = self.view.next_memory(t)
+        k = 0
+        for key in self.waiting:
+            need = self.prompt[key[-1]] + 1
+            if mem + need > budget:
+                break
+            mem += need
+            k += 1
+        return self.take(k)
+
+
+class FCFS(GreedyAdmission):
+    """Plain first-come-first-served without look-ahead: arrival order (ties by position), admit
+    while next-round memory <= M, evict newest runs first on overflow."""
+
+    name = "fcfs"
+
+    def priority(self, i: int) -> tuple[int, ...]:
+        return (self.view.arrival[i],)
+
+
+class ShortestFirst(GreedyAdmission):
+    """Shortest predicted output first without look-ahead: admit while next-round memory <= M,
+    evict newest runs first on overflow (no future-memory check, unlike MC-SF)."""
+
+    name = "shortest-first"
+
+    def priority(self, i: int) -> tuple[int, ...]:
+        return (self.plan(i),)
+
+
+class AlphaGreedy(FCFS):
+    """alpha-protection greedy (arXiv 2502.07115, experiments): FCFS, admit while the memory of
+    the next round stays <= (1 - alpha) M (reading of "current memory <= (1 - alpha) M": the
+    admitted request's prompt and first token are counted), no look-ahead; on an overflow clear
+    *all* running requests. alpha defaults to 0.2 (our choice). This rule can livelock (the same
+    batch regrowing into the same overflow, with nothing left to arrive); the engine then stops
+    with a no-progress error instead of looping."""
+
+    name = "alpha-greedy"
+
+    def __init__(self, alpha: float = 0.2) -> None:
+        if not 0 <= alpha < 1:
+            raise ValueError(f"alpha must be in [0, 1), got {alpha}")
+        self.alpha = float(alpha)
+        self.fraction = 1.0 - self.alpha
+
+    def evict(self, t: int, excess: int) -> Sequence[int]:
+        return list(self.running)
+
+
+class AlphaBetaClearing(AlphaGreedy):
+    """alpha-protection beta-clearing (arXiv 2502.07115, experiments): as alpha-protection greedy,
+    but on an overflow each running request is evicted independently with probability beta
+    (seeded). Reading: if a pass evicts nobody, or not enough, passes are repeated over the
+    remaining requests until memory fits. Defaults alpha = 0.2, beta = 0.5 (our choice)."""
+
+    name = "alpha-beta-clearing"
+
+    def __init__(self, alpha: float = 0.2, beta: float = 0.5) -> None:
+        super().__init__(alpha)
+        if not 0 < beta <= 1:
+            raise ValueError(f"beta must be in (0, 1], got {beta}")
+        self.beta = float(beta)
+
+    def evict(self, t: int, excess: int) -> Sequence[int]:
+        running = sorted(self.running)
+        while True:
+            hit = self.rng.random(len(running)) < self.beta
+            victims = [i for i, h in zip(running, hit, strict=True) if h]
+            if victims:
+                return victims

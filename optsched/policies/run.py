@@ -1,0 +1,146 @@
+"""Run a named policy through the engine and validate what it did: :func:`run_policy`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from optsched.engine import EngineResult, simulate
+from optsched.errors import OptschedError
+from optsched.instance import Instance
+from optsched.policies.base import Policy
+from optsched.policies.online import (
+    FCFS,
+    MCSF,
+    AlphaBetaClearing,
+    AlphaGreedy,
+    AMax,
+    AMin,
+    MCBenchmark,
+    ShortestFirst,
+    SmallestVolumeFirst,
+    SortedF,
+)
+from optsched.predictions import Predictions
+from optsched.schedule import Schedule
+from optsched.validate import ValidationReport, validate
+
+#: name -> factory (keyword arguments are the policy's parameters, e.g. alpha, beta)
+POLICIES: dict[str, Callable[..., Policy]] = {
+    "algorithm1": MCSF,
+    "mcsf": MCSF,
+    "mc-benchmark": MCBenchmark,
+    "alpha-greedy": AlphaGreedy,
+    "alpha-beta-clearing": AlphaBetaClearing,
+    "fcfs": FCFS,
+    "shortest-first": ShortestFirst,
+    "smallest-volume-first": SmallestVolumeFirst,
+    "sorted-f": SortedF,
+    "a-max": AMax,
+    "a-min": AMin,
+}
+
+#: Policies reported by default (compare, datasets, reproduce).
+STANDARD_POLICIES: tuple[str, ...] = ("algorithm1", "mc-benchmark", "alpha-greedy",
+                                      "alpha-beta-clearing")
+
+#: Aliases that name the same policy (listed once in help texts).
+ALIASES = {"mcsf": "algorithm1"}
+
+
+class UnknownPolicyError(OptschedError, KeyError):
+    """No policy by that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidPolicySchedule(RuntimeError):
+    """The engine produced a run the independent validator rejects (an engine bug)."""
+
+
+def make_policy(name: str, **kwargs: Any) -> Policy:
+    """Instantiate a policy by name, with its parameters."""
+    if name not in POLICIES:
+        raise UnknownPolicyError(f"unknown policy {name!r}; choose one of "
+                                 f"{', '.join(sorted(POLICIES))}")
+    try:
+        return POLICIES[name](**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise OptschedError(f"policy {name!r}: {exc}") from None
+
+
+@dataclass
+class PolicyRun:
+    """One validated policy run: the schedule (with aborted runs) and its measures."""
+
+    policy: str
+    schedule: Schedule
+    objective: int  # total completion time of the final runs
+    total_latency: int
+    validation: ValidationReport
+    overflows: int
+    evictions: int
+    wasted_tokens: int
+    runtime: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    predictions: str = "exact"
+    seed: int = 0
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``schedule --json`` object (a stable contract)."""
+        m = self.validation.metrics
+        return {
+            "policy": self.policy,
+            "parameters": self.parameters,
+            "predictions": self.predictions,
+            "seed": self.seed,
+            "objective": self.objective,
+            "total_latency": self.total_latency,
+            "overflows": self.overflows,
+            "evictions": self.evictions,
+            "wasted_tokens": self.wasted_tokens,
+            "runtime": round(self.runtime, 6),
+            "metrics": {**self.metrics,
+                        "peak_memory": m.peak_memory,
+                        "memory_utilisation": m.memory_utilisation},
+            "schedule": self.schedule.to_dict(),
+            "validation": self.validation.to_dict(),
+        }
+
+
+def run_policy(instance: Instance, policy: str | Policy, *,
+               predictions: Predictions | str | None = None, seed: int = 0,
+               stall_limit: int | None = None, **policy_kwargs: Any) -> PolicyRun:
+    """Run ``policy`` (a name from :data:`POLICIES` or a policy object) through the engine.
+
+    ``predictions``: None = the instance's own ``predicted_output_tokens`` (true lengths where
+    absent), a spec string (``exact``, ``noisy:0.2``, ``interval:0.5``) or a
+    :class:`~optsched.predictions.Predictions`. The run is validated with the independent
+    validator (aborted runs included); an invalid run raises :class:`InvalidPolicySchedule`.
+    """
+    t0 = time.perf_counter()
+    if isinstance(policy, str):
+        pol = make_policy(policy, **policy_kwargs)
+        name = policy
+    else:
+        if policy_kwargs:
+            raise TypeError("policy parameters can only be given with a policy name")
+        pol, name = policy, policy.name
+    res: EngineResult = simulate(instance, pol, predictions, seed=seed, stall_limit=stall_limit)
+    report = validate(instance, res.schedule)
+    if not report.valid:
+        raise InvalidPolicySchedule(f"policy {name!r} produced an invalid run:\n"
+                                    f"{report.summary()}")
+    metrics = res.metrics(instance)
+    params = {k: v for k, v in vars(pol).items()
+              if k in ("alpha", "beta") and isinstance(v, int | float)}
+    return PolicyRun(
+        policy=name, schedule=res.schedule, objective=metrics["total_completion_time"],
+        total_latency=metrics["total_latency"], validation=report, overflows=res.overflows,
+        evictions=res.evictions, wasted_tokens=res.wasted_tokens,
+        runtime=time.perf_counter() - t0, metrics=metrics,
+        predictions=res.predictions.describe(), seed=seed, parameters=params)
