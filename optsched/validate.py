@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from optsched.errors import ScheduleError
 from optsched.instance import Instance
 from optsched.schedule import Schedule
 
@@ -152,8 +153,8 @@ def _memory_profile(instance: Instance, runs: list[tuple[str, int, int]]) -> np.
     last = max(p + length for _, p, length in runs)
     first = min(p for _, p, _ in runs)
     if last - min(first, 0) > MAX_DENSE_SPAN:
-        raise ValueError(f"schedule spans {last} rounds; the validator expands at most "
-                         f"{MAX_DENSE_SPAN}")
+        raise ScheduleError(f"schedule spans {last} rounds; the validator expands at most "
+                            f"{MAX_DENSE_SPAN}")
     size = last + 2
     count = np.zeros(size, dtype=np.int64)
     offset = np.zeros(size, dtype=np.int64)

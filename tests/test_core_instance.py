@@ -98,3 +98,13 @@ def test_make_instance_checks_too():
         make_instance(4, [4], [1])
     inst = make_instance(10, [1, 2], [0, 1], [0, 3])
     assert inst.horizon == 3 + 3 and inst.ids == ["r0", "r1"]
+
+
+@pytest.mark.parametrize(("data", "message"), BAD_CASES)
+def test_cli_rejects_every_bad_instance_and_writes_nothing(run_cli, write_json, tmp_path, data,
+                                                           message):
+    """Through the CLI every bad instance gives exit 2, the message, and no certificate file."""
+    cert = tmp_path / "cert.json"
+    res = run_cli("solve", write_json("bad.json", data), "--certificate", cert)
+    assert res.code == 2 and message in res.err and "Traceback" not in res.err
+    assert not cert.exists()
