@@ -538,7 +538,11 @@ def plot_ratio_histogram(ratios: Sequence[float], path: Path, title: str) -> Non
         ax.hist(worse, bins=min(40, max(5, len(set(worse)))), color="tab:red",
                 label=f"suboptimal ({len(worse)})")
     ax.bar([1.0], [ones], width=0.004, color="tab:green", label=f"optimal ({ones})")
-    ax.set_yscale("log")
+    if ratios:
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "no instance with a proven optimum", ha="center",
+                transform=ax.transAxes)
     ax.set_xlabel("policy total completion time / proven optimum")
     ax.set_ylabel("instances")
     ax.set_title(title, fontsize=10)
