@@ -12,6 +12,7 @@ from optsched.errors import OptschedError
 #: Modules that provide ``register(subparsers)``; order = order in ``--help``.
 COMMAND_MODULES = [
     "optsched.cli.core",
+    "optsched.cli.policies",
     "optsched.cli.certify",
 ]
 

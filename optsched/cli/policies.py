@@ -1,0 +1,338 @@
+"""Policy commands: ``schedule`` (run one policy through the online engine) and ``compare``
+(several policies against the hindsight optimum of the time-indexed MILP)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from optsched.cli.common import (
+    check_output_path,
+    print_json,
+    resolve_instance,
+    solver_logs_to_stderr,
+    table,
+)
+from optsched.engine import NoProgressError
+from optsched.errors import OptschedError
+from optsched.exact.solve import SOLVERS, solve
+from optsched.instance import Instance
+from optsched.io import atomic_write_json
+from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
+from optsched.predictions import PREDICTION_MODELS, parse_predictions
+from optsched.schedule import Schedule
+
+POLICY_HELP = ", ".join(n for n in POLICIES if n not in ALIASES) + \
+    "".join(f" ({a} = {b})" for a, b in ALIASES.items())
+FAMILY_HELP = ("an instance file, builtin:NAME, a directory of instance files, or a generated "
+               "family jaillet1:K / jaillet2:K (Model 1 / Model 2 of arXiv 2502.07115, seeds "
+               "0..K-1)")
+
+
+def _add_policy_params(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prediction", default=None, metavar="MODEL",
+                   help=f"what the policy sees of output lengths: {', '.join(PREDICTION_MODELS)} "
+                   "(default: the instance's predicted_output_tokens, else the true lengths)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for noisy predictions and randomised policies (default 0)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="alpha of alpha-greedy / alpha-beta-clearing (default 0.2)")
+    p.add_argument("--beta", type=float, default=None,
+                   help="beta of alpha-beta-clearing (default 0.5)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "schedule", help="run a scheduling policy on an instance (online engine)",
+        description="Run a policy through the online engine: requests arrive over time, the "
+        "policy sees predicted lengths only, the engine runs the true ones and records every "
+        "overflow and eviction. The run is checked by the independent validator. Policies: "
+        + POLICY_HELP + ".")
+    p.add_argument("instance", help="instance JSON file or builtin:NAME")
+    p.add_argument("--policy", default="algorithm1", metavar="NAME",
+                   help="policy name (default algorithm1 = MC-SF); see the list above")
+    _add_policy_params(p)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: policy, objective, total_latency, schedule, "
+                   "overflows, evictions, metrics, validation")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="also write the schedule ({\"starts\", \"aborted\"}) to FILE")
+    p.add_argument("--plot", metavar="PNG", help="also draw the Gantt chart + memory profile")
+    p.set_defaults(func=cmd_schedule)
+
+    p = sub.add_parser(
+        "compare", help="compare policies with the hindsight optimum",
+        description="Run each policy, solve the hindsight MILP (all lengths and arrivals known) "
+        "and report policy / OPT. Where the optimum is not proven within the time limit, the "
+        "ratio is reported as the interval [objective / best known, objective / lower bound]. "
+        "A policy that stops making progress (e.g. alpha-greedy re-clearing the same batch "
+        "forever) is reported as 'stalled'.")
+    p.add_argument("instances", metavar="INSTANCE-or-DIR", help=FAMILY_HELP)
+    p.add_argument("--policies", default=",".join(STANDARD_POLICIES), metavar="LIST",
+                   help=f"comma-separated policy names (default {','.join(STANDARD_POLICIES)})")
+    p.add_argument("--solver", choices=[s for s in SOLVERS], default="cpsat",
+                   help="exact solver for the hindsight optimum (default cpsat)")
+    p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
+                   help="solver time limit per instance in seconds (default 30)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
+    _add_policy_params(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plot", metavar="DIR",
+                   help="write ratios.png (per-policy ratio distribution) and, for a single "
+                   "instance, a Gantt chart + memory profile of every schedule")
+    p.set_defaults(func=cmd_compare)
+
+
+def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, float]:
+    kw: dict[str, float] = {}
+    if args.alpha is not None and name in ("alpha-greedy", "alpha-beta-clearing"):
+        kw["alpha"] = args.alpha
+    if args.beta is not None and name == "alpha-beta-clearing":
+        kw["beta"] = args.beta
+    return kw
+
+
+def _check_policy(name: str) -> None:
+    if name not in POLICIES:
+        raise OptschedError(f"unknown policy {name!r}; choose one of {POLICY_HELP}")
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    _check_policy(args.policy)
+    check_output_path(args.output, "schedule output")
+    check_output_path(args.plot, "plot")
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise OptschedError(f"--plot {args.plot}: the file name must end in .png")
+    inst = resolve_instance(args.instance)
+    pred = parse_predictions(args.prediction, inst, args.seed)
+    run = run_policy(inst, args.policy, predictions=pred, seed=args.seed,
+                     **_policy_kwargs(args, args.policy))
+    if args.output:
+        atomic_write_json(args.output, run.schedule.to_dict())
+    if args.plot:
+        from optsched import plots
+
+        plots.save_figure(plots.gantt_figure(inst, run.schedule, title=args.policy), args.plot)
+    if args.json:
+        print_json(run.to_dict())
+        return 0
+    m = run.metrics
+    v = run.validation.metrics
+    print(f"instance    {inst.name or args.instance}: n = {inst.n}, M = {inst.memory_limit}")
+    params = "".join(f" {k}={v}" for k, v in run.parameters.items())
+    print(f"policy      {run.policy}{params} with predictions {run.predictions}")
+    print(f"objective   {run.objective} (total completion time); total latency "
+          f"{run.total_latency}, mean {m['mean_latency']:.2f}; mean TTFT {m['mean_ttft']:.2f}")
+    print(f"makespan    {m['makespan']}; peak memory {v.peak_memory} / {inst.memory_limit}, "
+          f"utilisation {v.memory_utilisation:.1%}")
+    print(f"overflows   {run.overflows}; evictions {run.evictions}; wasted tokens "
+          f"{run.wasted_tokens}")
+    print(f"validator   {run.validation.summary()}; runtime {run.runtime:.3f} s")
+    if inst.n <= 60:
+        restarts: dict[str, int] = {}
+        for a in run.schedule.aborted:
+            restarts[a.id] = restarts.get(a.id, 0) + 1
+        rows = [[r.id, r.arrival, r.prompt_tokens, r.output_tokens, int(pred.point[k]),
+                 run.schedule.starts[r.id], run.schedule.starts[r.id] + r.output_tokens,
+                 restarts.get(r.id, 0)] for k, r in enumerate(inst.requests)]
+        print()
+        print(table(rows, ["id", "arrival", "prompt", "output", "predicted", "start",
+                           "completion", "evicted"]))
+    if args.output:
+        print(f"schedule written to {args.output}")
+    if args.plot:
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+# --- compare ---------------------------------------------------------------------------------
+
+
+def load_family(ref: str) -> list[tuple[str, Instance]]:
+    """Instances named by ``ref``: a file, builtin:NAME, a directory, or jaillet1:K/jaillet2:K."""
+    head, _, arg = ref.partition(":")
+    if head in ("jaillet1", "jaillet2") and arg:
+        from optsched.generators import jaillet_model1, jaillet_model2
+
+        try:
+            k = int(arg)
+        except ValueError:
+            raise OptschedError(f"{ref}: expected {head}:K with K a number of instances") from None
+        if not 1 <= k <= 100_000:
+            raise OptschedError(f"{ref}: K must be between 1 and 100000")
+        gen = jaillet_model1 if head == "jaillet1" else jaillet_model2
+        return [(f"{head}-seed{s}", gen(s)) for s in range(k)]
+    p = Path(ref)
+    if not ref.startswith("builtin:") and p.is_dir():
+        files = sorted(p.glob("*.json"))
+        if not files:
+            raise OptschedError(f"directory {p} holds no *.json instance files")
+        return [(f.stem, resolve_instance(str(f))) for f in files]
+    inst = resolve_instance(ref)
+    return [(inst.name or Path(ref).stem, inst)]
+
+
+def _ratio(obj: int, opt: dict[str, Any]) -> dict[str, Any]:
+    """policy/OPT: exact when OPT is proven, else the interval [obj/UB, obj/bound]."""
+    ub, lb = opt["objective"], opt["bound"]
+    if opt["status"] == "optimal":
+        r = obj / ub
+        return {"ratio": r, "ratio_lo": r, "ratio_hi": r, "proven": True}
+    return {"ratio": None, "ratio_lo": obj / ub if ub else None,
+            "ratio_hi": obj / lb if lb and lb > 0 else None, "proven": False}
+
+
+def compare_instance(name: str, inst: Instance, policies: list[str],
+                     args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Schedule]]:
+    """Run every policy and the exact solve on one instance; the best policy schedule (its final
+    starts alone are a feasible offline schedule) warm-starts the solver."""
+    pred = parse_predictions(args.prediction, inst, args.seed)
+    rows: list[dict[str, Any]] = []
+    schedules: dict[str, Schedule] = {}
+    best: tuple[int, Schedule] | None = None
+    for pol in policies:
+        try:
+            run = run_policy(inst, pol, predictions=pred, seed=args.seed,
+                             **_policy_kwargs(args, pol))
+        except NoProgressError as exc:
+            rows.append({"policy": pol, "status": "stalled", "message": str(exc)})
+            continue
+        schedules[pol] = run.schedule
+        rows.append({"policy": pol, "status": "ok", "objective": run.objective,
+                     "total_latency": run.total_latency, "overflows": run.overflows,
+                     "evictions": run.evictions, "wasted_tokens": run.wasted_tokens,
+                     "runtime": round(run.runtime, 6)})
+        if best is None or run.objective < best[0]:
+            best = (run.objective, Schedule(dict(run.schedule.starts)))
+    with solver_logs_to_stderr(True):
+        res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
+                    seed=args.seed, initial_solution=best[1] if best else None)
+    opt = {"status": res.status.value, "objective": res.objective, "bound": res.bound,
+           "solver": res.solver, "runtime": round(res.runtime, 3)}
+    if res.schedule is not None:
+        schedules["optimum" if res.proven_optimal else "best known"] = res.schedule
+    for row in rows:
+        if row["status"] == "ok" and res.objective is not None:
+            row.update(_ratio(row["objective"], opt))
+    return ({"instance": name, "n": inst.n, "memory_limit": inst.memory_limit,
+             "predictions": pred.describe(), "opt": opt, "policies": rows}, schedules)
+
+
+def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, dict[str, Any]]:
+    """Per policy: instances, how many at ratio 1 (proven), mean/max ratio (lower ends where
+    unproven), stalled runs."""
+    out: dict[str, dict[str, Any]] = {}
+    for pol in policies:
+        rows = [r for res in results for r in res["policies"] if r["policy"] == pol]
+        ok = [r for r in rows if r["status"] == "ok" and r.get("ratio_lo") is not None]
+        lo = [r["ratio_lo"] for r in ok]
+        proven = [r for r in ok if r["proven"]]
+        out[pol] = {
+            "instances": len(rows),
+            "stalled": sum(r["status"] == "stalled" for r in rows),
+            "proven": len(proven),
+            "optimal": sum(r["ratio"] == 1 for r in proven),
+            "mean_ratio_lo": sum(lo) / len(lo) if lo else None,
+            "max_ratio_lo": max(lo) if lo else None,
+            "max_ratio_hi": (max(r["ratio_hi"] for r in ok)
+                             if ok and all(r["ratio_hi"] is not None for r in ok) else None),
+            "overflows": sum(r.get("overflows", 0) for r in rows),
+        }
+    return out
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    policies = [x.strip() for x in args.policies.split(",") if x.strip()]
+    if not policies:
+        raise OptschedError("--policies: give at least one policy name")
+    for pol in policies:
+        _check_policy(pol)
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise OptschedError("--time-limit must be > 0 seconds")
+    if args.plot and Path(args.plot).exists() and not Path(args.plot).is_dir():
+        raise OptschedError(f"--plot {args.plot} exists and is not a directory")
+    family = load_family(args.instances)
+    from tqdm import tqdm
+
+    results, last_schedules = [], {}
+    for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
+                           disable=len(family) < 2):
+        res, last_schedules = compare_instance(name, inst, policies, args)
+        results.append(res)
+    summary = summarise(results, policies)
+    plots_written = _compare_plots(args, family, results, last_schedules, policies) \
+        if args.plot else []
+    if args.json:
+        print_json({"policies": policies, "solver": args.solver, "time_limit": args.time_limit,
+                    "instances": results, "summary": summary, "plots": plots_written})
+        return 0
+    _print_compare(results, summary, policies)
+    for p in plots_written:
+        print(f"plot written to {p}")
+    return 0
+
+
+def _fmt_ratio(r: dict[str, Any]) -> str:
+    if r["status"] != "ok":
+        return r["status"]
+    if r.get("ratio") is not None:
+        return f"{r['ratio']:.4f}"
+    lo, hi = r.get("ratio_lo"), r.get("ratio_hi")
+    if lo is None:
+        return "?"
+    return f"[{lo:.4f}, {hi:.4f}]" if hi is not None else f">= {lo:.4f}"
+
+
+def _print_compare(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]],
+                   policies: list[str]) -> None:
+    if len(results) <= 40:
+        rows = []
+        for res in results:
+            by = {r["policy"]: r for r in res["policies"]}
+            opt = res["opt"]
+            opt_txt = (f"{opt['objective']}" if opt["status"] == "optimal"
+                       else f"{opt['objective']} (bound {opt['bound']}, {opt['status']})")
+            rows.append([res["instance"], res["n"], res["memory_limit"], opt_txt]
+                        + [f"{by[p].get('objective', '-')} ({_fmt_ratio(by[p])})"
+                           for p in policies])
+        print(table(rows, ["instance", "n", "M", "OPT"] + policies))
+        print()
+    rows = [[p, s["instances"], s["proven"], s["optimal"], s["mean_ratio_lo"],
+             s["max_ratio_lo"], s["max_ratio_hi"], s["stalled"], s["overflows"]]
+            for p, s in summary.items()]
+    print(table(rows, ["policy", "instances", "OPT proven", "ratio = 1", "mean ratio",
+                       "max ratio", "max ratio (bound)", "stalled", "overflows"]))
+    print("\nratio = policy / OPT (total completion time); where OPT is not proven, 'mean/max "
+          "ratio' use the best known schedule (a lower end) and 'max ratio (bound)' the solver's "
+          "lower bound (an upper end).")
+
+
+def _compare_plots(args: argparse.Namespace, family: list[tuple[str, Instance]],
+                   results: list[dict[str, Any]], schedules: dict[str, Schedule],
+                   policies: list[str]) -> list[str]:
+    from optsched import plots
+
+    out = Path(args.plot)
+    written = []
+    groups: dict[str, list[float]] = {}
+    for res in results:
+        for r in res["policies"]:
+            if r["status"] == "ok" and r.get("ratio_lo") is not None and not math.isnan(
+                    r["ratio_lo"]):
+                groups.setdefault(r["policy"], []).append(r["ratio_lo"])
+    if groups:
+        written.append(str(plots.save_figure(plots.ratio_figure(
+            groups, title="policy / OPT (lower end where OPT is unproven)"),
+            out / "ratios.png")))
+    if len(family) == 1:
+        name, inst = family[0]
+        written.append(str(plots.save_figure(
+            plots.compare_gantt(inst, schedules, title=name), out / "schedules.png")))
+        for label, sched in schedules.items():
+            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)
+            written.append(str(plots.save_figure(
+                plots.gantt_figure(inst, sched, title=label), out / f"gantt-{safe}.png")))
+    return written
