@@ -1,0 +1,145 @@
+"""Fast lower bounds on the optimal total completion time, for instances too large to certify.
+
+Three bounds, each proven in ``models/epoch-bound.md``; all take O(n log n) time after a small
+dynamic program per distinct prompt size, so they run on thousands of requests in about a second.
+
+* ``trivial``: sum_i (a_i + o_i).
+* ``volume``: the k-th smallest completion time is at least ceil(V_k / M), V_k the sum of the k
+  smallest memory-time volumes v_i = s_i o_i + o_i (o_i + 1) / 2 (rounds 1..c_(k) hold at most M
+  tokens each and the first k finished requests consumed their whole volume in them).
+* ``epoch``: the volume bound ignores that memory peaks at completions. Call every completion
+  time an *epoch*. At any round t, each running request keeps growing until the next epoch e(t),
+  so memory(t) + |running(t)| (e(t) - t) <= memory(e(t)) <= M: rounds far from the next epoch
+  waste capacity. Epochs are scarce (at most k distinct ones up to c_(k)) and each costs memory
+  (sum over epochs of memory(e) <= k M). A Lagrange multiplier lam >= 0 joins the two budgets;
+  each request's best trade-off between waste and epoch memory is a tiny dynamic program over its
+  ages, and the k cheapest requests give a bound on c_(k) for every k. lam = 0 gives back the
+  volume bound, so ``epoch`` >= ``volume`` always.
+
+Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i, so instances with spread-out
+arrivals get weaker bounds than all-at-zero ones (measured in docs/exact-performance.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optsched.instance import Instance
+
+#: Multipliers tried for the epoch bound (any lam >= 0 gives a valid bound; this grid is dense
+#: enough that refining it changed the Model 1 bounds by < 0.1%, see docs/exact-performance.md).
+DEFAULT_LAMBDAS = np.concatenate([[0.0], np.geomspace(1 / 64, 64, 48)])
+
+#: Exact per-age dynamic program up to this output length (work ~ length^2 per prompt size);
+#: longer requests use the closed-form relaxation of :func:`_epoch_costs_relaxed`.
+DP_MAX_LENGTH = 512
+
+
+@dataclass
+class BoundReport:
+    """A proven lower bound and where it came from."""
+
+    value: int
+    method: str
+    parts: dict[str, int] = field(default_factory=dict)
+    runtime: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"value": self.value, "method": self.method, "parts": dict(self.parts),
+                "runtime": round(self.runtime, 6)}
+
+
+def trivial_bound(instance: Instance) -> int:
+    """sum_i (a_i + o_i): no request completes before it has arrived and run."""
+    return int(instance.arrival.sum() + instance.output.sum())
+
+
+def volumes(instance: Instance) -> np.ndarray:
+    """Memory-time volume of each request: s o + o (o + 1) / 2 (usage summed over its rounds)."""
+    s, o = instance.prompt.astype(np.int64), instance.output.astype(np.int64)
+    return s * o + o * (o + 1) // 2
+
+
+def _kth_release_bound(instance: Instance) -> np.ndarray:
+    """c_(k) >= k-th smallest a_i + o_i (at least k requests have a_i + o_i <= c_(k))."""
+    return np.sort(instance.arrival.astype(np.int64) + instance.output.astype(np.int64))
+
+
+def volume_bound(instance: Instance) -> int:
+    """sum_k max(ceil(V_k / M), k-th smallest a + o) (module docstring)."""
+    vk = np.cumsum(np.sort(volumes(instance)))
+    m = instance.memory_limit
+    return int(np.maximum(-(-vk // m), _kth_release_bound(instance)).sum())
+
+
+def _epoch_costs_dp(prompt: int, max_len: int, lams: np.ndarray) -> np.ndarray:
+    """D[g, l] = min over epoch ages 0 < g_1 < ... < g_m = g of
+    sum_r tri(g_r - g_{r-1}) + lam_l * sum_r (prompt + g_r), with g_0 = 0 and tri(d) = d(d-1)/2:
+    the least waste plus priced epoch memory of a request of length g (ages 1..g covered)."""
+    d = np.zeros((max_len + 1, lams.size))
+    tri = np.arange(max_len + 1, dtype=float)
+    tri = tri * (tri - 1) / 2
+    for g in range(1, max_len + 1):
+        prev = d[:g] + tri[g - np.arange(g)][:, None]
+        d[g] = prev.min(axis=0) + lams * (prompt + g)
+    return d
+
+
+def _epoch_costs_relaxed(prompt: int, length: int, lams: np.ndarray) -> np.ndarray:
+    """A lower bound on the DP value for one long request: with m epochs the gaps sum to
+    ``length`` so waste >= m tri(length / m) (tri is convex), and m distinct ages that include
+    ``length`` sum to at least length + m (m - 1) / 2."""
+    m = np.arange(1, length + 1, dtype=float)[:, None]
+    x = length / m
+    waste = m * x * (x - 1) / 2
+    price = lams[None, :] * (m * prompt + length + m * (m - 1) / 2)
+    return (waste + price).min(axis=0)
+
+
+def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
+    """h[i, l] = v_i + (least waste + lam_l * epoch memory) of request i: shape (n, len(lams))."""
+    s, o = instance.prompt.astype(np.int64), instance.output.astype(np.int64)
+    h = np.empty((instance.n, lams.size))
+    for p in np.unique(s):
+        sel = np.flatnonzero(s == p)
+        lengths = o[sel]
+        small = lengths <= DP_MAX_LENGTH
+        if small.any():
+            table = _epoch_costs_dp(int(p), int(lengths[small].max()), lams)
+            h[sel[small]] = table[lengths[small]]
+        for i in sel[~small]:
+            h[i] = _epoch_costs_relaxed(int(p), int(o[i]), lams)
+    return h + volumes(instance)[:, None]
+
+
+def completion_bounds(instance: Instance, lams: np.ndarray | None = None) -> np.ndarray:
+    """A proven lower bound on the k-th smallest completion time, for k = 1..n (epoch argument
+    and k-th smallest a + o, whichever is larger)."""
+    lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
+    if (lams < 0).any():
+        raise ValueError("Lagrange multipliers must be >= 0")
+    h = np.sort(epoch_costs(instance, lams), axis=0)
+    hk = np.cumsum(h, axis=0)
+    m = instance.memory_limit
+    k = np.arange(1, instance.n + 1, dtype=float)[:, None]
+    best = ((hk - lams[None, :] * m * k) / m).max(axis=1)
+    # ceil with a tolerance for float noise (values are sums of integers and halves times lam)
+    ck = np.ceil(best - 1e-7).astype(np.int64)
+    return np.maximum(ck, _kth_release_bound(instance))
+
+
+def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:
+    """sum_k of :func:`completion_bounds` (module docstring; proof in models/epoch-bound.md)."""
+    return int(completion_bounds(instance, lams).sum())
+
+
+def lower_bound(instance: Instance) -> BoundReport:
+    """The best of the trivial, volume and epoch bounds, with each part and the time taken."""
+    t0 = time.perf_counter()
+    parts = {"trivial": trivial_bound(instance), "volume": volume_bound(instance),
+             "epoch": epoch_bound(instance)}
+    method = max(parts, key=lambda name: parts[name])
+    return BoundReport(parts[method], method, parts, time.perf_counter() - t0)

@@ -1,0 +1,103 @@
+"""``optsched bench exact``: run the exact-solving benchmark harness and print its table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from optsched.cli.common import check_output_path, print_json
+from optsched.errors import OptschedError
+from optsched.exact.benchmark import (
+    INSTANCE_SETS,
+    VARIANTS,
+    cactus_plot,
+    disagreements,
+    instance_set,
+    parse_variants,
+    run_benchmark,
+    summarize,
+    summary_table,
+    write_parquet,
+)
+
+QUICK_SET, QUICK_LIMIT, QUICK_VARIANTS = "quick", 10.0, "cpsat,cpsat-epoch,highs,heuristic"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmarks (exact solving)",
+                       description="Benchmark harnesses. See docs/exact-performance.md.")
+    bsub = p.add_subparsers(dest="bench_command", metavar="WHAT")
+    bsub.required = True
+    variants = "; ".join(f"{v.name}: {v.help}" for v in VARIANTS.values())
+    sets = "; ".join(f"{k}: " + ", ".join(f"{n} x {f}" for f, n in v.items())
+                     for k, v in INSTANCE_SETS.items())
+    e = bsub.add_parser(
+        "exact", help="compare exact-solving variants on a fixed seeded instance set",
+        description="Run every variant on every instance of a fixed seeded set with the same "
+        "time limit, threads and seed; print proven-optimal count, median/max time and mean/max "
+        "final gap per family and variant; optionally save the rows as Parquet and a cactus "
+        f"plot. Variants: {variants}. Instance sets: {sets}.")
+    e.add_argument("--quick", action="store_true",
+                   help=f"the ~1-2 minute smoke run: defaults become --set {QUICK_SET} "
+                   f"--time-limit {QUICK_LIMIT:g} --variants {QUICK_VARIANTS} (explicit "
+                   "options still win)")
+    e.add_argument("--set", dest="instance_set", default=None, choices=list(INSTANCE_SETS),
+                   help="instance set (default: paper = 20 Model 1 + 20 Model 2, SPEC section 6)")
+    e.add_argument("--variants", default=None,
+                   help="comma-separated variants (default: cpsat,cpsat-epoch)")
+    e.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="per-solve wall-clock limit in seconds (default 60)")
+    e.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="threads per solve (default 1)")
+    e.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="solves run side by side (default 1; keep jobs x threads <= cores)")
+    e.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    e.add_argument("--limit", type=int, default=None, metavar="K",
+                   help="only the first K instances of each family")
+    e.add_argument("--out", metavar="FILE.parquet", help="write one row per solve as Parquet")
+    e.add_argument("--plot", metavar="FILE.png", help="write a cactus plot")
+    e.add_argument("--json", action="store_true", help="print rows and summary as JSON")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    e.set_defaults(func=cmd_bench_exact)
+
+
+def cmd_bench_exact(args: argparse.Namespace) -> int:
+    defaults = (QUICK_SET, QUICK_LIMIT, QUICK_VARIANTS) if args.quick else (
+        "paper", 60.0, "cpsat,cpsat-epoch")
+    if args.instance_set is None:
+        args.instance_set = defaults[0]
+    if args.time_limit is None:
+        args.time_limit = defaults[1]
+    if args.variants is None:
+        args.variants = defaults[2]
+    if args.time_limit <= 0:
+        raise OptschedError("--time-limit must be > 0 seconds")
+    if args.threads < 1 or args.jobs < 1:
+        raise OptschedError("--threads and --jobs must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        raise OptschedError("--limit must be >= 1")
+    check_output_path(args.out, "--out")
+    check_output_path(args.plot, "--plot")
+    variants = parse_variants(args.variants)
+    cases = instance_set(args.instance_set)
+    if args.limit is not None:
+        cases = [c for c in cases if c.seed < args.limit]
+    rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,
+                         progress=not args.no_progress)
+    if args.out:
+        write_parquet(rows, args.out)
+    if args.plot:
+        cactus_plot(rows, args.plot, f"set {args.instance_set}, {args.time_limit:g} s per solve, "
+                    f"{args.threads} thread(s)")
+    problems = disagreements(rows)
+    if args.json:
+        print_json({"set": args.instance_set, "time_limit": args.time_limit,
+                    "threads": args.threads, "rows": rows, "summary": summarize(rows),
+                    "disagreements": problems})
+    else:
+        print(f"set {args.instance_set}: {len(cases)} instances, time limit "
+              f"{args.time_limit:g} s, {args.threads} thread(s) per solve, {args.jobs} job(s)")
+        print(summary_table(rows))
+    for p in problems:
+        print(f"optsched: DISAGREEMENT: {p}", file=sys.stderr)
+    return 1 if problems else 0

@@ -1,0 +1,269 @@
+"""Commands ``reproduce`` (published experiments) and ``plot`` (PNG figures)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+from typing import Any
+
+from optsched.cli.common import check_output_path, print_json, resolve_instance
+from optsched.errors import OptschedError
+
+#: Defaults of ``--quick``: a first look (and the CI run) in a few minutes.
+QUICK_TRIALS = 3
+QUICK_TIME_LIMIT = 5.0
+QUICK_TRACE_REQUESTS = 500
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from optsched.exact import SOLVERS
+    from optsched.reproduce import SCALES
+
+    p = sub.add_parser(
+        "reproduce", help="re-run a published experiment and write a report",
+        description="Re-run the experiments of Jaillet et al. (arXiv 2502.07115): Model 1 and "
+        "Model 2 synthetic trials (MC-SF and baselines against the hindsight optimum, unproven "
+        "optima reported as intervals) and, with --trace, the real-trace study. Writes "
+        "report.md, results.parquet, trace.json and figures/ into the output directory. Exact "
+        "solves are cached in DIR/cache, so an interrupted run resumes where it stopped.")
+    p.add_argument("study", choices=("jaillet2025",), help="the experiment to reproduce")
+    p.add_argument("-o", "--output", default="reproduction-jaillet2025", metavar="DIR",
+                   help="output directory (default: reproduction-jaillet2025)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"a first look in minutes: {QUICK_TRIALS} trials per model, "
+                   f"{QUICK_TIME_LIMIT:g} s per solve, {QUICK_TRACE_REQUESTS} trace requests "
+                   "(explicit options still win)")
+    p.add_argument("--trials", type=int, metavar="N", help="trials per model (default 200)")
+    p.add_argument("--models", type=int, nargs="+", choices=(1, 2), default=[1, 2],
+                   help="which arrival models (default: 1 2)")
+    p.add_argument("--scale", choices=tuple(SCALES), default="paper",
+                   help="instance sizes: paper (SPEC section 6, default) or small (a "
+                   "scaled-down protocol that solvers prove in seconds; not the paper's)")
+    p.add_argument("--solver", choices=[s for s in SOLVERS if s != "bruteforce"],
+                   default="cpsat", help="exact method for the hindsight optimum")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="seconds per exact solve (default 60)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
+    p.add_argument("--seed", type=int, default=0,
+                   help="first generator seed (trial k uses seed + k; default 0)")
+    p.add_argument("--policies", metavar="LIST",
+                   help="comma-separated policies (default: MC-SF and the paper's baselines "
+                   "that are available)")
+    p.add_argument("--no-synthetic", action="store_true", help="skip the synthetic study")
+    p.add_argument("--trace", metavar="CSV",
+                   help="run the real-trace study on this trace (Azure LLM inference CSV, or "
+                   "a length file with num_prefill_tokens,num_decode_tokens)")
+    p.add_argument("--trace-requests", type=int, metavar="N",
+                   help="requests sampled from the trace (default 10000, as in the paper)")
+    p.add_argument("--load-factors", type=float, nargs="+", metavar="RHO",
+                   help="offered loads for the trace study, high then low (default 4 0.8)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("plot", help="draw schedules and result distributions as PNG",
+                       description="Figures as PNG files (matplotlib).")
+    plot = p.add_subparsers(dest="plot_kind", metavar="KIND")
+    plot.required = True
+    q = plot.add_parser("gantt", help="Gantt chart of a schedule with its memory profile vs M",
+                        description="One bar per request (from start to completion; evicted "
+                        "runs hatched) above the memory in use at every round against M. The "
+                        "schedule is validated first.")
+    q.add_argument("instance", help="instance JSON file or builtin:NAME")
+    q.add_argument("schedule", help="schedule JSON, solve --json output or certificate")
+    q.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG file to write")
+    q.add_argument("--title", help="figure title")
+    q.set_defaults(func=cmd_plot_gantt)
+
+    q = plot.add_parser("ratios", help="distribution of policy / optimum ratios",
+                        description="Histogram of ratios per policy from a results file: "
+                        "the results.parquet of `optsched reproduce`, or JSON rows with "
+                        "'policy' and 'ratio' (or 'ratio_lo').")
+    q.add_argument("results", help="results file (.parquet or .json)")
+    q.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG file to write")
+    q.add_argument("--policy", action="append", metavar="NAME",
+                   help="only these policies (repeatable; default all)")
+    q.add_argument("--model", type=int, choices=(1, 2), help="only this arrival model")
+    q.set_defaults(func=cmd_plot_ratios)
+
+    q = plot.add_parser("cactus", help="cactus plot of solver runs (solved vs time)",
+                        description="For each solver/method: the number of instances proven "
+                        "optimal within a given time. Rows need a solver name ('solver', "
+                        "'method' or 'opt_solver'), a runtime ('runtime' or 'opt_runtime') and "
+                        "whether it was proven ('status' == 'optimal', 'proven' or "
+                        "'opt_proven').")
+    q.add_argument("results", help="results file (.parquet or .json)")
+    q.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG file to write")
+    q.set_defaults(func=cmd_plot_cactus)
+
+
+# --------------------------------------------------------------------------------------------
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from optsched.reproduce import SyntheticConfig, TraceConfig, default_policies, run_study
+
+    trials = args.trials if args.trials is not None else (QUICK_TRIALS if args.quick else 200)
+    limit = args.time_limit if args.time_limit is not None else (
+        QUICK_TIME_LIMIT if args.quick else 60.0)
+    policies = (tuple(x.strip() for x in args.policies.split(",") if x.strip())
+                if args.policies else default_policies())
+    synthetic = None if args.no_synthetic else SyntheticConfig(
+        trials=trials, models=tuple(dict.fromkeys(args.models)), solver=args.solver,
+        time_limit=limit, threads=args.threads, seed=args.seed, policies=policies,
+        scale=args.scale)
+    if synthetic is not None:
+        synthetic.check()
+    trace = Path(args.trace) if args.trace else None
+    if trace is not None and not trace.is_file():
+        raise OptschedError(f"trace file not found: {trace}")
+    requests = args.trace_requests if args.trace_requests is not None else (
+        QUICK_TRACE_REQUESTS if args.quick else 10_000)
+    if requests < 1:
+        raise OptschedError("--trace-requests must be >= 1")
+    loads = tuple(args.load_factors) if args.load_factors else TraceConfig.load_factors
+    if any(x <= 0 for x in loads):
+        raise OptschedError("--load-factors must be > 0")
+    trace_cfg = TraceConfig(requests=requests, load_factors=loads, seed=args.seed,
+                            policies=policies) if trace is not None else None
+    if synthetic is None and trace is None:
+        raise OptschedError("nothing to run: --no-synthetic needs --trace")
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise OptschedError(f"output path {out} exists and is not a directory")
+    summary = run_study(out, synthetic, trace, trace_cfg, _command_line(args, out, trace),
+                        progress=not args.no_progress)
+    if args.json:
+        print_json(dict(summary, output=str(out)))
+    else:
+        print(f"report written to {out / 'report.md'}")
+        for s in summary["synthetic"]:
+            if s["policy"] == "mcsf":
+                lo, hi = s["average_interval"]
+                print(f"model {s['model']}: MC-SF proven optima {s['proven']}/{s['trials']}, "
+                      f"average ratio {_span(lo, hi)}, worst {_span(*s['worst_interval'])}")
+    return 0
+
+
+def _span(lo: float | None, hi: float | None) -> str:
+    if lo is None:
+        return "-"
+    if hi is None:
+        return f"[{lo:.3f}, inf]"
+    return f"{lo:.3f}" if abs(hi - lo) < 5e-4 else f"[{lo:.3f}, {hi:.3f}]"
+
+
+def _command_line(args: argparse.Namespace, out: Path, trace: Path | None) -> str:
+    """The command as a user would retype it (paths shortened to their names if absolute)."""
+    def show(p: Path) -> str:
+        return p.name if p.is_absolute() else str(p)
+
+    parts = ["optsched", "reproduce", args.study]
+    if args.quick:
+        parts.append("--quick")
+    for flag, value in (("--trials", args.trials), ("--time-limit", args.time_limit),
+                        ("--seed", args.seed or None), ("--policies", args.policies),
+                        ("--trace-requests", args.trace_requests)):
+        if value is not None:
+            parts += [flag, str(value)]
+    if args.models != [1, 2]:
+        parts += ["--models", *map(str, args.models)]
+    if args.scale != "paper":
+        parts += ["--scale", args.scale]
+    if args.solver != "cpsat":
+        parts += ["--solver", args.solver]
+    if args.threads != 1:
+        parts += ["--threads", str(args.threads)]
+    if args.no_synthetic:
+        parts.append("--no-synthetic")
+    if trace is not None:
+        parts += ["--trace", trace.name]
+    if args.load_factors:
+        parts += ["--load-factors", *map(str, args.load_factors)]
+    parts += ["-o", show(out)]
+    return shlex.join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+def _png_path(path: str) -> Path:
+    check_output_path(path, "output")
+    p = Path(path)
+    if p.suffix.lower() != ".png":
+        raise OptschedError(f"output {p} must end in .png")
+    return p
+
+
+def cmd_plot_gantt(args: argparse.Namespace) -> int:
+    from optsched import plots
+    from optsched.schedule import load_schedule
+    from optsched.validate import validate
+
+    out = _png_path(args.output)
+    inst = resolve_instance(args.instance)
+    sched = load_schedule(args.schedule)
+    report = validate(inst, sched)
+    if report.metrics is None:
+        raise OptschedError(f"schedule does not cover the instance:\n{report.summary(5)}")
+    fig = plots.gantt_figure(inst, sched, title=args.title)
+    plots.save_figure(fig, out)
+    note = "" if report.valid else f" (schedule INVALID: {len(report.violations)} violation(s))"
+    print(f"wrote {out}{note}")
+    return 0
+
+
+def ratio_groups(rows: list[dict[str, Any]], policies: list[str] | None = None,
+                 model: int | None = None) -> dict[str, list[float]]:
+    """policy -> ratios, from study rows (``ratio_lo``) or generic rows (``ratio``)."""
+    groups: dict[str, list[float]] = {}
+    for k, r in enumerate(rows):
+        if model is not None and r.get("model") != model:
+            continue
+        name = r.get("policy")
+        val = r.get("ratio", r.get("ratio_lo"))
+        if name is None or val is None:
+            raise OptschedError(f"result row #{k} needs 'policy' and 'ratio' (or 'ratio_lo')")
+        if r.get("valid") is False or val != val:  # skip invalid runs and NaN
+            continue
+        if policies and name not in policies:
+            continue
+        groups.setdefault(str(name), []).append(float(val))
+    if not groups:
+        raise OptschedError("no ratios to plot (check --policy / --model)")
+    return groups
+
+
+def cactus_groups(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """solver -> sorted runtimes of its proven-optimal runs."""
+    groups: dict[str, list[float]] = {}
+    for k, r in enumerate(rows):
+        name = r.get("solver", r.get("method", r.get("opt_solver")))
+        rt = r.get("runtime", r.get("opt_runtime"))
+        if name is None or rt is None:
+            raise OptschedError(f"result row #{k} needs a solver ('solver', 'method' or "
+                                "'opt_solver') and a 'runtime'")
+        solved = r.get("status") == "optimal" or bool(r.get("proven", r.get("opt_proven")))
+        groups.setdefault(str(name), [])
+        if solved:
+            groups[str(name)].append(float(rt))
+    return {k: sorted(v) for k, v in groups.items()}
+
+
+def cmd_plot_ratios(args: argparse.Namespace) -> int:
+    from optsched import plots
+    from optsched.reproduce import read_results
+
+    out = _png_path(args.output)
+    groups = ratio_groups(read_results(Path(args.results)), args.policy, args.model)
+    plots.save_figure(plots.ratio_figure(groups), out)
+    print(f"wrote {out} ({sum(map(len, groups.values()))} ratios, {len(groups)} policies)")
+    return 0
+
+
+def cmd_plot_cactus(args: argparse.Namespace) -> int:
+    from optsched import plots
+    from optsched.reproduce import read_results
+
+    out = _png_path(args.output)
+    groups = cactus_groups(read_results(Path(args.results)))
+    plots.save_figure(plots.cactus_figure(groups), out)
+    print(f"wrote {out} ({len(groups)} solvers)")
+    return 0

@@ -1,0 +1,263 @@
+"""Benchmark harness for exact solving: fixed seeded instance sets x solve variants, one table.
+
+Every variant runs every instance with the same time limit, threads and seed, through
+:func:`optsched.exact.solve` (so every schedule is validated and "optimal" means proven). Results
+are plain rows (one per instance x variant) that are written as Parquet, summarised as a table
+(proven count, median / max time, mean / max gap) and drawn as a cactus plot. Variants that both
+prove optimality on one instance must report the same objective; :func:`disagreements` lists
+any instance where they do not (that would be a bug in a formulation or a bound).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optsched.errors import OptschedError
+from optsched.generators import jaillet_model1, jaillet_model2
+from optsched.instance import Instance
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of solving: a backend and a solve path (:data:`optsched.exact.solve.METHODS`)."""
+
+    name: str
+    solver: str
+    method: str
+    help: str
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("cpsat", "cpsat", "time-indexed", "baseline: time-indexed model on CP-SAT, "
+            "earliest-fit incumbent"),
+    Variant("cpsat-epoch", "cpsat", "epoch", "CP-SAT + MC-SF incumbent + epoch lower bound"),
+    Variant("highs", "highs", "time-indexed", "time-indexed model on HiGHS"),
+    Variant("highs-epoch", "highs", "epoch", "HiGHS + MC-SF incumbent + epoch lower bound"),
+    Variant("cbc", "cbc", "time-indexed", "time-indexed model on CBC"),
+    Variant("heuristic", "cpsat", "heuristic", "no MILP: best of MC-SF / earliest-fit and the "
+            "epoch lower bound"),
+)}
+
+#: (family name, generator call) -- each family is seeded 0..count-1.
+_FAMILIES: dict[str, Callable[[int], Instance]] = {
+    "m1": lambda seed: jaillet_model1(seed),
+    "m2": lambda seed: jaillet_model2(seed),
+    "m1-small": lambda seed: jaillet_model1(seed, n_range=(10, 14)),
+    "m2-small": lambda seed: jaillet_model2(seed, horizon_range=(8, 12)),
+    "m1-tiny": lambda seed: jaillet_model1(seed, n_range=(6, 8)),
+    "m2-tiny": lambda seed: jaillet_model2(seed, horizon_range=(4, 6)),
+    "m1-1000": lambda seed: jaillet_model1(seed, n_range=(1000, 1000)),
+    "m2-1000": lambda seed: jaillet_model2(seed, horizon_range=(1000, 1000)),
+}
+
+#: Named instance sets: family -> number of seeds. "paper" is the SPEC section 6 protocol.
+INSTANCE_SETS: dict[str, dict[str, int]] = {
+    "quick": {"m1-tiny": 3, "m2-tiny": 3},
+    "small": {"m1-small": 10, "m2-small": 10},
+    "paper": {"m1": 20, "m2": 20},
+    "m1": {"m1": 20},
+    "m2": {"m2": 20},
+    "scale": {"m1-1000": 3, "m2-1000": 3},
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark instance, rebuilt from its family and seed."""
+
+    family: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}-s{self.seed}"
+
+    def instance(self) -> Instance:
+        return _FAMILIES[self.family](self.seed)
+
+
+def instance_set(name: str) -> list[Case]:
+    """The cases of a named set (:data:`INSTANCE_SETS`)."""
+    if name not in INSTANCE_SETS:
+        raise OptschedError(f"unknown instance set {name!r}; choose one of "
+                            f"{', '.join(INSTANCE_SETS)}")
+    return [Case(fam, seed) for fam, count in INSTANCE_SETS[name].items()
+            for seed in range(count)]
+
+
+def parse_variants(spec: str) -> list[Variant]:
+    """Comma-separated variant names -> variants (clear error naming the unknown one)."""
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if not names:
+        raise OptschedError("--variants: give at least one variant")
+    for n in names:
+        if n not in VARIANTS:
+            raise OptschedError(f"--variants: unknown variant {n!r}; choose from "
+                                f"{', '.join(VARIANTS)}")
+    return [VARIANTS[n] for n in names]
+
+
+def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
+            seed: int = 0) -> dict[str, Any]:
+    """Solve one case with one variant and return its result row."""
+    from optsched import __version__
+    from optsched.exact.solve import solve
+
+    inst = case.instance()
+    res = solve(inst, variant.solver, time_limit=time_limit, threads=threads, seed=seed,
+                method=variant.method)
+    return {
+        "instance": case.name, "family": case.family, "seed": case.seed, "n": inst.n,
+        "memory_limit": inst.memory_limit, "instance_hash": inst.content_hash(),
+        "variant": variant.name, "solver": res.solver, "method": variant.method,
+        "status": res.status.value, "objective": res.objective, "bound": res.bound,
+        "gap": res.gap, "runtime": res.runtime, "time_limit": float(time_limit),
+        "threads": threads, "solver_seed": seed, "raw_status": res.raw_status,
+        "solver_version": res.solver_version, "optsched_version": __version__,
+        "schedule_valid": bool(res.validation.valid) if res.validation else None,
+        "variables": res.model_size.get("variables"), "nonzeros": res.model_size.get("nonzeros"),
+    }
+
+
+def _run_packed(args: tuple[Case, Variant, float, int, int]) -> dict[str, Any]:
+    return run_one(*args)
+
+
+def run_benchmark(cases: Iterable[Case], variants: Iterable[Variant], time_limit: float,
+                  threads: int = 1, seed: int = 0, jobs: int = 1,
+                  progress: bool = True) -> list[dict[str, Any]]:
+    """Run every case with every variant; ``jobs`` solves run side by side in processes."""
+    from tqdm import tqdm
+
+    tasks = [(c, v, time_limit, threads, seed) for c in cases for v in variants]
+    bar = tqdm(total=len(tasks), desc="bench exact", unit="solve", disable=not progress)
+    rows: list[dict[str, Any]] = []
+    if jobs <= 1:
+        for t in tasks:
+            rows.append(_run_packed(t))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for row in pool.map(_run_packed, tasks):
+                rows.append(row)
+                bar.update()
+    bar.close()
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (family, variant): proven count, median / max time, mean / max final gap.
+
+    Median time counts an unproven run as infinitely slow, so it is finite only when more than
+    half the runs were proven; gaps are over runs that have both an objective and a bound."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["family"], r["variant"]), []).append(r)
+    out = []
+    for (family, variant), rs in groups.items():
+        times = [r["runtime"] if r["status"] == "optimal" else math.inf for r in rs]
+        gaps = [r["gap"] for r in rs if r["gap"] is not None]
+        med = statistics.median(times)
+        out.append({
+            "family": family, "variant": variant, "runs": len(rs),
+            "proven": sum(r["status"] == "optimal" for r in rs),
+            "median_time": med, "max_time": max(r["runtime"] for r in rs),
+            "mean_gap": statistics.fmean(gaps) if gaps else None,
+            "max_gap": max(gaps) if gaps else None,
+            "time_limit": rs[0]["time_limit"],
+        })
+    return out
+
+
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    """The summary as a fixed-width text table."""
+    from optsched.cli.common import table
+
+    body = []
+    for s in summarize(rows):
+        med = s["median_time"]
+        body.append([s["family"], s["variant"], f"{s['proven']}/{s['runs']}",
+                     f">{s['time_limit']:g}" if math.isinf(med) else f"{med:.2f}",
+                     f"{s['max_time']:.2f}", _pct(s["mean_gap"]), _pct(s["max_gap"])])
+    return table(body, ["family", "variant", "proven", "median s", "max s", "mean gap",
+                        "max gap"])
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def disagreements(rows: list[dict[str, Any]]) -> list[str]:
+    """Instances where two variants both proved optimality but report different objectives,
+    or where one variant's proven bound exceeds another's validated objective."""
+    by_inst: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_inst.setdefault(r["instance"], []).append(r)
+    problems = []
+    for name, rs in by_inst.items():
+        opt = {r["objective"] for r in rs if r["status"] == "optimal"}
+        if len(opt) > 1:
+            problems.append(f"{name}: proven optima differ: {sorted(opt)}")
+        best_obj = min((r["objective"] for r in rs if r["objective"] is not None), default=None)
+        best_bound = max((r["bound"] for r in rs if r["bound"] is not None), default=None)
+        if best_obj is not None and best_bound is not None and best_bound > best_obj:
+            problems.append(f"{name}: a bound {best_bound} exceeds a valid objective {best_obj}")
+    return problems
+
+
+def write_parquet(rows: list[dict[str, Any]], path: str | Path) -> None:
+    """Write the result rows as one Parquet table (atomically: temp file, then rename)."""
+    import os
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    table = pa.Table.from_pylist(rows)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_parquet(path: str | Path) -> list[dict[str, Any]]:
+    """Read rows written by :func:`write_parquet`."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pylist()
+
+
+def cactus_plot(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
+    """Cactus plot: for each variant, instances proven optimal (x) within time y (sorted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        times = sorted(r["runtime"] for r in rows
+                       if r["variant"] == variant and r["status"] == "optimal")
+        total = sum(r["variant"] == variant for r in rows)
+        ax.step(range(1, len(times) + 1), times, where="post", marker="o", markersize=3,
+                label=f"{variant} ({len(times)}/{total})")
+    ax.set_xlabel("instances proven optimal")
+    ax.set_ylabel("time (s)")
+    ax.set_yscale("log")
+    ax.set_title(title or "exact solving: cactus plot")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

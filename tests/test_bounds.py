@@ -1,0 +1,98 @@
+"""Lower bounds of optsched.bounds: never above any valid schedule, tight where they must be."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from optsched import make_instance, validate
+from optsched.bounds import (
+    _epoch_costs_dp,
+    _epoch_costs_relaxed,
+    completion_bounds,
+    epoch_bound,
+    lower_bound,
+    volume_bound,
+)
+from optsched.exact import solve
+from optsched.exact.incumbent import earliest_fit_schedule
+from optsched.generators import jaillet_model1, jaillet_model2
+from optsched.policies.mcsf import mcsf_reference
+
+
+def peak_family():
+    """Every multiset of 2..4 requests with s in {0, 2}, o in {1, 3, 5}, a in {0, 1}, M in
+    {6, 8}: lengths comparable to M, where memory peaks (and the epoch bound) matter."""
+    kinds = [(a, s, o) for a in (0, 1) for s in (0, 2) for o in (1, 3, 5)]
+    for m in (6, 8):
+        for n in (2, 3, 4):
+            for combo in itertools.combinations_with_replacement(kinds, n):
+                if all(s + o <= m for _, s, o in combo):
+                    yield make_instance(m, [o for *_, o in combo], [s for _, s, _ in combo],
+                                        [a for a, *_ in combo])
+
+
+PEAK = tuple(peak_family())[::7]
+
+
+def _completions(inst, schedule):
+    return np.sort([schedule.starts[r.id] + r.output_tokens for r in inst.requests])
+
+
+def test_bounds_never_exceed_the_brute_force_optimum():
+    """On an exhaustive tiny family the epoch bound is <= the proven optimum, and not trivial."""
+    tight = 0
+    assert len(PEAK) > 100
+    for inst in PEAK:
+        res = solve(inst, "bruteforce")
+        assert res.status == "optimal"
+        b = lower_bound(inst)
+        assert b.parts["volume"] <= b.parts["epoch"] <= res.objective, inst.to_dict()
+        tight += b.value == res.objective
+    assert tight > len(PEAK) // 4  # the bound proves many of them on its own
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kth_completion_bounds_hold_for_every_schedule(seed):
+    """Sorted completions of optimal, MC-SF and earliest-fit schedules dominate the k-th bounds."""
+    gen = jaillet_model1 if seed % 2 == 0 else jaillet_model2
+    kw = {"n_range": (5, 6)} if seed % 2 == 0 else {"horizon_range": (3, 4)}
+    inst = gen(seed, m_range=(8, 14), **kw)
+    ck = completion_bounds(inst)
+    opt = solve(inst, "bruteforce", time_limit=20)
+    for sched in (opt.schedule, mcsf_reference(inst), earliest_fit_schedule(inst)):
+        assert validate(inst, sched).valid
+        assert (_completions(inst, sched) >= ck).all()
+    if opt.status == "optimal":
+        assert epoch_bound(inst) <= opt.objective
+
+
+def test_epoch_bound_is_exact_when_requests_must_run_alone():
+    """Identical requests with s + o = M cannot overlap; the bound equals the sequential value."""
+    inst = make_instance(10, [9] * 5, 1)
+    assert epoch_bound(inst) == 9 * (1 + 2 + 3 + 4 + 5)
+    assert volume_bound(inst) < epoch_bound(inst)
+
+
+def test_epoch_bound_beats_volume_bound_on_paper_instances():
+    """On Model 1 instances the epoch bound is strictly above the volume bound."""
+    for seed in range(3):
+        inst = jaillet_model1(seed)
+        assert epoch_bound(inst) > volume_bound(inst)
+
+
+def test_relaxed_epoch_costs_never_exceed_the_dynamic_program():
+    """The closed form used for long requests is a lower bound on the exact DP value."""
+    lams = np.array([0.0, 0.1, 1.0, 5.0])
+    for prompt in (0, 3):
+        table = _epoch_costs_dp(prompt, 40, lams)
+        for length in (1, 2, 7, 40):
+            assert (_epoch_costs_relaxed(prompt, length, lams) <= table[length] + 1e-9).all()
+
+
+def test_negative_multipliers_are_refused():
+    """A negative Lagrange multiplier would not give a valid bound: refused."""
+    with pytest.raises(ValueError, match=">= 0"):
+        completion_bounds(make_instance(5, [2, 2], 1), lams=[-1.0])

@@ -1,0 +1,109 @@
+"""Solve paths (method=) and the benchmark harness: agreement with the oracle, honest labels."""
+
+from __future__ import annotations
+
+import pytest
+from test_bounds import PEAK
+
+from optsched import make_instance, validate
+from optsched.errors import SolverError
+from optsched.exact import solve
+from optsched.exact.benchmark import (
+    VARIANTS,
+    Case,
+    cactus_plot,
+    disagreements,
+    instance_set,
+    read_parquet,
+    run_one,
+    summarize,
+    summary_table,
+    write_parquet,
+)
+from optsched.generators import jaillet_model1
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    """Brute-force optimum of every instance of the peak family."""
+    return [solve(inst, "bruteforce").objective for inst in PEAK]
+
+
+@pytest.mark.parametrize("solver", ["cpsat", "highs"])
+def test_epoch_method_matches_oracle(solver, oracle):
+    """method='epoch' proves exactly the brute-force optimum on the exhaustive peak family."""
+    for inst, want in zip(PEAK[::2], oracle[::2], strict=True):
+        res = solve(inst, solver, method="epoch")
+        assert res.status == "optimal" and res.objective == want and res.bound == want
+        assert validate(inst, res.schedule).valid
+
+
+def test_heuristic_method_is_honest(oracle):
+    """method='heuristic' says optimal only when its bound meets the oracle optimum."""
+    for inst, want in zip(PEAK, oracle, strict=True):
+        res = solve(inst, "cpsat", method="heuristic")
+        assert res.bound <= want <= res.objective
+        assert (res.status == "optimal") == (res.objective == want == res.bound)
+        assert validate(inst, res.schedule).valid
+
+
+def test_epoch_method_reports_a_stronger_bound_when_time_runs_out():
+    """On a 20-request Model 1 instance a 1 s 'epoch' solve reports at least the epoch bound."""
+    from optsched.bounds import epoch_bound
+
+    inst = jaillet_model1(3, n_range=(20, 20))
+    res = solve(inst, "cpsat", time_limit=1.0, method="epoch")
+    assert res.status in ("feasible", "optimal")
+    assert res.bound >= epoch_bound(inst) and res.bound <= res.objective
+
+
+def test_unknown_method_is_refused():
+    """A misspelt method is a SolverError naming the choices."""
+    with pytest.raises(SolverError, match="unknown method"):
+        solve(make_instance(5, [2], 1), "cpsat", method="fast")
+
+
+def test_harness_rows_summary_and_parquet(tmp_path):
+    """run_one rows summarise, round-trip through Parquet and plot; proven optima agree."""
+    cases = instance_set("quick")[:1]
+    rows = [run_one(c, VARIANTS[v], time_limit=5) for c in cases
+            for v in ("cpsat-epoch", "heuristic")]
+    assert all(r["schedule_valid"] for r in rows)
+    assert disagreements(rows) == []
+    summ = summarize(rows)
+    assert {s["variant"] for s in summ} == {"cpsat-epoch", "heuristic"}
+    assert "proven" in summary_table(rows)
+    write_parquet(rows, tmp_path / "r.parquet")
+    assert read_parquet(tmp_path / "r.parquet") == rows
+    cactus_plot(rows, tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_disagreement_detection():
+    """Two 'optimal' rows with different objectives, or a bound above an objective, are flagged."""
+    base = {"instance": "x", "bound": 10, "objective": 10, "status": "optimal"}
+    assert disagreements([base, dict(base, objective=11, bound=11)])
+    assert disagreements([base, dict(base, status="feasible", objective=12, bound=12)])
+    assert not disagreements([base, dict(base, status="feasible", objective=12, bound=9)])
+
+
+def test_cases_are_reproducible():
+    """A benchmark case rebuilds the same instance every time (fixed seed)."""
+    assert Case("m1", 4).instance().content_hash() == Case("m1", 4).instance().content_hash()
+    assert len(instance_set("paper")) == 40
+
+
+def test_cli_bench_exact(run_cli, tmp_path):
+    """`optsched bench exact` prints the table, writes Parquet + PNG; bad input exits 2."""
+    out = tmp_path / "b.parquet"
+    r = run_cli("bench", "exact", "--set", "quick", "--limit", "1", "--variants", "heuristic",
+                "--out", out, "--plot", tmp_path / "b.png", "--no-progress")
+    assert r.code == 0, r.err
+    assert "heuristic" in r.out and out.exists() and (tmp_path / "b.png").exists()
+    r = run_cli("bench", "exact", "--variants", "nope", "--no-progress")
+    assert r.code == 2 and "unknown variant 'nope'" in r.err
+    r = run_cli("bench", "exact", "--time-limit", "0")
+    assert r.code == 2 and "--time-limit" in r.err
+    r = run_cli("bench", "exact", "--quick", "--limit", "1", "--variants", "heuristic", "--json",
+                "--no-progress")
+    assert r.code == 0 and r.json()["summary"]
