@@ -326,8 +326,10 @@ def cx_dirname(rec: dict[str, Any]) -> str:
     return f"n{rec['n']}-M{rec['memory_limit']}-{digest}"
 
 
-def write_counterexample(directory: Path, artifacts: dict[str, Any]) -> dict[str, str]:
-    """Write instance, both schedules, the certificate and the explanation; return the paths."""
+def write_counterexample(directory: Path, artifacts: dict[str, Any],
+                         plot: bool = False) -> dict[str, str]:
+    """Write instance, both schedules, the certificate and the explanation (and with ``plot`` a
+    side-by-side Gantt/memory PNG of both schedules); return the paths."""
     files = {"instance": "instance.json", "policy_schedule": "policy-schedule.json",
              "optimal_schedule": "optimal-schedule.json", "certificate": "certificate.json"}
     paths = {}
@@ -336,6 +338,17 @@ def write_counterexample(directory: Path, artifacts: dict[str, Any]) -> dict[str
         paths[what] = str(directory / name)
     atomic_write_text(directory / "explanation.txt", artifacts["explanation"])
     paths["explanation"] = str(directory / "explanation.txt")
+    if plot:
+        from optsched.plots import compare_gantt, save_figure
+        from optsched.schedule import schedule_from_dict
+
+        inst = instance_from_dict(artifacts["instance"])
+        policy = inst.metadata.get("certify", {}).get("policy", "policy")
+        scheds = {policy: schedule_from_dict(artifacts["policy_schedule"]),
+                  "optimum": schedule_from_dict(artifacts["optimal_schedule"])}
+        save_figure(compare_gantt(inst, scheds, title=f"{policy} vs optimum, M = "
+                                  f"{inst.memory_limit}"), directory / "schedules.png")
+        paths["plot"] = str(directory / "schedules.png")
     return paths
 
 
@@ -525,31 +538,11 @@ def _instance_dict(r: dict[str, Any]) -> dict[str, Any]:
 
 # -- plot ------------------------------------------------------------------------------------------
 def plot_ratio_histogram(ratios: Sequence[float], path: Path, title: str) -> None:
-    """Histogram of proven policy/optimum ratios (log count axis; ratio 1 is its own bar)."""
-    import matplotlib
+    """Distribution of proven policy/optimum ratios, all of them and the suboptimal ones apart
+    (ratio 1 dominates, so the suboptimal tail gets its own histogram and box)."""
+    from optsched.plots import ratio_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
-    ones = sum(1 for r in ratios if r == 1.0)
     worse = [r for r in ratios if r > 1.0]
-    if worse:
-        ax.hist(worse, bins=min(40, max(5, len(set(worse)))), color="tab:red",
-                label=f"suboptimal ({len(worse)})")
-    ax.bar([1.0], [ones], width=0.004, color="tab:green", label=f"optimal ({ones})")
-    if ratios:
-        ax.set_yscale("log")
-    else:
-        ax.text(0.5, 0.5, "no instance with a proven optimum", ha="center",
-                transform=ax.transAxes)
-    ax.set_xlabel("policy total completion time / proven optimum")
-    ax.set_ylabel("instances")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    groups = {"all proven": list(ratios), "suboptimal only": worse}
+    save_figure(ratio_figure(groups, title=title,
+                             xlabel="policy total completion time / proven optimum"), path)

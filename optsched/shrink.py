@@ -185,6 +185,11 @@ def explain(instance: Instance, policy: str, pol: Schedule, opt: Schedule) -> st
         started_o = [i for i in order if opt.starts[i] == t0]
         lines.append(f"First difference at t = {t0}: {policy} starts {_ids(started_p)}; "
                      f"the optimum starts {_ids(started_o)}.")
+        extra = [i for i in started_o if i not in started_p]
+        if extra:
+            lines.append("The optimum instead also starts " + ", ".join(
+                f"{i} (s = {reqs[i].prompt_tokens}, o = {reqs[i].output_tokens}; {policy} "
+                f"starts it at {pol.starts[i]})" for i in extra) + f" at t = {t0}.")
         running = [i for i in order if pol.starts[i] < t0 < pol.starts[i] + reqs[i].output_tokens]
         waiting = sorted((i for i in order if reqs[i].arrival <= t0 < pol.starts[i]),
                          key=lambda i: (reqs[i].output_tokens, order.index(i)))

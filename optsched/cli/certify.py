@@ -176,7 +176,7 @@ def _shrink_many(summary: dict[str, Any], cfg: Any, out_dir: Path, limit: int) -
         entry["shrunk_from"] = [c["key"]]
         name = f"n{res.minimal.n}-M{res.minimal.memory_limit}-{key[7:17]}"
         entry["files"] = write_counterexample(out_dir / "minimal" / name,
-                                              res.outcome.artifacts)
+                                              res.outcome.artifacts, plot=True)
         seen[key] = entry
     return list(seen.values())
 
@@ -260,7 +260,7 @@ def cmd_shrink(args: argparse.Namespace) -> int:
     res = shrink(inst, cfg, keep=args.keep)
     out = res.to_dict()
     if args.out:
-        out["files"] = write_counterexample(Path(args.out), res.outcome.artifacts)
+        out["files"] = write_counterexample(Path(args.out), res.outcome.artifacts, plot=True)
     if args.json:
         print_json(out)
         return 0
