@@ -475,11 +475,19 @@ def summarize(records: Iterable[dict[str, Any]], cfg: CertifyConfig,
     by_n: dict[int, list[dict[str, Any]]] = {}
     for r in recs:
         by_n.setdefault(r["n"], []).append(r)
-    classes = {"theorem2 (a=0, monotone prompts)": [r for r in recs
-                                                   if r["hypotheses"]["theorem2"]],
-               "equal prompts, a=0": [r for r in recs if r["hypotheses"]["equal_prompts"]
-                                      and r["hypotheses"]["arrivals_zero"]],
-               "outside theorem2": [r for r in recs if not r["hypotheses"]["theorem2"]]}
+    def big_m(r: dict[str, Any]) -> bool:
+        return r["memory_limit"] >= 2 * max(s + o for _, s, o in r["requests"])
+
+    h = "hypotheses"
+    classes = {
+        "theorem2 (a=0, monotone prompts)": [r for r in recs if r[h]["theorem2"]],
+        "theorem2, strict (equal o => equal s)": [
+            r for r in recs if r[h]["arrivals_zero"] and r[h]["strictly_monotone_prompts"]],
+        "equal prompts, a=0": [r for r in recs if r[h]["equal_prompts"]
+                               and r[h]["arrivals_zero"]],
+        "equal prompts, a=0, M >= 2 max(s+o)": [
+            r for r in recs if r[h]["equal_prompts"] and r[h]["arrivals_zero"] and big_m(r)],
+        "outside theorem2": [r for r in recs if not r[h]["theorem2"]]}
     checked = [r["crosscheck"] for r in recs if "crosscheck" in r]
     upper = [r["ratio_interval"][1] for r in unproven]
     stats = _ratio_stats(ratios)
