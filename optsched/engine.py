@@ -180,8 +180,11 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
             last_progress = t
             policy.on_arrival(i, t)
         # 3. starts
+        idle_refusal = False
         if n_waiting:
-            for i in policy.select(t):
+            chosen = policy.select(t)
+            idle_refusal = state.count == 0 and not chosen
+            for i in chosen:
                 if not 0 <= i < n or status[i] != WAITING:
                     raise PolicyError(f"policy {policy.name!r} started request #{i} at t = {t}, "
                                       "but it is not an arrived waiting request")
@@ -221,7 +224,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
                     policy.on_evict(i, t)
                 excess = state.count * (t + 1) + state.offset - M
         # 5. progress and the next decision time
-        if state.count == 0 and n_waiting and nxt >= n:
+        if idle_refusal and nxt >= n:
             raise NoProgressError(f"policy {policy.name!r} makes no progress: nothing runs and "
                                   f"no request will arrive, but it starts none of the waiting "
                                   f"requests ({describe(t)})")

@@ -141,7 +141,11 @@ def ratio_figure(groups: Mapping[str, Sequence[float]], title: str | None = None
     ax_h.set_xlabel(xlabel)
     ax_h.set_ylabel("instances")
     ax_h.legend(fontsize=7)
-    ax_b.boxplot([d if d.size else np.array([np.nan]) for d in data], vert=False)
+    boxes = [d if d.size else np.array([np.nan]) for d in data]
+    try:
+        ax_b.boxplot(boxes, orientation="horizontal")
+    except TypeError:  # matplotlib < 3.10
+        ax_b.boxplot(boxes, vert=False)
     ax_b.set_yticks(range(1, len(names) + 1))
     ax_b.set_yticklabels(names, fontsize=8)
     ax_b.set_xlabel(xlabel)

@@ -82,7 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="DIR",
                    help="write ratios.png (per-policy ratio distribution) and, for a single "
-                   "instance, a Gantt chart + memory profile of every schedule")
+                   "instance, schedules.png (Gantt chart + memory profile of every schedule, "
+                   "side by side)")
     p.set_defaults(func=cmd_compare)
 
 
@@ -331,8 +332,4 @@ def _compare_plots(args: argparse.Namespace, family: list[tuple[str, Instance]],
         name, inst = family[0]
         written.append(str(plots.save_figure(
             plots.compare_gantt(inst, schedules, title=name), out / "schedules.png")))
-        for label, sched in schedules.items():
-            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)
-            written.append(str(plots.save_figure(
-                plots.gantt_figure(inst, sched, title=label), out / f"gantt-{safe}.png")))
     return written

@@ -2,8 +2,10 @@
 
 The running set R (start p_i, prompt s_i, planned completion c_i) defines, for every future time
 c, F(c) = sum over i in R with c_i >= c of (s_i + c - p_i). Adding one request (s, L) at round t
-is feasible iff at every completion point c of R with c <= t + L: F(c) + s + c - t <= M, and at
-its own completion t + L: F(t + L) + s + L <= M.  With G(c) = M - F(c) - c the first part reads
+is feasible iff at every completion point c of R with c <= t + L: F(c) + s + c - t <= M, at
+its own completion t + L: F(t + L) + s + L <= M, and R alone fits at its later points (always
+true when R was built by feasible additions; with wrong predictions a re-planned R may not).
+With G(c) = M - F(c) - c the first part reads
 min_{c <= t+L} G(c) >= s - t, a prefix minimum over R's sorted completion points. F and G do not
 depend on t, so they are rebuilt (O(|R| log |R|), numpy) only when R changes, and a single
 admission test costs O(log |R|).
@@ -37,6 +39,7 @@ class FutureMemory:
         self._bsuf: list[int] = []
         self._c_arr = np.zeros(0, dtype=np.int64)
         self._bsuf_arr = np.zeros(1, dtype=np.int64)
+        self._running_ok = True  # planned memory of R alone <= M at all its completion points
 
     def __len__(self) -> int:
         return len(self.runs)
@@ -68,6 +71,7 @@ class FutureMemory:
             self._c_list, self._gmin, self._bsuf = [], [], [0]
             self._c_arr = np.zeros(0, dtype=np.int64)
             self._bsuf_arr = np.zeros(1, dtype=np.int64)
+            self._running_ok = True
             self._dirty = False
             return
         arr = np.fromiter((x for run in self.runs.values() for x in run), dtype=np.int64,
@@ -80,6 +84,7 @@ class FutureMemory:
         first = np.searchsorted(c, c, side="left")  # F counts every i with c_i >= c
         f = (m - first) * c + bsuf[first]
         g = self.memory_limit - f - c
+        self._running_ok = bool((f <= self.memory_limit).all())
         self._c_arr, self._bsuf_arr = c, bsuf
         self._c_list = c.tolist()
         self._bsuf = bsuf.tolist()
@@ -90,6 +95,8 @@ class FutureMemory:
         """Can a request (prompt, planned length) start at t next to the running set?"""
         if self._dirty:
             self._build()
+        if not self._running_ok:  # (only with wrong predictions) nothing can be added
+            return False
         end = t + length
         j = bisect_right(self._c_list, end)
         if j and self._gmin[j - 1] + t < prompt:
