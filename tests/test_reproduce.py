@@ -74,6 +74,15 @@ def test_study_writes_report_parquet_and_figures(tmp_path, tiny_scale):
         assert f"figures/{name}" in report
     mc = [s for s in summary["synthetic"] if s["policy"] == "mcsf"]
     assert [s["proven"] for s in mc] == [2, 2]
+    # every proven optimum has a certificate that `optsched verify` accepts
+    from optsched.certificate import load_certificate, verify_certificate
+
+    certs = sorted((tmp_path / "certificates").glob("*.json"))
+    assert len(certs) == 4 and {r["certificate"] for r in rows} == {
+        f"certificates/{c.name}" for c in certs}
+    for c in certs:
+        check = verify_certificate(load_certificate(c))
+        assert check.ok and check.status == "optimal", check.problems
 
 
 def test_resume_uses_cache_and_skips_solver(tmp_path, tiny_scale, monkeypatch):
