@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "optsched.cli.policies",
     "optsched.cli.certify",
     "optsched.cli.bench",
+    "optsched.cli.dataset",
 ]
 
 DESCRIPTION = """\
