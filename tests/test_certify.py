@@ -175,3 +175,18 @@ def test_bad_input_exits_2_with_one_line(tmp_path, run_cli, args, needle):
     res = run_cli("certify", *args, "--out", tmp_path / "o", "--no-progress")
     assert res.code == 2
     assert needle in res.err and "Traceback" not in res.err
+
+
+def test_bruteforce_initial_solution_and_symmetry_keep_the_optimum():
+    """The oracle's warm start (policy schedule) and identical-request symmetry breaking give
+    the same optimum as CP-SAT on a small exhaustive family with many identical requests."""
+    from optsched.enumerate import spec_instance
+
+    specs = list(exhaustive(Bounds(n_min=4, n_max=4, o_max=3, s_max=1, prompts="equal")))
+    for spec in specs[::7]:
+        inst = spec_instance(spec)
+        warm = solve(inst, "bruteforce", initial_solution=mcsf_reference(inst))
+        cold = solve(inst, "bruteforce")
+        ref = solve(inst, "cpsat")
+        assert warm.status == cold.status == ref.status == "optimal"
+        assert warm.objective == cold.objective == ref.objective

@@ -7,6 +7,13 @@ LB0 = sum_j (a_j + o_j) and best starts as the value of the sequential schedule 
 a time in arrival order, always feasible since s_i + o_i <= M). Partial assignments are pruned
 only by this bound and by memory feasibility, so every schedule better than the incumbent is
 visited: the result is a proven optimum whenever the search completes.
+
+Two optional accelerations keep that guarantee: a valid ``initial`` schedule replaces the
+sequential incumbent when it is better (only strictly better schedules are searched for, so an
+optimal initial schedule is returned with the search complete), and a request identical to the
+one before it (same a, s, o) starts no earlier than that one: exchanging the start times of two
+identical requests changes neither the memory profile nor the objective, so some optimal schedule
+has non-decreasing starts along every run of identical requests.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import time
 
 from optsched.instance import Instance
 from optsched.schedule import Schedule
+from optsched.validate import validate
 
 
 class SearchLimitReached(Exception):
@@ -32,8 +40,8 @@ def sequential_schedule(instance: Instance) -> Schedule:
     return Schedule(starts)
 
 
-def brute_force(instance: Instance, time_limit: float | None = None) -> tuple[Schedule, int,
-                                                                                    bool, int]:
+def brute_force(instance: Instance, time_limit: float | None = None,
+                initial: Schedule | None = None) -> tuple[Schedule, int, bool, int]:
     """Return (best schedule, its value, completed?, nodes visited)."""
     reqs = instance.requests
     n = len(reqs)
@@ -44,7 +52,13 @@ def brute_force(instance: Instance, time_limit: float | None = None) -> tuple[Sc
     lb0 = sum(a) + sum(o)
     best_sched = sequential_schedule(instance)
     best = sum(best_sched.starts[r.id] + r.output_tokens for r in reqs)
+    if initial is not None and validate(instance, initial).valid and \
+            initial.objective({r.id: r.output_tokens for r in reqs}) < best:
+        best_sched = initial
+        best = initial.objective({r.id: r.output_tokens for r in reqs})
     best_starts = [best_sched.starts[r.id] for r in reqs]
+    same_as_prev = [k > 0 and (a[k], s[k], o[k]) == (a[k - 1], s[k - 1], o[k - 1])
+                    for k in range(n)]
     size = max(a) + sum(o) + best - lb0 + 2
     mem = [0] * (size + max(o) + 2)
     starts = [0] * n
@@ -69,7 +83,7 @@ def brute_force(instance: Instance, time_limit: float | None = None) -> tuple[Sc
             if value < best:
                 best, best_starts = value, list(starts)
             return
-        p = a[i]
+        p = starts[i - 1] if same_as_prev[i] else a[i]
         while lb0 + extra + (p - a[i]) < best:
             if fits(i, p):
                 place(i, p, 1)

@@ -55,7 +55,7 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
         raise SolverError("time limit must be > 0 seconds")
     params = SolveParameters(time_limit, threads, seed, log)
     if solver == "bruteforce":
-        return _solve_bruteforce(instance, params)
+        return _solve_bruteforce(instance, params, initial_solution)
 
     t0 = time.perf_counter()
     if method == "time-indexed":
@@ -146,12 +146,14 @@ def _outputs(instance: Instance) -> dict[str, int]:
     return {r.id: r.output_tokens for r in instance.requests}
 
 
-def _solve_bruteforce(instance: Instance, params: SolveParameters) -> SolveResult:
+def _solve_bruteforce(instance: Instance, params: SolveParameters,
+                      initial_solution: Schedule | None = None) -> SolveResult:
     if instance.n > BRUTEFORCE_MAX_REQUESTS:
         raise SolverError(f"the brute-force oracle is for tiny instances (at most "
                           f"{BRUTEFORCE_MAX_REQUESTS} requests); this one has {instance.n}")
     t0 = time.perf_counter()
-    schedule, value, completed, nodes = brute_force(instance, params.time_limit)
+    schedule, value, completed, nodes = brute_force(instance, params.time_limit,
+                                                    initial_solution)
     report = validate(instance, schedule)
     if not report.valid:
         raise InvalidSolverSchedule(f"bruteforce schedule fails validation:\n{report.summary()}")
