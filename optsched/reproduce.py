@@ -33,6 +33,7 @@ import numpy as np
 
 from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
+from optsched.exact.solve import METHODS
 from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.instance import Instance, make_instance
 from optsched.io import atomic_write_json, atomic_write_text, dumps
@@ -152,6 +153,7 @@ class OptEntry:
     raw_status: str
     starts: dict[str, int]
     solver_version: str = ""
+    method: str = "time-indexed"
 
     @property
     def proven(self) -> bool:
@@ -177,16 +179,16 @@ class SolveCache:
                     continue
                 self.entries.setdefault(e.instance_hash, []).append(e)
 
-    def lookup(self, instance: Instance, solver: str, time_limit: float | None
-               ) -> OptEntry | None:
+    def lookup(self, instance: Instance, solver: str, time_limit: float | None,
+               method: str = "time-indexed") -> OptEntry | None:
         """A cached answer good enough for this request: a proven optimum from any solver, or
-        a run of the same solver with at least this time limit."""
+        a run of the same solver and method with at least this time limit."""
         best = None
         for e in self.entries.get(instance.content_hash(), []):
             if not _entry_valid(instance, e):
                 continue
             # A run with no limit, or a longer one, of the same method answers this request.
-            same = e.solver == solver and (
+            same = e.solver == solver and e.method == method and (
                 e.time_limit is None or (time_limit is not None and e.time_limit >= time_limit))
             better = best is None or (e.proven, -e.upper) > (best.proven, -best.upper)
             if (e.proven or same) and better:
@@ -216,11 +218,13 @@ def _entry_valid(instance: Instance, e: OptEntry) -> bool:
 
 
 def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None, threads: int,
-                      cache: SolveCache | None, warm: Iterable[Schedule] = ()) -> OptEntry:
-    """Solve (or fetch from ``cache``) the hindsight optimum, warm-started with the best of the
-    ``warm`` schedules and any cached schedule."""
+                      cache: SolveCache | None, warm: Iterable[Schedule] = (),
+                      method: str = "time-indexed") -> OptEntry:
+    """Solve (or fetch from ``cache``) the hindsight optimum with ``solver`` and ``method`` (see
+    :data:`optsched.exact.solve.METHODS`), warm-started with the best of the ``warm`` schedules
+    and any cached schedule."""
     if cache is not None:
-        hit = cache.lookup(instance, solver, time_limit)
+        hit = cache.lookup(instance, solver, time_limit, method)
         if hit is not None:
             return hit
     candidates = [s for s in warm if validate(instance, s).valid]
@@ -229,13 +233,13 @@ def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None,
     outputs = {r.id: r.output_tokens for r in instance.requests}
     initial = min(candidates, key=lambda s: s.objective(outputs)) if candidates else None
     res = solve(instance, solver, time_limit=time_limit, threads=threads,
-                initial_solution=initial)
+                initial_solution=initial, method=method)
     if res.schedule is None or res.objective is None:
         raise OptschedError(f"{solver} found no schedule for instance {instance.content_hash()}")
     entry = OptEntry(instance.content_hash(), solver, time_limit, res.status.value,
                      int(res.objective), int(res.bound if res.bound is not None else 0),
                      round(res.runtime, 3), res.raw_status, dict(res.schedule.starts),
-                     res.solver_version)
+                     res.solver_version, method)
     if cache is not None:
         cache.add(entry)
     return entry
@@ -251,6 +255,7 @@ class SyntheticConfig:
     trials: int = 200
     models: tuple[int, ...] = (1, 2)
     solver: str = "cpsat"
+    method: str = field(default_factory=lambda: "epoch" if "epoch" in METHODS else METHODS[0])
     time_limit: float | None = 60.0
     threads: int = 1
     seed: int = 0
@@ -272,6 +277,8 @@ class SyntheticConfig:
                                 f"{', '.join(s for s in SOLVERS if s != 'bruteforce')}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise OptschedError("time limit must be > 0 seconds")
+        if self.method not in METHODS:
+            raise OptschedError(f"method must be one of {', '.join(METHODS)}")
         known = available_policies()
         for p in self.policies:
             if p not in known:
@@ -305,7 +312,8 @@ def synthetic_rows(model: int, seed: int, trial: int, config: SyntheticConfig,
     inst = trial_instance(model, seed, config.scale)
     outcomes = [run_one_policy(inst, p, seed=seed) for p in config.policies]
     warm = [final_runs_only(o.schedule) for o in outcomes if o.valid]
-    opt = hindsight_optimum(inst, config.solver, config.time_limit, config.threads, cache, warm)
+    opt = hindsight_optimum(inst, config.solver, config.time_limit, config.threads, cache, warm,
+                            config.method)
     # Any valid policy schedule is also an upper bound on OPT (the solver was warm-started with
     # the best of them, so opt.upper is already <= each of them).
     gen = inst.metadata.get("generator", {})
@@ -314,7 +322,8 @@ def synthetic_rows(model: int, seed: int, trial: int, config: SyntheticConfig,
         "memory_limit": inst.memory_limit, "horizon": gen.get("horizon"),
         "rate": gen.get("rate"), "total_arrival": inst.total_arrival,
         "instance_hash": inst.content_hash(), "opt_status": opt.status,
-        "opt_proven": opt.proven, "opt_solver": opt.solver, "opt_time_limit": opt.time_limit,
+        "opt_proven": opt.proven, "opt_solver": opt.solver, "opt_method": opt.method,
+        "opt_time_limit": opt.time_limit,
         "opt_runtime": opt.runtime, "opt_upper": opt.upper, "opt_lower": opt.lower,
         "opt_upper_latency": opt.upper - inst.total_arrival,
         "opt_lower_latency": opt.lower - inst.total_arrival,
@@ -378,7 +387,7 @@ def write_certificates(rows: list[dict[str, Any]], config: SyntheticConfig, out_
         if (out_dir / rel).exists():
             continue
         inst = trial_instance(key[0], key[1], config.scale)
-        e = cache.lookup(inst, config.solver, config.time_limit)
+        e = cache.lookup(inst, config.solver, config.time_limit, config.method)
         if e is None or not e.proven:
             continue
         sched = Schedule(dict(e.starts))
@@ -386,7 +395,7 @@ def write_certificates(rows: list[dict[str, Any]], config: SyntheticConfig, out_
                           objective=e.upper, bound=e.lower, schedule=sched,
                           raw_status=e.raw_status, runtime=e.runtime,
                           solver_version=e.solver_version,
-                          parameters={"time_limit": e.time_limit},
+                          parameters={"time_limit": e.time_limit, "method": e.method},
                           validation=validate(inst, sched), schedule_source="solver")
         save_certificate(res, out_dir / rel)
         written += 1
@@ -659,12 +668,13 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     tl = "none" if cfg.time_limit is None else f"{cfg.time_limit:g} s"
     L = ["## Synthetic study (SPEC §6)", "",
          f"{cfg.trials} seeded trials per model (generator seeds {cfg.seed}..."
-         f"{cfg.seed + cfg.trials - 1}); hindsight optimum by `{cfg.solver}` with a time "
-         f"limit of {tl} per trial, {cfg.threads} thread(s), warm-started with the best policy "
-         "schedule. Ratio = policy's total latency / optimal total latency (the paper's "
-         "measure; for Model 1, where every arrival is 0, it equals the total-completion-time "
-         "ratio). When the optimum is not proven it lies in [bound, best schedule] and the "
-         "ratio is shown as the interval [policy/best schedule, policy/bound].", "",
+         f"{cfg.seed + cfg.trials - 1}); hindsight optimum by `{cfg.solver}` (method "
+         f"`{cfg.method}`) with a time limit of {tl} per trial, {cfg.threads} thread(s), "
+         "warm-started with the best policy schedule. Ratio = policy's total latency / "
+         "optimal total latency (the paper's measure; for Model 1, where every arrival is 0, "
+         "it equals the total-completion-time ratio). When the optimum is not proven it lies "
+         "in [bound, best schedule] and the ratio is shown as the interval "
+         "[policy/best schedule, policy/bound].", "",
          *_scale_note(cfg), "### MC-SF against the published figures", "",
          "| model | measure | paper (Gurobi, 200 trials) | ours, proven trials only | "
          "ours, all trials (interval) | difference (proven − paper) |",
@@ -735,7 +745,8 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     trials = {(r["model"], r["trial"]): r for r in rows if r["policy"] == "mcsf"}
     unproven = [r for r in trials.values() if not r["opt_proven"]]
     L.append(f"1. **Solver limits.** {len(trials) - len(unproven)} of {len(trials)} hindsight "
-             f"optima were proven within {cfg.time_limit} s by `{cfg.solver}`.")
+             f"optima were proven within {cfg.time_limit} s by `{cfg.solver}` (method "
+             f"`{cfg.method}`).")
     if unproven:
         gaps = [(r["opt_upper"] - r["opt_lower"]) / r["opt_upper"] for r in unproven]
         L.append(f"   For the {len(unproven)} unproven trials the relative gap between the best "

@@ -219,3 +219,19 @@ def test_reproduce_bad_input(tmp_path, run_cli, args, message):
     res = run_cli("reproduce", "jaillet2025", "-o", tmp_path / "o", *args)
     assert res.code == 2 and message in res.err and "Traceback" not in res.err
     assert not (tmp_path / "o").exists()
+
+
+def test_cache_lookup_respects_method(tmp_path, tiny_scale):
+    """An unproven answer of one method is not reused for another; a proven one is."""
+    inst = rp.trial_instance(1, 1, tiny_scale)
+    cache = rp.SolveCache(tmp_path / "solves.jsonl")
+    entry = rp.hindsight_optimum(inst, "cpsat", 20.0, 1, cache, method="epoch")
+    assert entry.proven and entry.method == "epoch"
+    assert cache.lookup(inst, "highs", 1.0, "time-indexed") is entry  # proven: any request
+    weak = dataclasses.replace(entry, status="feasible", lower=entry.lower - 1,
+                               method="heuristic")
+    cache2 = rp.SolveCache(tmp_path / "other.jsonl")
+    cache2.add(weak)
+    assert cache2.lookup(inst, "cpsat", 20.0, "heuristic") == weak
+    assert cache2.lookup(inst, "cpsat", 20.0, "epoch") is None
+    assert cache2.lookup(inst, "cpsat", 30.0, "heuristic") is None  # longer limit asked

@@ -9,6 +9,7 @@ from typing import Any
 
 from optsched.cli.common import check_output_path, print_json, resolve_instance
 from optsched.errors import OptschedError
+from optsched.reproduce import SyntheticConfig
 
 #: Defaults of ``--quick``: a first look (and the CI run) in a few minutes.
 QUICK_TRIALS = 3
@@ -18,6 +19,7 @@ QUICK_TRACE_REQUESTS = 500
 
 def register(sub: argparse._SubParsersAction) -> None:
     from optsched.exact import SOLVERS
+    from optsched.exact.solve import METHODS
     from optsched.reproduce import SCALES
 
     p = sub.add_parser(
@@ -41,7 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="instance sizes: paper (SPEC section 6, default) or small (a "
                    "scaled-down protocol that solvers prove in seconds; not the paper's)")
     p.add_argument("--solver", choices=[s for s in SOLVERS if s != "bruteforce"],
-                   default="cpsat", help="exact method for the hindsight optimum")
+                   default="cpsat", help="MILP solver for the hindsight optimum (default cpsat)")
+    default_method = SyntheticConfig().method
+    p.add_argument("--method", choices=METHODS, default=default_method,
+                   help=f"exact solve path (default {default_method}; see the exact-performance "
+                   "docs): time-indexed = plain model; epoch = also the epoch lower bound and "
+                   "the best heuristic incumbent; heuristic = no MILP, bound and incumbent only")
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds per exact solve (default 60)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
@@ -109,8 +116,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 if args.policies else default_policies())
     synthetic = None if args.no_synthetic else SyntheticConfig(
         trials=trials, models=tuple(dict.fromkeys(args.models)), solver=args.solver,
-        time_limit=limit, threads=args.threads, seed=args.seed, policies=policies,
-        scale=args.scale)
+        method=args.method, time_limit=limit, threads=args.threads, seed=args.seed,
+        policies=policies, scale=args.scale)
     if synthetic is not None:
         synthetic.check()
     trace = Path(args.trace) if args.trace else None
@@ -171,6 +178,8 @@ def _command_line(args: argparse.Namespace, out: Path, trace: Path | None) -> st
         parts += ["--scale", args.scale]
     if args.solver != "cpsat":
         parts += ["--solver", args.solver]
+    if args.method != SyntheticConfig().method:
+        parts += ["--method", args.method]
     if args.threads != 1:
         parts += ["--threads", str(args.threads)]
     if args.no_synthetic:
