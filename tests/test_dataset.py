@@ -1,0 +1,207 @@
+"""Dataset store: contents, certificates, resume, kill -9 safety, CLI errors, summary, Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from optsched.certificate import load_certificate, verify_certificate
+from optsched.dataset import TIMING_COLUMNS, BuildConfig, build, read_table
+from optsched.instance import load_instance
+
+# Tiny Model 1 instances: each certifies in well under a second.
+TINY = {"n_min": 4, "n_max": 5, "m_min": 10, "m_max": 14}
+TINY_ARGS = [arg for k, v in TINY.items() for arg in ("--param", f"{k}={v}")]
+
+
+def _table(path: Path) -> list[dict]:
+    """The Parquet rows without timing columns, sorted by index."""
+    rows = pq.read_table(path / "dataset.parquet").to_pylist()
+    return sorted(({k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows),
+                  key=lambda r: r["index"])
+
+
+def _build(out: Path, count: int = 4, **kw) -> object:
+    cfg = BuildConfig(family=kw.pop("family", "jaillet-model1"), count=count, seed=3,
+                      params=dict(kw.pop("params", TINY)), time_limit=20)
+    return build(out, cfg, backend=kw.pop("backend", "sequential"), progress=False,
+                 command="test", **kw)
+
+
+def test_build_writes_instances_certificates_rows_and_manifest(tmp_path):
+    """Every instance gets its JSON, a certificate that re-checks, and one complete row."""
+    out = tmp_path / "ds"
+    rep = _build(out, 4)
+    assert (rep.built, rep.skipped) == (4, 0)
+    rows = read_table(out).to_pylist()
+    assert [r["index"] for r in rows] == [0, 1, 2, 3]
+    for r in rows:
+        inst = load_instance(out / r["instance_file"])
+        assert inst.content_hash() == r["instance_hash"]
+        assert inst.metadata["family"]["index"] == r["index"]
+        cert = load_certificate(out / r["certificate_file"])
+        check = verify_certificate(cert, inst)
+        assert check.ok, check.problems
+        assert r["status"] == "optimal" and r["objective"] == r["bound"] == cert["objective"]
+        assert r["algorithm1_value"] >= r["objective"]
+        assert r["algorithm1_ratio"] == pytest.approx(r["algorithm1_value"] / r["objective"])
+        assert r["param_n_max"] == 5 and json.loads(r["params"])["m_min"] == 10
+        assert r["optsched_version"] and r["solver_version"].startswith("ortools")
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["settings"]["seed"] == 3 and man["settings"]["params"]["n_min"] == 4
+    run = man["runs"][0]
+    assert run["command"] == "test" and run["finished"] and run["versions"]["ortools"]
+
+
+def test_rerun_skips_finished_and_extends(tmp_path):
+    """Re-running builds nothing; a larger count builds only the new instances."""
+    out = tmp_path / "ds"
+    _build(out, 3)
+    before = _table(out)
+    rep = _build(out, 3)
+    assert (rep.built, rep.skipped) == (0, 3)
+    assert _table(out) == before
+    rep = _build(out, 5)
+    assert (rep.built, rep.skipped) == (2, 3)
+    assert _table(out)[:3] == before
+    assert len(json.loads((out / "manifest.json").read_text())["runs"]) == 3
+
+
+def test_killed_build_resumes_to_the_uninterrupted_dataset(tmp_path):
+    """kill -9 of a real `optsched dataset build` half-way, then a re-run, gives exactly the
+    table of an uninterrupted run (timing columns aside), with no stray files."""
+    count = 14
+    ref = tmp_path / "ref"
+    _build(ref, count)  # uninterrupted (in-process, sequential)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "optsched", "dataset", "build", str(out), "--family",
+           "jaillet-model1", "--count", str(count), "--seed", "3", "--time-limit", "20",
+           "--workers", "2", "--no-progress", *TINY_ARGS]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = list((out / "results").glob("[0-9]*.json")) if (out / "results").exists() else []
+        if len(done) >= 3 or proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, workers included, at once
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    n_done = len(list((out / "results").glob("[0-9]*.json")))
+    assert 3 <= n_done < count  # really interrupted half-way
+    if (out / "dataset.parquet").exists():  # an earlier snapshot, never a broken file
+        assert pq.read_table(out / "dataset.parquet").num_rows <= n_done
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"{n_done} already finished" in res.stdout
+    assert _table(out) == _table(ref)
+    leftovers = [p for p in out.rglob(".*") if p.name != ".lock"]
+    assert leftovers == []
+    man = json.loads((out / "manifest.json").read_text())
+    assert [r["finished"] is not None for r in man["runs"]] == [False, True]
+    assert man["runs"][0]["command"].startswith("optsched dataset build")
+
+
+def test_changed_settings_refuse_to_resume(tmp_path, run_cli):
+    """Resuming with another seed, family parameter or solver limit is refused (exit 2)."""
+    out = tmp_path / "ds"
+    _build(out, 2)
+    r = run_cli("dataset", "build", out, "--family", "jaillet-model1", "--count", "2", "--seed",
+                "4", "--time-limit", "20", "--no-progress", *TINY_ARGS)
+    assert r.code == 2 and "was built with seed = 3, not 4" in r.err
+    r = run_cli("dataset", "build", out, "--family", "jaillet-model1", "--count", "2", "--seed",
+                "3", "--time-limit", "5", "--no-progress", *TINY_ARGS)
+    assert r.code == 2 and "time_limit = 20" in r.err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--family", "nope"], "unknown family 'nope'; available: jaillet-model1"),
+    (["--family", "uniform", "--param", "n=-3"], "parameter 'n' must be >= 1"),
+    (["--family", "uniform", "--param", "q=1"], "has no parameter 'q'"),
+    (["--family", "uniform", "--param", "n"], "must look like NAME=VALUE"),
+    (["--family", "uniform", "--count", "0"], "count must be >= 1"),
+    (["--family", "uniform", "--workers", "999"], "exceeds the"),
+    (["--family", "uniform", "--threads", "0"], "threads per solve must be >= 1"),
+])
+def test_bad_build_input_exits_2(tmp_path, run_cli, args, fragment):
+    """Bad family, parameter, count or worker plan: one clear line, exit 2, nothing written."""
+    out = tmp_path / "ds"
+    r = run_cli("dataset", "build", out, "--no-progress", *args)
+    assert r.code == 2, r.err
+    assert fragment in r.err and "Traceback" not in r.err
+    assert not out.exists()
+
+
+def test_unwritable_folder_exits_2(tmp_path, run_cli):
+    """A dataset path below a regular file cannot be created: clear error, exit 2."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run_cli("dataset", "build", blocker / "ds", "--family", "uniform", "--no-progress")
+    assert r.code == 2 and "is not writable" in r.err
+    r = run_cli("dataset", "build", blocker, "--family", "uniform", "--no-progress")
+    assert r.code == 2 and "not a folder" in r.err
+
+
+def test_summary_prints_and_plots(tmp_path, run_cli):
+    """summary reports counts, statuses and policy ratios, and writes a PNG."""
+    out = tmp_path / "ds"
+    _build(out, 3)
+    png = tmp_path / "s.png"
+    r = run_cli("dataset", "summary", out, "--plot", png)
+    assert r.code == 0, r.err
+    assert "finished 3 of 3" in r.out and "optimal 3" in r.out and "algorithm1" in r.out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = run_cli("dataset", "summary", out, "--json", "--no-plot")
+    data = r.json()
+    assert data["finished"] == 3 and data["statuses"] == {"optimal": 3}
+    a1 = data["policies"]["algorithm1"]
+    assert a1["certified_instances"] == 3 and a1["ratio"]["min"] >= 1.0
+    r = run_cli("dataset", "summary", tmp_path / "nothing")
+    assert r.code == 2 and "dataset folder not found" in r.err
+
+
+def test_families_command_lists_parameters(run_cli):
+    """`dataset families` lists every family with its parameters and defaults."""
+    r = run_cli("dataset", "families")
+    assert r.code == 0 and "jaillet-model2" in r.out and "token_scale = 64" in r.out
+    data = run_cli("dataset", "families", "azure-conv", "--json").json()
+    assert data["azure-conv"]["params"]["round_seconds"]["default"] == 2.0
+
+
+def test_real_trace_family_dataset_verifies(tmp_path):
+    """A trace family builds from the shipped sample and every certificate verifies."""
+    out = tmp_path / "trace"
+    rep = _build(out, 3, family="azure-conv", params={})
+    assert rep.built == 3
+    for r in read_table(out).to_pylist():
+        inst = load_instance(out / r["instance_file"])
+        assert inst.metadata["trace"]["file"] == "AzureLLMInferenceTrace_conv.csv"
+        check = verify_certificate(load_certificate(out / r["certificate_file"]), inst)
+        assert check.ok and r["status"] == "optimal"
+
+
+def test_local_pool_equals_sequential(tmp_path):
+    """The process pool gives the same table as the sequential backend."""
+    _build(tmp_path / "seq", 4)
+    _build(tmp_path / "pool", 4, backend="local", workers=2)
+    assert _table(tmp_path / "pool") == _table(tmp_path / "seq")
+
+
+@pytest.mark.slow
+def test_ray_local_equals_sequential(tmp_path):
+    """The Ray backend on a local Ray runtime gives the same table as the sequential one."""
+    pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'optsched[ray]')")
+    _build(tmp_path / "seq", 3)
+    _build(tmp_path / "ray", 3, backend="ray", workers=2)
+    assert _table(tmp_path / "ray") == _table(tmp_path / "seq")
+    man = json.loads((tmp_path / "ray" / "manifest.json").read_text())
+    assert man["runs"][0]["backend"] == "ray" and man["runs"][0]["versions"]["ray"]
