@@ -18,7 +18,6 @@ the trials that are still unproven.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -500,32 +499,14 @@ class TraceConfig:
     policies: tuple[str, ...] = field(default_factory=default_policies)
 
 
-def read_trace_lengths(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """(prompt lengths, output lengths, format) from a trace CSV: Azure LLM inference
-    (ContextTokens, GeneratedTokens) or Sarathi/Vidur length files (num_prefill_tokens,
-    num_decode_tokens)."""
-    if not path.is_file():
-        raise OptschedError(f"trace file not found: {path}")
-    columns = [("ContextTokens", "GeneratedTokens", "azure"),
-               ("num_prefill_tokens", "num_decode_tokens", "vidur-lengths")]
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        for pcol, ocol, kind in columns:
-            if pcol in header and ocol in header:
-                prompts, outputs = [], []
-                for k, row in enumerate(reader, start=2):
-                    try:
-                        prompts.append(int(float(row[pcol])))
-                        outputs.append(int(float(row[ocol])))
-                    except (TypeError, ValueError):
-                        raise OptschedError(f"{path}: line {k}: {pcol}/{ocol} must be numbers"
-                                            ) from None
-                if not prompts:
-                    raise OptschedError(f"{path}: the trace has no rows")
-                return np.array(prompts), np.array(outputs), kind
-    raise OptschedError(f"{path}: unknown trace format (header {header}); expected columns "
-                        "ContextTokens,GeneratedTokens or num_prefill_tokens,num_decode_tokens")
+def read_trace_lengths(source: str | Path) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(prompt lengths, output lengths, file name, sha256) of a trace: a shipped sample name
+    (see :data:`optsched.traces.SAMPLES`) or a trace file in any format
+    :func:`optsched.traces.load_trace` reads."""
+    from optsched.traces import load_trace
+
+    tr = load_trace(source)
+    return tr.prompt.astype(np.int64), tr.output.astype(np.int64), tr.file_name, tr.sha256
 
 
 def memory_area(prompt: np.ndarray, output: np.ndarray) -> np.ndarray:
@@ -550,18 +531,18 @@ def trace_instance(prompts: np.ndarray, outputs: np.ndarray, requests: int, rate
                                                                              - fits.size)))
 
 
-def run_trace_study(trace: Path, config: TraceConfig, progress: bool = True
+def run_trace_study(trace: str | Path, config: TraceConfig, progress: bool = True
                     ) -> dict[str, Any]:
     """Run every policy on the trace at each load factor; average latency per request (rounds).
 
     Rates are set from the load factor rho = lambda * mean(area) / M (area = token-rounds per
     request), so 'high' and 'low' demand mean the same thing whatever the trace.
     """
-    prompts, outputs, kind = read_trace_lengths(trace)
+    prompts, outputs, name, digest = read_trace_lengths(trace)
     fit = prompts + outputs <= config.memory_limit
     mean_area = float(memory_area(prompts[fit], outputs[fit]).mean())
     result: dict[str, Any] = {
-        "trace": trace.name, "format": kind, "rows": int(prompts.size),
+        "trace": name, "sha256": digest, "rows": int(prompts.size),
         "rows_too_large": int((~fit).sum()), "mean_prompt": float(prompts[fit].mean()),
         "mean_output": float(outputs[fit].mean()), "mean_area": mean_area,
         "config": asdict(config), "runs": []}
@@ -569,7 +550,7 @@ def run_trace_study(trace: Path, config: TraceConfig, progress: bool = True
     for rho in config.load_factors:
         rate = rho * config.memory_limit / mean_area
         inst = trace_instance(prompts, outputs, config.requests, rate, config.memory_limit,
-                              config.seed, {"trace": trace.name, "load_factor": rho})
+                              config.seed, {"trace": name, "load_factor": rho})
         for p in config.policies:
             t0 = time.perf_counter()
             o = run_one_policy(inst, p, seed=config.seed)
@@ -809,7 +790,8 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
 def _trace_section(tr: dict[str, Any], figures: dict[str, str]) -> list[str]:
     cfg = tr["config"]
     L = ["## Real-trace study", "",
-         f"Request lengths from `{tr['trace']}` ({tr['rows']} rows; {tr['rows_too_large']} "
+         f"Request lengths from `{tr['trace']}` ({tr['sha256'][:19]}…; {tr['rows']:,} rows; "
+         f"{tr['rows_too_large']} "
          f"longer than M dropped; mean prompt {tr['mean_prompt']:.0f}, mean output "
          f"{tr['mean_output']:.0f} tokens). {cfg['requests']:,} requests sampled without "
          f"replacement (seed {cfg['seed']}; with replacement only if the trace is smaller), "
@@ -929,7 +911,7 @@ def make_figures(rows: list[dict[str, Any]], cfg: SyntheticConfig, out_dir: Path
 # --------------------------------------------------------------------------------------------
 # the whole study
 # --------------------------------------------------------------------------------------------
-def run_study(out_dir: Path, synthetic: SyntheticConfig | None, trace: Path | None,
+def run_study(out_dir: Path, synthetic: SyntheticConfig | None, trace: str | Path | None,
               trace_config: TraceConfig | None, command: str, progress: bool = True,
               notes: Sequence[str] = ()) -> dict[str, Any]:
     """Run the synthetic study and/or the trace study and write report.md, results.parquet,

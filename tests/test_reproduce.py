@@ -193,16 +193,18 @@ def test_trace_study_cli(tmp_path, run_cli):
 
 
 def test_read_trace_lengths_formats(tmp_path):
-    """Both the Azure and the Vidur/Sarathi length formats are read; others are refused."""
-    p, o, kind = rp.read_trace_lengths(_azure_csv(tmp_path / "a.csv", 5))
-    assert kind == "azure" and len(p) == len(o) == 5
+    """Azure files, length files and shipped samples are read; unknown formats are refused."""
+    p, o, name, digest = rp.read_trace_lengths(_azure_csv(tmp_path / "a.csv", 5))
+    assert name == "a.csv" and len(p) == len(o) == 5 and digest.startswith("sha256:")
     v = tmp_path / "v.csv"
     v.write_text("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n10,5,15,2\n")
-    p, o, kind = rp.read_trace_lengths(v)
-    assert kind == "vidur-lengths" and p.tolist() == [10] and o.tolist() == [5]
+    p, o, _, _ = rp.read_trace_lengths(v)
+    assert p.tolist() == [10] and o.tolist() == [5]
+    p, o, name, _ = rp.read_trace_lengths("azure-conv")
+    assert name == "AzureLLMInferenceTrace_conv.csv" and p.size == o.size > 100
     bad = tmp_path / "b.csv"
     bad.write_text("x,y\n1,2\n")
-    with pytest.raises(rp.OptschedError, match="unknown trace format"):
+    with pytest.raises(rp.OptschedError, match="unrecognised format"):
         rp.read_trace_lengths(bad)
 
 
@@ -211,7 +213,8 @@ def test_read_trace_lengths_formats(tmp_path):
     (["--policies", "nope"], "unknown policy"),
     (["--policies", "mc-benchmark"], "must include mcsf"),
     (["--trace", "missing.csv"], "trace file not found"),
-    (["--no-synthetic"], "nothing to run"),
+    (["--no-synthetic", "--no-trace"], "nothing to run"),
+    (["--trace", "no-such-sample"], "trace file not found"),
     (["--time-limit", "0"], "time limit must be > 0"),
 ])
 def test_reproduce_bad_input(tmp_path, run_cli, args, message):

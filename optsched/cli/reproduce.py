@@ -15,6 +15,8 @@ from optsched.reproduce import SyntheticConfig
 QUICK_TRIALS = 3
 QUICK_TIME_LIMIT = 5.0
 QUICK_TRACE_REQUESTS = 500
+#: Trace of the real-trace study unless --trace is given: the shipped Azure conversation sample.
+DEFAULT_TRACE = "azure-conv"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,9 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated policies (default: MC-SF and the paper's baselines "
                    "that are available)")
     p.add_argument("--no-synthetic", action="store_true", help="skip the synthetic study")
-    p.add_argument("--trace", metavar="CSV",
-                   help="run the real-trace study on this trace (Azure LLM inference CSV, or "
-                   "a length file with num_prefill_tokens,num_decode_tokens)")
+    p.add_argument("--trace", metavar="TRACE", default=DEFAULT_TRACE,
+                   help="trace for the real-trace study: a shipped sample name (azure-conv, "
+                   "sharegpt, ...) or a trace file (Azure CSV, Mooncake JSONL, length CSV); "
+                   f"default {DEFAULT_TRACE}")
+    p.add_argument("--no-trace", action="store_true", help="skip the real-trace study")
     p.add_argument("--trace-requests", type=int, metavar="N",
                    help="requests sampled from the trace (default 10000, as in the paper)")
     p.add_argument("--load-factors", type=float, nargs="+", metavar="RHO",
@@ -120,9 +124,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         policies=policies, scale=args.scale)
     if synthetic is not None:
         synthetic.check()
-    trace = Path(args.trace) if args.trace else None
-    if trace is not None and not trace.is_file():
-        raise OptschedError(f"trace file not found: {trace}")
+    trace = None if args.no_trace else args.trace
+    if trace is not None:
+        from optsched.traces import load_trace
+
+        load_trace(trace)  # fail now, before any trial runs
     requests = args.trace_requests if args.trace_requests is not None else (
         QUICK_TRACE_REQUESTS if args.quick else 10_000)
     if requests < 1:
@@ -133,7 +139,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     trace_cfg = TraceConfig(requests=requests, load_factors=loads, seed=args.seed,
                             policies=policies) if trace is not None else None
     if synthetic is None and trace is None:
-        raise OptschedError("nothing to run: --no-synthetic needs --trace")
+        raise OptschedError("nothing to run: both --no-synthetic and --no-trace given")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise OptschedError(f"output path {out} exists and is not a directory")
@@ -159,7 +165,7 @@ def _span(lo: float | None, hi: float | None) -> str:
     return f"{lo:.3f}" if abs(hi - lo) < 5e-4 else f"[{lo:.3f}, {hi:.3f}]"
 
 
-def _command_line(args: argparse.Namespace, out: Path, trace: Path | None) -> str:
+def _command_line(args: argparse.Namespace, out: Path, trace: str | None) -> str:
     """The command as a user would retype it (paths shortened to their names if absolute)."""
     def show(p: Path) -> str:
         return p.name if p.is_absolute() else str(p)
@@ -184,8 +190,10 @@ def _command_line(args: argparse.Namespace, out: Path, trace: Path | None) -> st
         parts += ["--threads", str(args.threads)]
     if args.no_synthetic:
         parts.append("--no-synthetic")
-    if trace is not None:
-        parts += ["--trace", trace.name]
+    if args.no_trace:
+        parts.append("--no-trace")
+    elif trace != DEFAULT_TRACE:
+        parts += ["--trace", Path(trace).name]
     if args.load_factors:
         parts += ["--load-factors", *map(str, args.load_factors)]
     parts += ["-o", show(out)]
