@@ -25,71 +25,124 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+#: Running sets up to this size are rebuilt in plain Python (numpy's per-call overhead dominates).
+SMALL = 48
+
 
 class FutureMemory:
     """The running set's planned memory at its future completion times."""
 
     def __init__(self, memory_limit: int) -> None:
         self.memory_limit = int(memory_limit)
-        self.runs: dict[int, tuple[int, int, int]] = {}  # i -> (start p, prompt s, completion c)
+        # planned runs of the running set, three parallel dicts keyed by request position
+        self._start: dict[int, int] = {}
+        self._prompt: dict[int, int] = {}
+        self._comp: dict[int, int] = {}
         self._heap: list[tuple[int, int]] = []  # (c, i), stale entries skipped lazily
         self._dirty = True
+        self._stale = False  # arrays still hold points of runs completed since the last build
         self._c_list: list[int] = []
         self._gmin: list[int] = []
         self._bsuf: list[int] = []
         self._c_arr = np.zeros(0, dtype=np.int64)
         self._bsuf_arr = np.zeros(1, dtype=np.int64)
         self._running_ok = True  # planned memory of R alone <= M at all its completion points
+        self._arrays_ok = True
 
     def __len__(self) -> int:
-        return len(self.runs)
+        return len(self._comp)
+
+    @property
+    def runs(self) -> dict[int, tuple[int, int, int]]:
+        """i -> (start, prompt, planned completion) of every planned run."""
+        return {i: (self._start[i], self._prompt[i], c) for i, c in self._comp.items()}
 
     def add(self, i: int, start: int, prompt: int, completion: int) -> None:
         """Plan request i as running from ``start`` to ``completion`` (= start + planned o)."""
-        self.runs[i] = (start, prompt, completion)
+        self._start[i], self._prompt[i], self._comp[i] = start, prompt, completion
         heapq.heappush(self._heap, (completion, i))
         self._dirty = True
 
     def remove(self, i: int) -> None:
-        del self.runs[i]
+        """Drop a run whose planned completion is still ahead (eviction, early finish)."""
+        del self._start[i], self._prompt[i], self._comp[i]
         self._dirty = True
+
+    def complete(self, i: int) -> None:
+        """Drop a run whose planned completion c_i <= now. Its point lies before every future
+        time, so F at later points is unchanged and no rebuild is needed; only prefix minima
+        may be too pessimistic, which :meth:`fits_one` resolves by rebuilding before it says no."""
+        del self._start[i], self._prompt[i], self._comp[i]
+        self._stale = True
+
+    def planned_completion(self, i: int) -> int:
+        return self._comp[i]
 
     def expired(self, t: int) -> list[int]:
         """Requests whose planned completion is <= t (done, or running past their plan)."""
         out = []
-        heap, runs = self._heap, self.runs
+        heap, comp = self._heap, self._comp
         while heap and heap[0][0] <= t:
             c, i = heapq.heappop(heap)
-            run = runs.get(i)
-            if run is not None and run[2] == c:
+            if comp.get(i) == c:
                 out.append(i)
         return out
 
     def _build(self) -> None:
-        m = len(self.runs)
-        if m == 0:
-            self._c_list, self._gmin, self._bsuf = [], [], [0]
-            self._c_arr = np.zeros(0, dtype=np.int64)
-            self._bsuf_arr = np.zeros(1, dtype=np.int64)
-            self._running_ok = True
-            self._dirty = False
+        m = len(self._comp)
+        self._dirty = self._stale = False
+        self._arrays_ok = False
+        if m <= SMALL:
+            self._build_small(m)
             return
-        arr = np.fromiter((x for run in self.runs.values() for x in run), dtype=np.int64,
-                          count=3 * m).reshape(m, 3)
-        order = np.argsort(arr[:, 2], kind="stable")
-        c = arr[order, 2]
-        b = arr[order, 1] - arr[order, 0]  # s_i - p_i
+        comp = np.fromiter(self._comp.values(), dtype=np.int64, count=m)
+        b = (np.fromiter(self._prompt.values(), dtype=np.int64, count=m)
+             - np.fromiter(self._start.values(), dtype=np.int64, count=m))  # s_i - p_i
+        order = np.argsort(comp, kind="stable")
+        c = comp[order]
+        b = b[order]
         bsuf = np.zeros(m + 1, dtype=np.int64)
         bsuf[:m] = np.cumsum(b[::-1])[::-1]
         first = np.searchsorted(c, c, side="left")  # F counts every i with c_i >= c
         f = (m - first) * c + bsuf[first]
         g = self.memory_limit - f - c
         self._running_ok = bool((f <= self.memory_limit).all())
-        self._c_arr, self._bsuf_arr = c, bsuf
+        self._c_arr, self._bsuf_arr, self._arrays_ok = c, bsuf, True
         self._c_list = c.tolist()
         self._bsuf = bsuf.tolist()
         self._gmin = np.minimum.accumulate(g).tolist()
-        self._dirty = False
+
+    def _build_small(self, m: int) -> None:
+        """The same arrays in plain Python: cheaper than numpy's call overhead for small R."""
+        start, prompt = self._start, self._prompt
+        pts = sorted((c, prompt[i] - start[i]) for i, c in self._comp.items())
+        c_list = [c for c, _ in pts]
+        bsuf = [0] * (m + 1)
+        acc = 0
+        for k in range(m - 1, -1, -1):
+            acc += pts[k][1]
+            bsuf[k] = acc
+        limit = self.memory_limit
+        gmin: list[int] = []
+        cur = limit
+        ok = True
+        first = 0
+        for k, c in enumerate(c_list):
+            if k and c != c_list[k - 1]:
+                first = k
+            f = (m - first) * c + bsuf[first]
+            ok = ok and f <= limit
+            g = limit - f - c
+            cur = g if g < cur else cur
+            gmin.append(cur)
+        self._c_list, self._bsuf, self._gmin, self._running_ok = c_list, bsuf, gmin, ok
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._arrays_ok:
+            self._c_arr = np.array(self._c_list, dtype=np.int64)
+            self._bsuf_arr = np.array(self._bsuf, dtype=np.int64)
+            self._arrays_ok = True
+        return self._c_arr, self._bsuf_arr
 
     def fits_one(self, t: int, prompt: int, length: int) -> bool:
         """Can a request (prompt, planned length) start at t next to the running set?"""
@@ -100,7 +153,12 @@ class FutureMemory:
         end = t + length
         j = bisect_right(self._c_list, end)
         if j and self._gmin[j - 1] + t < prompt:
-            return False
+            if not self._stale:
+                return False
+            self._build()  # the minimum may come from a completed run's point: recheck
+            j = bisect_right(self._c_list, end)
+            if j and self._gmin[j - 1] + t < prompt:
+                return False
         k = bisect_left(self._c_list, end)
         used = (len(self._c_list) - k) * end + self._bsuf[k]
         return used + prompt + length <= self.memory_limit
@@ -116,10 +174,10 @@ class FutureMemory:
         k = cu.size
         ssuf = np.zeros(k + 1, dtype=np.int64)
         ssuf[:k] = np.cumsum(s_sorted[::-1])[::-1]
-        c = self._c_arr
-        points = np.concatenate([c, cu])
+        c, bsuf = self._arrays()
+        points = np.concatenate([c[np.searchsorted(c, t, side="right"):], cu])
         kr = np.searchsorted(c, points, side="left")
-        used = (c.size - kr) * points + self._bsuf_arr[kr]
+        used = (c.size - kr) * points + bsuf[kr]
         ku = np.searchsorted(cu_sorted, points, side="left")
         used += (k - ku) * (points - t) + ssuf[ku]
         return bool((used <= self.memory_limit).all())

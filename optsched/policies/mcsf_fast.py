@@ -64,7 +64,7 @@ def mcsf_fast(instance: Instance, lengths: Sequence[int] | None = None) -> Sched
             insort(waiting, (plan[i], i))
             nxt += 1
         for i in core.expired(t):
-            core.remove(i)
+            core.complete(i)
         if waiting:
             k = core.largest_prefix(t, len(waiting), prefix)
             for length, i in waiting[:k]:

@@ -59,7 +59,10 @@ class LookaheadPolicy(BasePolicy):
 
     def on_complete(self, i: int, t: int) -> None:
         super().on_complete(i, t)
-        self.core.remove(i)
+        if self.core.planned_completion(i) <= t:
+            self.core.complete(i)
+        else:  # finished earlier than planned (over-predicted)
+            self.core.remove(i)
 
     def on_evict(self, i: int, t: int) -> None:
         self.core.remove(i)
