@@ -18,24 +18,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optsched.certify import CertifyConfig, Outcome, certify_instance
-from optsched.enumerate import equal_prompts, monotone_prompts, requests_of
+from optsched.enumerate import (
+    equal_prompts,
+    monotone_prompts,
+    requests_of,
+    strictly_monotone_prompts,
+)
 from optsched.errors import InstanceError, OptschedError
 from optsched.instance import Instance, Request
 from optsched.schedule import Schedule
 from optsched.validate import validate
 
-#: Classes a shrink can be kept inside, strongest first.
-KEEP_CLASSES = ("equal", "monotone", "none")
+#: Classes a shrink can be kept inside, strongest first (each contains the ones before it).
+KEEP_CLASSES = ("equal", "strict", "monotone", "none")
 
 
 def instance_class(instance: Instance) -> str:
-    """The strongest hypothesis class of the poster's Theorem 2 that ``instance`` is in:
-    'equal' (a = 0, equal prompts), 'monotone' (a = 0, prompts non-decreasing in o) or 'none'."""
+    """The strongest hypothesis class of the poster's Theorem 2 that ``instance`` is in, all with
+    a = 0: 'equal' (equal prompts), 'strict' (o_i <= o_j implies s_i <= s_j), 'monotone'
+    (o_i < o_j implies s_i <= s_j); else 'none'."""
     reqs = requests_of(instance)
     if any(a for a, _, _ in reqs):
         return "none"
     if equal_prompts(reqs):
         return "equal"
+    if strictly_monotone_prompts(reqs):
+        return "strict"
     return "monotone" if monotone_prompts(reqs) else "none"
 
 

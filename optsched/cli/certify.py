@@ -82,14 +82,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Apply single reduction steps (drop a request, lower M, shorten an output, "
         "shrink prompts, move arrivals earlier) while the policy stays provably suboptimal, "
         "until no step does. By default the instance stays in the strongest Theorem 2 class "
-        "it starts in (equal prompts / monotone prompts, arrivals 0).",
+        "it starts in (all with arrivals 0: equal prompts; strict = o_i <= o_j implies "
+        "s_i <= s_j; monotone = o_i < o_j implies s_i <= s_j).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("instance", help="instance JSON file or builtin:NAME")
     p.add_argument("--policy", default=DEFAULT_POLICY, help="policy")
     p.add_argument("--solver", choices=SOLVER_CHOICES, default="auto", help="optimum solver")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="S",
                    help="per-check solver time limit in seconds")
-    p.add_argument("--keep", choices=("auto", "equal", "monotone", "none"), default="auto",
+    p.add_argument("--keep", choices=("auto", "equal", "strict", "monotone", "none"),
+                   default="auto",
                    help="class to stay in (auto: the strongest the instance is in)")
     p.add_argument("--out", metavar="DIR", help="write the minimal counterexample's files here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
