@@ -116,6 +116,11 @@ def _run_local(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int
             for fut in done:
                 task = pending.pop(fut)
                 exc = fut.exception()
+                if isinstance(exc, cf.process.BrokenProcessPool):
+                    raise ExecutionError(
+                        "a worker process died or could not start (killed, out of memory, or "
+                        "a script calling this without an `if __name__ == \"__main__\":` "
+                        "guard, which the 'spawn' start method needs)") from exc
                 if exc is not None:
                     raise TaskFailed(task, exc)
                 yield task, fut.result()
