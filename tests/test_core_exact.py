@@ -129,3 +129,20 @@ def test_model_rows_match_spec_coefficients():
             i, k = int(model.var_request[v]), int(model.var_start[v])
             assert k + 1 <= row.time <= k + int(inst.output[i])
             assert c == int(inst.prompt[i]) + row.time - k
+
+
+def test_false_infeasibility_claim_is_refused(monkeypatch):
+    """A backend claiming 'infeasible' while a validated schedule exists cannot make it so."""
+    inst = make_instance(6, [3, 3, 2], [1, 1, 0])
+
+    class ConfusedBackend:
+        name = "cbc"
+
+        def run(self, model, params, hint):
+            return BackendOutcome("Pre-processing says infeasible or unbounded", False, True,
+                                  None, None, "fake", 0.0)
+
+    monkeypatch.setitem(BACKENDS, "cbc", ConfusedBackend())
+    res = solve(inst, "cbc")
+    assert res.status in ("feasible", "optimal") and res.schedule_source == "incumbent"
+    assert "claim refused" in res.raw_status and validate(inst, res.schedule).valid

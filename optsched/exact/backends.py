@@ -175,7 +175,7 @@ def new_highs(log: bool = False):  # -> highspy.Highs
     return h
 
 
-_CBC_RESULT = re.compile(r"^Result - (.+)$", re.M)
+_CBC_RESULT = re.compile(r"^Result - (.+)$|^(Pre-processing says infeasible.*)$", re.M)
 _CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
 _CBC_LB = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 
@@ -209,12 +209,15 @@ class CbcBackend:
             raise SolverError("CBC failed to run; the end of its log:\n" + log[-2000:])
         no_solution_file = prob.sol_status is None
         result = _CBC_RESULT.search(log)
-        raw = (result.group(1).strip() if result else f"pulp:{pulp.LpStatus[prob.status]}") + note
+        raw = (result.group(0).removeprefix("Result - ").strip() if result
+               else f"pulp:{pulp.LpStatus[prob.status]}") + note
         lb = _CBC_LB.search(log)
         bound = float(lb.group(1)) if lb else None
         claims_opt = raw.startswith("Optimal solution found")
-        infeasible = raw.startswith("Linear relaxation infeasible") or raw.startswith(
-            "Problem proven infeasible")
+        # CBC 2.10 can also print "Pre-processing says infeasible" when the time limit
+        # interrupts preprocessing; solve() refuses that claim when a valid schedule exists.
+        infeasible = raw.startswith(("Linear relaxation infeasible", "Problem proven infeasible",
+                                     "Pre-processing says infeasible"))
         if claims_opt and bound is None:
             obj = _CBC_OBJ.search(log)
             bound = float(obj.group(1)) if obj else None

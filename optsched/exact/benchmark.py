@@ -54,7 +54,19 @@ _FAMILIES: dict[str, Callable[[int], Instance]] = {
     "m2-tiny": lambda seed: jaillet_model2(seed, horizon_range=(4, 6)),
     "m1-1000": lambda seed: jaillet_model1(seed, n_range=(1000, 1000)),
     "m2-1000": lambda seed: jaillet_model2(seed, horizon_range=(1000, 1000)),
+    "azure-conv-40": lambda seed: _trace_window("azure-conv", 40, seed),
+    "azure-code-40": lambda seed: _trace_window("azure-code", 40, seed),
+    "mooncake-conv-40": lambda seed: _trace_window("mooncake-conv", 40, seed),
 }
+
+
+def _trace_window(family: str, n: int, seed: int) -> Instance:
+    """A window of ``n`` consecutive requests of a shipped real-trace sample, with the trace
+    family's recorded conversion defaults (optsched.families; token scale, round, M)."""
+    from optsched.families import get_family
+
+    fam = get_family(family)
+    return fam.instance(fam.resolve({"n": n}), seed=0, index=seed)
 
 #: Named instance sets: family -> number of seeds. "paper" is the SPEC section 6 protocol.
 INSTANCE_SETS: dict[str, dict[str, int]] = {
@@ -64,6 +76,7 @@ INSTANCE_SETS: dict[str, dict[str, int]] = {
     "m1": {"m1": 20},
     "m2": {"m2": 20},
     "scale": {"m1-1000": 3, "m2-1000": 3},
+    "traces": {"azure-conv-40": 3, "azure-code-40": 3, "mooncake-conv-40": 3},
 }
 
 

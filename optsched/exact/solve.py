@@ -91,8 +91,13 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     if incumbent is not None and (objective is None or incumbent_value < objective):
         schedule, objective, source = incumbent, incumbent_value, "incumbent"
 
-    if out.proven_infeasible:
-        # Every valid instance has a schedule (run requests one at a time), so this would be a bug.
+    raw_status = out.raw_status
+    if out.proven_infeasible and objective is not None:
+        # Every valid instance has a schedule (run requests one at a time) and we hold a
+        # validated one, so the solver's infeasibility claim is wrong (seen with CBC when a time
+        # limit interrupts its preprocessing): keep the schedule, ignore the claim.
+        raw_status += " [claim refused: a validated schedule exists]"
+    if out.proven_infeasible and objective is None:
         status = Status.INFEASIBLE
     elif objective is None:
         status = Status.UNKNOWN
@@ -107,7 +112,7 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
                                     f"{objective}: the formulation or backend is wrong")
     return SolveResult(
         instance=instance, solver=solver, status=status, objective=objective, bound=bound,
-        schedule=schedule, raw_status=out.raw_status, runtime=time.perf_counter() - t0,
+        schedule=schedule, raw_status=raw_status, runtime=time.perf_counter() - t0,
         solver_version=out.version, parameters=params.to_dict(),
         validation=validate(instance, schedule) if schedule else None,
         model_size=model.size(), schedule_source=source)
