@@ -221,3 +221,17 @@ def test_cli_compare_json_and_plots(run_cli, write_json, tmp_path):
     assert (tmp_path / "plots" / "schedules.png").exists()
     r = run_cli("compare", path, "--policies", "algorithm1,bogus")
     assert r.code == 2 and "bogus" in r.err
+
+
+def test_cli_compare_generated_family(run_cli):
+    """compare on a generated family runs every instance and summarises per policy."""
+    r = run_cli("compare", "uniform:2:4:12", "--policies", "algorithm1,mc-benchmark",
+                "--solver", "bruteforce", "--json")
+    assert r.code == 0, r.err
+    d = r.json()
+    assert [x["instance"] for x in d["instances"]] == ["uniform-n4-M12-seed0",
+                                                       "uniform-n4-M12-seed1"]
+    s = d["summary"]["algorithm1"]
+    assert s["instances"] == 2 and s["proven"] == 2 and s["max_ratio_lo"] >= 1
+    r = run_cli("compare", "uniform:2:4:3")
+    assert r.code == 2 and "uniform:K[:N[:M]]" in r.err

@@ -28,8 +28,9 @@ from optsched.schedule import Schedule
 POLICY_HELP = ", ".join(n for n in POLICIES if n not in ALIASES) + \
     "".join(f" ({a} = {b})" for a, b in ALIASES.items())
 FAMILY_HELP = ("an instance file, builtin:NAME, a directory of instance files, or a generated "
-               "family jaillet1:K / jaillet2:K (Model 1 / Model 2 of arXiv 2502.07115, seeds "
-               "0..K-1)")
+               "family: jaillet1:K / jaillet2:K (Model 1 / Model 2 of arXiv 2502.07115, seeds "
+               "0..K-1) or uniform:K[:N[:M]] (K small instances of N requests, default 8, "
+               "memory M, default 16, arrivals 0..N, prompts 0..3)")
 
 
 def _add_policy_params(p: argparse.ArgumentParser) -> None:
@@ -155,6 +156,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def load_family(ref: str) -> list[tuple[str, Instance]]:
     """Instances named by ``ref``: a file, builtin:NAME, a directory, or jaillet1:K/jaillet2:K."""
     head, _, arg = ref.partition(":")
+    if head == "uniform" and arg:
+        return _uniform_family(ref, arg)
     if head in ("jaillet1", "jaillet2") and arg:
         from optsched.generators import jaillet_model1, jaillet_model2
 
@@ -174,6 +177,26 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
         return [(f.stem, resolve_instance(str(f))) for f in files]
     inst = resolve_instance(ref)
     return [(inst.name or Path(ref).stem, inst)]
+
+
+def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
+    """uniform:K[:N[:M]]: K seeded instances of N requests (default 8), memory M (default 16),
+    prompts 0..3, arrivals 0..N (optsched.generators.uniform_instance, seeds 0..K-1)."""
+    from optsched.generators import uniform_instance
+
+    try:
+        nums = [int(x) for x in arg.split(":")]
+    except ValueError:
+        raise OptschedError(f"{ref}: expected uniform:K[:N[:M]] with integers") from None
+    if not 1 <= len(nums) <= 3:
+        raise OptschedError(f"{ref}: expected uniform:K[:N[:M]]")
+    defaults = [1, 8, 16]
+    k, n, m = nums + defaults[len(nums):]
+    if not (1 <= k <= 100_000 and 1 <= n <= 10_000 and m >= 4):
+        raise OptschedError(f"{ref}: expected uniform:K[:N[:M]] with 1 <= K <= 100000, "
+                            "1 <= N <= 10000, M >= 4")
+    return [(f"uniform-n{n}-M{m}-seed{s}",
+             uniform_instance(s, n, m, max_prompt=3, max_arrival=n)) for s in range(k)]
 
 
 def _ratio(obj: int, opt: dict[str, Any]) -> dict[str, Any]:
