@@ -123,3 +123,14 @@ def test_plot_bad_input(tmp_path, run_cli, write_json, argv, message):
     res = run_cli("plot", *args)
     assert res.code == 2 and message in res.err and "Traceback" not in res.err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_cactus_counts_each_study_solve_once(tmp_path, run_cli, write_json, captured):
+    """Study rows repeat a trial's solve once per policy; the cactus counts each instance once."""
+    rows = [{"instance_hash": h, "policy": p, "opt_solver": "cpsat", "opt_method": "epoch",
+             "opt_runtime": t, "opt_proven": True}
+            for h, t in (("a", 1.0), ("b", 2.0)) for p in ("mcsf", "mc-benchmark")]
+    res = run_cli("plot", "cactus", write_json("rows.json", rows), "-o", tmp_path / "c.png")
+    assert res.code == 0, res.err
+    (line,) = captured[0].axes[0].get_lines()
+    assert line.get_label() == "cpsat/epoch (2 solved)" and list(line.get_ydata()) == [1.0, 2.0]

@@ -100,8 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = plot.add_parser("cactus", help="cactus plot of solver runs (solved vs time)",
                         description="For each solver/method: the number of instances proven "
-                        "optimal within a given time. Rows need a solver name ('solver', "
-                        "'method' or 'opt_solver'), a runtime ('runtime' or 'opt_runtime') and "
+                        "optimal within a given time. Rows need a solver ('solver' or "
+                        "'opt_solver') and/or a method ('method' or 'opt_method'), a runtime "
+                        "('runtime' or 'opt_runtime') and "
                         "whether it was proven ('status' == 'optimal', 'proven' or "
                         "'opt_proven').")
     q.add_argument("results", help="results file (.parquet or .json)")
@@ -249,14 +250,21 @@ def ratio_groups(rows: list[dict[str, Any]], policies: list[str] | None = None,
 
 
 def cactus_groups(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """solver -> sorted runtimes of its proven-optimal runs."""
+    """solver (and method, when given) -> sorted runtimes of its proven-optimal runs."""
     groups: dict[str, list[float]] = {}
+    seen: set[tuple[str, object]] = set()
     for k, r in enumerate(rows):
-        name = r.get("solver", r.get("method", r.get("opt_solver")))
+        parts = (r.get("solver", r.get("opt_solver")), r.get("method", r.get("opt_method")))
+        name = "/".join(str(x) for x in parts if x) or None
         rt = r.get("runtime", r.get("opt_runtime"))
         if name is None or rt is None:
             raise OptschedError(f"result row #{k} needs a solver ('solver', 'method' or "
                                 "'opt_solver') and a 'runtime'")
+        # study results repeat each solve once per policy: count every instance once
+        key = (name, r.get("instance_hash", k))
+        if key in seen:
+            continue
+        seen.add(key)
         solved = r.get("status") == "optimal" or bool(r.get("proven", r.get("opt_proven")))
         groups.setdefault(str(name), [])
         if solved:
