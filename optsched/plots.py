@@ -140,7 +140,10 @@ def ratio_figure(groups: Mapping[str, Sequence[float]], title: str | None = None
             ax_h.hist(d, bins=bins, alpha=0.5, label=f"{name} (n={d.size}, mean {d.mean():.3f})")
     ax_h.set_xlabel(xlabel)
     ax_h.set_ylabel("instances")
-    ax_h.legend(fontsize=7)
+    if any(d.size for d in data):
+        ax_h.legend(fontsize=7)
+    else:
+        ax_h.text(0.5, 0.5, "no ratios", ha="center", va="center", transform=ax_h.transAxes)
     boxes = [d if d.size else np.array([np.nan]) for d in data]
     try:
         ax_b.boxplot(boxes, orientation="horizontal")
