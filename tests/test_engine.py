@@ -155,3 +155,23 @@ def test_restart_runs_validate_independently():
     report = validate(inst, run.schedule)
     assert report.valid and report.metrics.total_completion_time == run.objective
     assert report.metrics.wasted_tokens == run.wasted_tokens
+
+
+def test_instance_predictions_are_the_default():
+    """Without a prediction model the policy plans with the instance's predicted lengths."""
+    inst = make_instance(3, [3, 2], 0, predicted=[1, 3])
+    truth = run_policy(inst, "algorithm1", predictions="exact")
+    assert truth.schedule.starts == {"r1": 0, "r0": 2} and truth.overflows == 0
+    run = run_policy(inst, "algorithm1")  # believes r0 is short: starts both, then overflows
+    assert run.predictions == "instance"
+    assert run.overflows >= 1 and run.validation.valid
+
+
+def test_a_min_evicts_fewest_generated_first():
+    """A_min under-plans with lower ends; on overflow the newest run is evicted first."""
+    inst = make_instance(12, [8, 8], 1, [0, 2])
+    from optsched.predictions import Predictions
+    pred = Predictions(np.array([1, 1]), np.array([1, 1]), np.array([8, 8]), "manual")
+    run = run_policy(inst, "a-min", predictions=pred)
+    assert run.overflows >= 1 and run.validation.valid
+    assert {a.id for a in run.schedule.aborted} == {"r1"}
