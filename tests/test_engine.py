@@ -161,7 +161,7 @@ def test_instance_predictions_are_the_default():
     """Without a prediction model the policy plans with the instance's predicted lengths."""
     inst = make_instance(3, [3, 2], 0, predicted=[1, 3])
     truth = run_policy(inst, "algorithm1", predictions="exact")
-    assert truth.schedule.starts == {"r1": 0, "r0": 2} and truth.overflows == 0
+    assert truth.schedule.starts == {"r1": 0, "r0": 1} and truth.overflows == 0
     run = run_policy(inst, "algorithm1")  # believes r0 is short: starts both, then overflows
     assert run.predictions == "instance"
     assert run.overflows >= 1 and run.validation.valid
