@@ -34,7 +34,7 @@ from typing import Any
 
 from optsched.certificate import certificate_dict
 from optsched.errors import OptschedError
-from optsched.execution import TaskFailed, plan_workers, run_tasks
+from optsched.execution import TaskFailed, check_backend, plan_workers, run_tasks
 from optsched.families import get_family
 from optsched.io import atomic_write_json
 
@@ -308,6 +308,7 @@ def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
         if name not in POLICIES:
             raise DatasetError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
     n_workers = plan_workers(backend, workers, cfg.threads)
+    check_backend(backend, address)
     # Fail on impossible parameters here, not in a worker: build instance 0 now.
     fam.instance(cfg.params, cfg.seed, 0)
 
@@ -359,6 +360,9 @@ def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
                 if time.monotonic() - last_compact > compact_every:
                     compact(out)
                     last_compact = time.monotonic()
+        except KeyboardInterrupt:
+            compact(out)  # the table then holds everything finished so far
+            raise
         except TaskFailed as exc:
             compact(out)
             raise DatasetError(f"instance {exc.task['id']} failed: {exc}; the {built} instances "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -65,6 +66,21 @@ def plan_workers(backend: str, workers: int | None, threads: int) -> int:
     return workers
 
 
+def check_backend(backend: str, address: str | None) -> None:
+    """Fail before any work if the backend cannot run (Ray missing, cluster unreachable)."""
+    if backend != "ray":
+        if address:
+            raise ExecutionError("--address is only used with the ray backend")
+        return
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise ExecutionError("the Ray backend needs Ray: install the optional extra "
+                             "(pip install 'optsched[ray]')") from None
+    if address not in (None, "", "local", "auto"):
+        _check_reachable(address)
+
+
 def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[Any], *, backend: str = "local",
               workers: int = 1, threads: int = 1, address: str | None = None
               ) -> Iterator[tuple[Any, Any]]:
@@ -89,7 +105,9 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[Any], *, backend: str = 
 
 
 def _watch_parent(parent: int) -> None:
-    """Pool worker initializer: exit when the parent dies (e.g. kill -9), never linger."""
+    """Pool worker initializer: exit when the parent dies (e.g. kill -9), never linger; leave
+    Ctrl-C to the parent (which stops the workers itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     def loop() -> None:
         while True:
             time.sleep(0.5)
@@ -128,6 +146,10 @@ def _run_local(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int
                 if nxt is not None:
                     pending[pool.submit(fn, nxt)] = nxt
     finally:
+        if pending:  # stopped early (error, Ctrl-C, consumer gone): do not wait for solves
+            procs = getattr(pool, "_processes", None) or {}
+            for proc in list(procs.values()):
+                proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -139,6 +161,8 @@ def _run_ray(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, threa
         raise ExecutionError("the Ray backend needs Ray: install the optional extra "
                              "(pip install 'optsched[ray]')") from None
     started = False
+    if address not in (None, "", "local", "auto"):
+        _check_reachable(address)
     if not ray.is_initialized():
         try:
             if address in (None, "", "local"):
@@ -178,3 +202,20 @@ def _run_ray(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, threa
             ray.cancel(ref, force=True)
         if started:
             ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a cluster address nobody listens at (ray.init would retry for minutes)."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ExecutionError(f"Ray address {address!r} must look like HOST:PORT, "
+                             "ray://HOST:PORT, auto or local")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=5):
+            pass
+    except OSError as exc:
+        raise ExecutionError(f"cannot reach a Ray cluster at {address}: "
+                             f"{exc.strerror or exc}") from None

@@ -131,6 +131,8 @@ def test_changed_settings_refuse_to_resume(tmp_path, run_cli):
     (["--family", "uniform", "--count", "0"], "count must be >= 1"),
     (["--family", "uniform", "--workers", "999"], "exceeds the"),
     (["--family", "uniform", "--threads", "0"], "threads per solve must be >= 1"),
+    (["--family", "uniform", "--address", "x:1"], "only used with the ray backend"),
+    (["--family", "uniform", "--backend", "ray", "--address", "127.0.0.1:1"], "Ray"),
 ])
 def test_bad_build_input_exits_2(tmp_path, run_cli, args, fragment):
     """Bad family, parameter, count or worker plan: one clear line, exit 2, nothing written."""
