@@ -207,3 +207,20 @@ def test_ray_local_equals_sequential(tmp_path):
     assert _table(tmp_path / "ray") == _table(tmp_path / "seq")
     man = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert man["runs"][0]["backend"] == "ray" and man["runs"][0]["versions"]["ray"]
+
+
+def test_instance_command_matches_the_dataset(tmp_path, run_cli):
+    """`dataset instance` writes exactly the instance `dataset build` stores at that index."""
+    out = tmp_path / "ds"
+    _build(out, 2)
+    f = tmp_path / "one.json"
+    args = [a for k, v in TINY.items() for a in ("--param", f"{k}={v}")]
+    r = run_cli("dataset", "instance", "jaillet-model1", "--seed", 3, "--index", 1, "-o", f,
+                *args)
+    assert r.code == 0, r.err
+    assert load_instance(f).content_hash() == load_instance(out / "instances/000001.json"
+                                                             ).content_hash()
+    r = run_cli("dataset", "instance", "sharegpt", "--param", "n=3")
+    assert r.code == 0 and json.loads(r.out)["metadata"]["trace"]["arrival"] == "poisson"
+    r = run_cli("dataset", "instance", "uniform", "--index", -1)
+    assert r.code == 2 and "--index must be >= 0" in r.err

@@ -11,7 +11,8 @@ from optsched.cli.common import check_output_path, print_json, table
 from optsched.dataset import TABLE, BuildConfig, build, summarize, summary_figure
 from optsched.exact.solve import METHODS, SOLVERS
 from optsched.execution import BACKENDS
-from optsched.families import FAMILIES, get_family, parse_param_args
+from optsched.families import FAMILIES, FamilyError, get_family, parse_param_args
+from optsched.instance import save_instance
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,6 +66,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-plot", action="store_true", help="do not write a PNG")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.set_defaults(func=cmd_summary)
+
+    i = dsub.add_parser(
+        "instance", help="write one instance of a family (no solving)",
+        description="Draw instance INDEX of a family for dataset seed SEED, exactly as "
+        "'dataset build' would, and write it as instance JSON (stdout or -o FILE). Use it to "
+        "solve, schedule or plot single family or trace instances.")
+    i.add_argument("family", help="instance family")
+    i.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="family parameter (repeatable)")
+    i.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    i.add_argument("--index", type=int, default=0, help="instance number (default 0)")
+    i.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
+    i.set_defaults(func=cmd_instance)
 
     f = dsub.add_parser("families", help="list the instance families and their parameters")
     f.add_argument("name", nargs="?", help="show only this family")
@@ -146,6 +160,21 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(table(prow, ["policy", "instances", "mean", "worst", "ratio = 1", "failed runs"]))
     if plot:
         print(f"\nplot written to {plot}")
+    return 0
+
+
+def cmd_instance(args: argparse.Namespace) -> int:
+    fam = get_family(args.family)
+    if args.index < 0:
+        raise FamilyError(f"--index must be >= 0, got {args.index}")
+    inst = fam.instance(fam.resolve(parse_param_args(args.param)), args.seed, args.index)
+    if args.output:
+        check_output_path(args.output, "instance")
+        save_instance(inst, args.output)
+        print(f"{fam.name} seed {args.seed} index {args.index}: n = {inst.n}, "
+              f"M = {inst.memory_limit}; written to {args.output}")
+    else:
+        sys.stdout.write(inst.to_json())
     return 0
 
 
