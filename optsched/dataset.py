@@ -307,7 +307,7 @@ def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
     for name in cfg.policies:
         if name not in POLICIES:
             raise DatasetError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
-    n_workers = plan_workers(backend, workers, cfg.threads)
+    n_workers = plan_workers(backend, workers, cfg.threads, address)
     check_backend(backend, address)
     # Fail on impossible parameters here, not in a worker: build instance 0 now.
     fam.instance(cfg.params, cfg.seed, 0)

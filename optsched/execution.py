@@ -47,8 +47,10 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan_workers(backend: str, workers: int | None, threads: int) -> int:
-    """Number of concurrent solves. Default: cores // threads (local), 1 (sequential)."""
+def plan_workers(backend: str, workers: int | None, threads: int,
+                 address: str | None = None) -> int:
+    """Number of concurrent solves. Default: cores // threads (local), 1 (sequential).
+    The core limit applies to everything on this machine: the pool and a local Ray runtime."""
     if backend not in BACKENDS:
         raise ExecutionError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if threads < 1:
@@ -60,7 +62,8 @@ def plan_workers(backend: str, workers: int | None, threads: int) -> int:
     cores = available_cores()
     if workers is None:
         return max(1, cores // threads)
-    if backend == "local" and workers * threads > cores:
+    on_this_machine = backend == "local" or address in (None, "", "local")
+    if on_this_machine and workers * threads > cores:
         raise ExecutionError(f"workers x threads = {workers} x {threads} = {workers * threads} "
                              f"exceeds the {cores} available cores; lower --workers or --threads")
     return workers

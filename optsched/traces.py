@@ -92,17 +92,16 @@ def sample_path(name: str) -> Path:
 def load_trace(source: str | Path) -> Trace:
     """Load a shipped sample by name (see :data:`SAMPLES`) or an original trace file by path."""
     key = str(source)
-    if key in SAMPLES:
-        return _load_cached(key, str(sample_path(key)))
-    p = Path(key)
+    p = sample_path(key) if key in SAMPLES else Path(key)
     if not p.is_file():
         raise TraceError(f"trace file not found: {p} (or give a sample name: "
                          f"{', '.join(SAMPLES)})")
-    return _load_cached(key, str(p.resolve()))
+    st = p.stat()  # part of the cache key: a changed file is read again
+    return _load_cached(key, str(p.resolve()), st.st_mtime_ns, st.st_size)
 
 
 @lru_cache(maxsize=16)
-def _load_cached(source: str, path: str) -> Trace:
+def _load_cached(source: str, path: str, mtime_ns: int = 0, size: int = 0) -> Trace:
     p = Path(path)
     try:
         raw = p.read_bytes()
