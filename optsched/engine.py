@@ -182,7 +182,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         # 3. starts
         idle_refusal = False
         if n_waiting:
-            chosen = policy.select(t)
+            chosen = [int(i) for i in policy.select(t)]
             idle_refusal = state.count == 0 and not chosen
             for i in chosen:
                 if not 0 <= i < n or status[i] != WAITING:
@@ -203,7 +203,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         if excess > 0:
             overflows += 1
             while excess > 0:
-                victims = list(policy.evict(t, excess))
+                victims = [int(i) for i in policy.evict(t, excess)]
                 if not victims:
                     raise PolicyError(f"policy {policy.name!r}: memory at t = {t + 1} would "
                                       f"exceed M = {M} by {excess}, and its clearing rule "
