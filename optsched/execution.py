@@ -61,7 +61,7 @@ def plan_workers(backend: str, workers: int | None, threads: int,
         return 1
     cores = available_cores()
     if workers is None:
-        return max(1, cores // threads)
+        workers = max(1, cores // threads)
     on_this_machine = backend == "local" or address in (None, "", "local")
     if on_this_machine and workers * threads > cores:
         raise ExecutionError(f"workers x threads = {workers} x {threads} = {workers * threads} "

@@ -224,3 +224,57 @@ def test_instance_command_matches_the_dataset(tmp_path, run_cli):
     assert r.code == 0 and json.loads(r.out)["metadata"]["trace"]["arrival"] == "poisson"
     r = run_cli("dataset", "instance", "uniform", "--index", -1)
     assert r.code == 2 and "--index must be >= 0" in r.err
+
+
+def test_worker_plan_respects_cores():
+    """Default workers = cores // threads; more than the cores on this machine is refused."""
+    from optsched.execution import ExecutionError, available_cores, plan_workers
+
+    cores = available_cores()
+    assert plan_workers("local", None, 1) == cores
+    with pytest.raises(ExecutionError, match="exceeds the"):
+        plan_workers("local", None, cores + 1)  # one solve with more threads than cores
+    assert plan_workers("sequential", 8, 1) == 1
+    with pytest.raises(ExecutionError, match="exceeds the"):
+        plan_workers("ray", cores, 2)  # a local Ray runtime shares this machine's cores
+    assert plan_workers("ray", 4 * cores, 1, address="head:6379") == 4 * cores  # a cluster
+
+
+def test_pool_reports_a_failing_task():
+    """A task that raises in a pool worker surfaces as TaskFailed naming that task."""
+    import math
+
+    from optsched.execution import TaskFailed, run_tasks
+
+    got = {}
+    with pytest.raises(TaskFailed) as info:
+        for task, res in run_tasks(math.sqrt, [4.0, 9.0, -1.0], backend="local", workers=1):
+            got[task] = res
+    assert info.value.task == -1.0 and "math domain error" in str(info.value)
+    assert got == {4.0: 2.0, 9.0: 3.0}
+
+
+def test_failing_instance_stops_with_a_clear_error_and_keeps_the_rest(tmp_path, monkeypatch,
+                                                                      run_cli):
+    """If one instance fails, the run stops with its id (exit 2); finished ones stay in the
+    table and a re-run continues from them."""
+    import optsched.dataset as ds
+
+    real = ds.certify_task
+
+    def flaky(task):
+        if task["index"] == 2:
+            raise RuntimeError("solver crashed")
+        return real(task)
+
+    monkeypatch.setattr(ds, "certify_task", flaky)
+    out = tmp_path / "ds"
+    args = ["dataset", "build", out, "--family", "jaillet-model1", "--count", "4", "--seed", "3",
+            "--time-limit", "20", "--backend", "sequential", "--no-progress", *TINY_ARGS]
+    r = run_cli(*args)
+    assert r.code == 2 and "instance 000002 failed: RuntimeError: solver crashed" in r.err
+    assert [row["index"] for row in read_table(out).to_pylist()] == [0, 1]
+    monkeypatch.setattr(ds, "certify_task", real)
+    r = run_cli(*args)
+    assert r.code == 0 and "2 already finished" in r.out
+    assert [row["index"] for row in read_table(out).to_pylist()] == [0, 1, 2, 3]
