@@ -202,8 +202,15 @@ def test_local_pool_equals_sequential(tmp_path):
 def test_ray_local_equals_sequential(tmp_path):
     """The Ray backend on a local Ray runtime gives the same table as the sequential one."""
     pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'optsched[ray]')")
+    from optsched.execution import ExecutionError
+
     _build(tmp_path / "seq", 3)
-    _build(tmp_path / "ray", 3, backend="ray", workers=2)
+    try:
+        _build(tmp_path / "ray", 3, backend="ray", workers=2)
+    except ExecutionError as exc:  # e.g. a sandbox without the shared memory Ray needs
+        if "cannot start or reach Ray" not in str(exc):
+            raise
+        pytest.skip(f"a local Ray runtime cannot start here: {exc}")
     assert _table(tmp_path / "ray") == _table(tmp_path / "seq")
     man = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert man["runs"][0]["backend"] == "ray" and man["runs"][0]["versions"]["ray"]
