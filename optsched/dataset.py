@@ -480,3 +480,48 @@ def summary_figure(out_dir: str | Path) -> Any:
                  f"{len(rows)} instances")
     fig.tight_layout()
     return fig
+
+
+# -- verification --------------------------------------------------------------------------------
+
+def verify_dataset(out_dir: str | Path, rebuild: bool = True) -> dict[str, Any]:
+    """Re-check a dataset without any solver: every row's instance file matches its hash, its
+    certificate re-validates (schedule, objective, status/bound consistency) and agrees with
+    the row, and (with ``rebuild``) the family record regenerates the same instance."""
+    from optsched.certificate import load_certificate, verify_certificate
+    from optsched.errors import OptschedError as _Err
+    from optsched.families import rebuild as rebuild_instance
+    from optsched.instance import load_instance
+
+    out = Path(out_dir)
+    if read_manifest(out) is None:
+        raise DatasetError(f"{out} has no manifest.json; is it a dataset folder?")
+    rows = load_rows(out)
+    problems: list[str] = []
+    for r in rows:
+        where = f"instance {r['id']}"
+        try:
+            inst = load_instance(out / r["instance_file"])
+            cert = load_certificate(out / r["certificate_file"])
+        except _Err as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if inst.content_hash() != r["instance_hash"]:
+            problems.append(f"{where}: instance file does not match the row's instance_hash")
+        check = verify_certificate(cert, inst)
+        problems += [f"{where}: certificate: {p}" for p in check.problems]
+        for key in ("status", "objective", "bound"):
+            if cert[key] != r[key]:
+                problems.append(f"{where}: row says {key} = {r[key]}, certificate {cert[key]}")
+        if rebuild:
+            try:
+                again = rebuild_instance(inst.metadata)
+            except _Err as exc:
+                problems.append(f"{where}: cannot rebuild from its family record: {exc}")
+            else:
+                if again.content_hash() != inst.content_hash():
+                    problems.append(f"{where}: its family record now generates a different "
+                                    "instance (generator or trace changed)")
+    return {"folder": str(out), "checked": len(rows), "ok": not problems,
+            "problems": problems}
+

@@ -179,11 +179,34 @@ def test_families_command_lists_parameters(run_cli):
     assert data["azure-conv"]["params"]["round_seconds"]["default"] == 2.0
 
 
-def test_real_trace_family_dataset_verifies(tmp_path):
-    """A trace family builds from the shipped sample and every certificate verifies."""
+def test_verify_command_accepts_a_dataset_and_catches_tampering(tmp_path, run_cli):
+    """`dataset verify` passes a fresh dataset and names a tampered row or certificate."""
+    out = tmp_path / "ds"
+    _build(out, 3)
+    r = run_cli("dataset", "verify", out)
+    assert r.code == 0 and "3 instances checked: all verify" in r.out
+    row_file = out / "results" / "000001.json"
+    row = json.loads(row_file.read_text())
+    row["objective"] -= 1
+    row_file.write_text(json.dumps(row))
+    cert_file = out / "certificates" / "000002.json"
+    cert = json.loads(cert_file.read_text())
+    cert["bound"] = cert["objective"] + 1
+    cert_file.write_text(json.dumps(cert))
+    data = run_cli("dataset", "verify", out, "--json").json()
+    assert not data["ok"]
+    text = "\n".join(data["problems"])
+    assert "instance 000001: row says objective" in text
+    assert "instance 000002: certificate: bound" in text and "000000" not in text
+
+
+def test_real_trace_family_dataset_verifies(tmp_path, run_cli):
+    """A trace family builds from the shipped sample and every instance verifies."""
     out = tmp_path / "trace"
     rep = _build(out, 3, family="azure-conv", params={})
     assert rep.built == 3
+    r = run_cli("dataset", "verify", out)
+    assert r.code == 0 and "all verify" in r.out, r.out
     for r in read_table(out).to_pylist():
         inst = load_instance(out / r["instance_file"])
         assert inst.metadata["trace"]["file"] == "AzureLLMInferenceTrace_conv.csv"

@@ -8,7 +8,14 @@ import shlex
 import sys
 
 from optsched.cli.common import check_output_path, print_json, table
-from optsched.dataset import TABLE, BuildConfig, build, summarize, summary_figure
+from optsched.dataset import (
+    TABLE,
+    BuildConfig,
+    build,
+    summarize,
+    summary_figure,
+    verify_dataset,
+)
 from optsched.exact.solve import METHODS, SOLVERS
 from optsched.execution import BACKENDS
 from optsched.families import FAMILIES, FamilyError, get_family, parse_param_args
@@ -66,6 +73,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-plot", action="store_true", help="do not write a PNG")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.set_defaults(func=cmd_summary)
+
+    v = dsub.add_parser(
+        "verify", help="re-check every instance and certificate of a dataset (no solver)",
+        description="For every row: the instance file matches the row's hash, the certificate "
+        "re-validates (schedule, objective, status and bound) and agrees with the row, and the "
+        "family record in the instance's metadata regenerates the same instance. Exit 0 if "
+        "all hold, 1 if not.")
+    v.add_argument("out", metavar="DIR", help="dataset folder")
+    v.add_argument("--no-rebuild", action="store_true",
+                   help="skip regenerating instances from their family records")
+    v.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    v.set_defaults(func=cmd_verify)
 
     i = dsub.add_parser(
         "instance", help="write one instance of a family (no solving)",
@@ -161,6 +180,18 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if plot:
         print(f"\nplot written to {plot}")
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    res = verify_dataset(args.out, rebuild=not args.no_rebuild)
+    if args.json:
+        print_json(res)
+    else:
+        print(f"dataset {res['folder']}: {res['checked']} instances checked: "
+              + ("all verify" if res["ok"] else f"{len(res['problems'])} problem(s)"))
+        for p in res["problems"][:50]:
+            print("  " + p)
+    return 0 if res["ok"] else 1
 
 
 def cmd_instance(args: argparse.Namespace) -> int:
