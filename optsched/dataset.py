@@ -249,13 +249,14 @@ def load_rows(out: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def compact(out: str | Path) -> Path:
-    """Rebuild dataset.parquet from results/ and replace it atomically."""
+def compact(out: str | Path, rows: list[dict[str, Any]] | None = None) -> Path:
+    """Rebuild dataset.parquet from results/ (or from ``rows``, the same rows already in
+    memory) and replace it atomically."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     out = Path(out)
-    rows = load_rows(out)
+    rows = load_rows(out) if rows is None else sorted(rows, key=lambda r: r["index"])
     table = pa.Table.from_pylist(rows) if rows else pa.table({"id": pa.array([], pa.string())})
     tmp = out / f".{TABLE}.{os.getpid()}.tmp"
     try:
@@ -321,7 +322,8 @@ def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
         old = read_manifest(out)
         if old is not None:
             _check_resume(old, cfg, out)
-        done = finished_ids(out)
+        known = {r["id"]: r for r in load_rows(out)}  # read once; new rows are added below
+        done = set(known)
         todo = [i for i in range(cfg.count) if _ident(i) not in done]
         skipped = cfg.count - len(todo)
         versions = package_versions(("ray",) if backend == "ray" else ())
@@ -352,24 +354,25 @@ def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
                 atomic_write_json(out / "instances" / f"{ident}.json", result["instance"])
                 atomic_write_json(out / "certificates" / f"{ident}.json", result["certificate"])
                 atomic_write_json(out / "results" / f"{ident}.json", result["row"])
+                known[ident] = result["row"]
                 built += 1
                 st = result["row"]["status"]
                 statuses[st] = statuses.get(st, 0) + 1
                 bar.set_postfix(statuses, refresh=False)
                 bar.update(1)
                 if time.monotonic() - last_compact > compact_every:
-                    compact(out)
+                    compact(out, list(known.values()))
                     last_compact = time.monotonic()
         except KeyboardInterrupt:
-            compact(out)  # the table then holds everything finished so far
+            compact(out, list(known.values()))  # the table holds everything finished
             raise
         except TaskFailed as exc:
-            compact(out)
+            compact(out, list(known.values()))
             raise DatasetError(f"instance {exc.task['id']} failed: {exc}; the {built} instances "
                                "finished in this run are kept") from None
         finally:
             bar.close()
-        compact(out)
+        compact(out, list(known.values()))
         run["finished"] = _now()
         run["built"] = built
         atomic_write_json(out / "manifest.json", manifest)
