@@ -195,41 +195,14 @@ def explain(instance: Instance, policy: str, pol: Schedule, opt: Schedule) -> st
                      f"the optimum starts {_ids(started_o)}.")
         extra = [i for i in started_o if i not in started_p]
         if extra:
-            lines.append("The optimum instead also starts " + ", ".join(
+            lines.append("The optimum starts " + ", ".join(
                 f"{i} (s = {reqs[i].prompt_tokens}, o = {reqs[i].output_tokens}; {policy} "
                 f"starts it at {pol.starts[i]})" for i in extra) + f" at t = {t0}.")
-        running = [i for i in order if pol.starts[i] < t0 < pol.starts[i] + reqs[i].output_tokens]
-        waiting = sorted((i for i in order if reqs[i].arrival <= t0 < pol.starts[i]),
-                         key=lambda i: (reqs[i].output_tokens, order.index(i)))
-        if waiting:
-            j = waiting[0]
-            batch = running + started_p + [j]
-            starts = {i: pol.starts[i] for i in batch}
-            starts[j] = t0
-            ends = sorted({starts[i] + reqs[i].output_tokens for i in batch})
-            over = [(c, sum(reqs[i].prompt_tokens + c - starts[i] for i in batch
-                            if starts[i] < c <= starts[i] + reqs[i].output_tokens))
-                    for c in ends]
-            bad = [(c, use) for c, use in over if use > m]
-            rj = reqs[j]
-            if bad:
-                c, use = bad[0]
-                lines.append(
-                    f"At t = {t0} {policy} does not also start {j} (s = {rj.prompt_tokens}, "
-                    f"o = {rj.output_tokens}), the shortest waiting request: with it, memory "
-                    f"at t = {c} would be {use} > M = {m}. It starts {j} at {pol.starts[j]}; "
-                    f"the optimum at {opt.starts[j]}.")
-                crit = c
-            else:
-                lines.append(f"At t = {t0} {j} would fit but {policy} does not start it.")
-                crit = t0 + 1
-            mp, mo = rp.memory_profile, ro.memory_profile
-
-            def at(profile: Any, t: int) -> int:
-                return int(profile[t]) if t < len(profile) else 0
-
-            lines.append(f"Memory at the critical time t = {crit}: {policy} {at(mp, crit)}/{m}, "
-                         f"optimum {at(mo, crit)}/{m}.")
+        # the first round (from t0 on) at which the policy leaves an arrived request waiting
+        held = [max(reqs[i].arrival, t0) for i in order
+                if pol.starts[i] > max(reqs[i].arrival, t0)]
+        if held:
+            lines.append(_blocked(instance, policy, pol, opt, rp, ro, min(held)))
     later = [f"{i} (+{pol.starts[i] - opt.starts[i]})" for i in order
              if pol.starts[i] > opt.starts[i]]
     earlier = [f"{i} ({pol.starts[i] - opt.starts[i]})" for i in order
@@ -251,3 +224,37 @@ def explain(instance: Instance, policy: str, pol: Schedule, opt: Schedule) -> st
         vals = [int(p[t]) if t < len(p) else 0 for t in range(1, span)]
         lines.append(f"  {name}: " + " ".join(str(v) for v in vals))
     return "\n".join(lines) + "\n"
+
+
+def _blocked(instance: Instance, policy: str, pol: Schedule, opt: Schedule, rp: Any, ro: Any,
+             t: int) -> str:
+    """Why the policy leaves the shortest waiting request j waiting at round t: the memory the
+    batch (running + started at t + j) would need at its first overflowing completion time."""
+    m = instance.memory_limit
+    reqs = {r.id: r for r in instance.requests}
+    order = instance.ids
+    running = [i for i in order if pol.starts[i] < t < pol.starts[i] + reqs[i].output_tokens]
+    started = [i for i in order if pol.starts[i] == t]
+    waiting = sorted((i for i in order if reqs[i].arrival <= t < pol.starts[i]),
+                     key=lambda i: (reqs[i].output_tokens, order.index(i)))
+    j = waiting[0]
+    rj = reqs[j]
+    starts = {i: pol.starts[i] for i in running + started}
+    starts[j] = t
+    use_at = {c: sum(reqs[i].prompt_tokens + c - p for i, p in starts.items()
+                     if p < c <= p + reqs[i].output_tokens)
+              for c in sorted({p + reqs[i].output_tokens for i, p in starts.items()})}
+    bad = [(c, use) for c, use in use_at.items() if use > m]
+    head = (f"At t = {t} {policy} leaves {j} (a = {rj.arrival}, s = {rj.prompt_tokens}, "
+            f"o = {rj.output_tokens}), the shortest waiting request, waiting")
+    if not bad:
+        return head + f" although it would fit; it starts {j} at {pol.starts[j]}."
+    c, use = bad[0]
+
+    def at(profile: Any, k: int) -> int:
+        return int(profile[k]) if k < len(profile) else 0
+
+    return (head + f": with {_ids(running)} running and {_ids(started)} started at t = {t}, "
+            f"memory at t = {c} would be {use} > M = {m}. It starts {j} at {pol.starts[j]}, the optimum "
+            f"at {opt.starts[j]}. Memory at t = {c}: {policy} {at(rp.memory_profile, c)}/{m}, "
+            f"optimum {at(ro.memory_profile, c)}/{m}.")
