@@ -89,6 +89,7 @@ class PolicyRun:
     predictions: str = "exact"
     seed: int = 0
     parameters: dict[str, Any] = field(default_factory=dict)
+    memory_limit: int = 0  # M, to turn utilisation into mean memory
 
     def to_dict(self) -> dict[str, Any]:
         """The ``schedule --json`` object (a stable contract)."""
@@ -106,6 +107,7 @@ class PolicyRun:
             "runtime": round(self.runtime, 6),
             "metrics": {**self.metrics,
                         "peak_memory": m.peak_memory,
+                        "mean_memory": m.memory_utilisation * self.memory_limit,
                         "memory_utilisation": m.memory_utilisation},
             "schedule": self.schedule.to_dict(),
             "validation": self.validation.to_dict(),
@@ -143,4 +145,5 @@ def run_policy(instance: Instance, policy: str | Policy, *,
         total_latency=metrics["total_latency"], validation=report, overflows=res.overflows,
         evictions=res.evictions, wasted_tokens=res.wasted_tokens,
         runtime=time.perf_counter() - t0, metrics=metrics,
-        predictions=res.predictions.describe(), seed=seed, parameters=params)
+        predictions=res.predictions.describe(), seed=seed, parameters=params,
+        memory_limit=instance.memory_limit)
