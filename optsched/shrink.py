@@ -255,6 +255,6 @@ def _blocked(instance: Instance, policy: str, pol: Schedule, opt: Schedule, rp: 
         return int(profile[k]) if k < len(profile) else 0
 
     return (head + f": with {_ids(running)} running and {_ids(started)} started at t = {t}, "
-            f"memory at t = {c} would be {use} > M = {m}. It starts {j} at {pol.starts[j]}, the optimum "
-            f"at {opt.starts[j]}. Memory at t = {c}: {policy} {at(rp.memory_profile, c)}/{m}, "
-            f"optimum {at(ro.memory_profile, c)}/{m}.")
+            f"memory at t = {c} would be {use} > M = {m}. It starts {j} at {pol.starts[j]}, "
+            f"the optimum at {opt.starts[j]}. Memory at t = {c}: {policy} "
+            f"{at(rp.memory_profile, c)}/{m}, optimum {at(ro.memory_profile, c)}/{m}.")
