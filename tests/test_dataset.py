@@ -52,6 +52,10 @@ def test_build_writes_instances_certificates_rows_and_manifest(tmp_path):
         assert check.ok, check.problems
         assert r["status"] == "optimal" and r["objective"] == r["bound"] == cert["objective"]
         assert r["algorithm1_value"] >= r["objective"]
+        assert r["warm_start"] in ("algorithm1", "mc-benchmark", "alpha-greedy",
+                                   "alpha-beta-clearing", "earliest-fit")
+        for p in ("algorithm1", "mc_benchmark", "alpha_beta_clearing"):
+            assert r[f"{p}_value"] >= r["objective"] and r[f"{p}_ratio_ub"] >= r[f"{p}_ratio"]
         assert r["algorithm1_ratio"] == pytest.approx(r["algorithm1_value"] / r["objective"])
         assert r["param_n_max"] == 5 and json.loads(r["params"])["m_min"] == 10
         assert r["optsched_version"] and r["solver_version"].startswith("ortools")
