@@ -162,6 +162,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
 def _shrink_many(summary: dict[str, Any], cfg: Any, out_dir: Path, limit: int) -> list[dict]:
     """Shrink up to ``limit`` proven counterexamples (smallest first); keep distinct results."""
     from optsched.certify import write_counterexample
+    from optsched.enumerate import requests_of
     from optsched.instance import instance_from_dict
     from optsched.shrink import shrink
 
@@ -170,13 +171,15 @@ def _shrink_many(summary: dict[str, Any], cfg: Any, out_dir: Path, limit: int) -
     seen: dict[str, dict[str, Any]] = {}
     for c in cxs:
         res = shrink(instance_from_dict(c["instance"]), cfg)
-        key = res.minimal.content_hash()
+        # same M and same (a, s, o) sequence = same counterexample, whatever the ids
+        key = repr((res.minimal.memory_limit, requests_of(res.minimal)))
         if key in seen:
             seen[key]["shrunk_from"].append(c["key"])
             continue
         entry = res.to_dict()
         entry["shrunk_from"] = [c["key"]]
-        name = f"n{res.minimal.n}-M{res.minimal.memory_limit}-{key[7:17]}"
+        name = f"n{res.minimal.n}-M{res.minimal.memory_limit}-" \
+            f"{res.minimal.content_hash()[7:17]}"
         entry["files"] = write_counterexample(out_dir / "minimal" / name,
                                               res.outcome.artifacts, plot=True)
         seen[key] = entry
