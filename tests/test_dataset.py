@@ -136,6 +136,7 @@ def test_changed_settings_refuse_to_resume(tmp_path, run_cli):
     (["--family", "uniform", "--workers", "999"], "exceeds the"),
     (["--family", "uniform", "--threads", "0"], "threads per solve must be >= 1"),
     (["--family", "uniform", "--address", "x:1"], "only used with the ray backend"),
+    (["--family", "uniform", "--policies", "mcsf,nope"], "unknown policy 'nope'"),
     (["--family", "uniform", "--backend", "ray", "--address", "127.0.0.1:1"], "Ray"),
 ])
 def test_bad_build_input_exits_2(tmp_path, run_cli, args, fragment):
@@ -312,3 +313,16 @@ def test_failing_instance_stops_with_a_clear_error_and_keeps_the_rest(tmp_path, 
     r = run_cli(*args)
     assert r.code == 0 and "2 already finished" in r.out
     assert [row["index"] for row in read_table(out).to_pylist()] == [0, 1, 2, 3]
+
+
+def test_policies_option_selects_the_recorded_policies(tmp_path, run_cli):
+    """--policies records exactly the chosen policies (columns and manifest)."""
+    out = tmp_path / "ds"
+    r = run_cli("dataset", "build", out, "--family", "equal-prompt", "--count", "1",
+                "--backend", "sequential", "--no-progress", "--policies", "sorted-f,algorithm1")
+    assert r.code == 0, r.err
+    row = read_table(out).to_pylist()[0]
+    assert row["sorted_f_value"] >= row["objective"] and "algorithm1_value" in row
+    assert "mc_benchmark_value" not in row
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["settings"]["policies"] == ["sorted-f", "algorithm1"]

@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--threads", type=int, default=1, metavar="N",
                    help="solver threads per instance (default 1: deterministic)")
     b.add_argument("--solver-seed", type=int, default=0, help="solver random seed (default 0)")
+    b.add_argument("--policies", default=None, metavar="P1,P2",
+                   help="policies whose values each row records (default: the standard ones, "
+                   "algorithm1, mc-benchmark, alpha-greedy, alpha-beta-clearing)")
     b.add_argument("--backend", choices=BACKENDS, default="local",
                    help="local process pool (default), sequential (this process), or ray")
     b.add_argument("--workers", type=int, default=None, metavar="N",
@@ -110,7 +113,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     params = fam.resolve(parse_param_args(args.param))
     cfg = BuildConfig(family=fam.name, count=args.count, seed=args.seed, params=params,
                       solver=args.solver, method=args.method, time_limit=args.time_limit,
-                      threads=args.threads, solver_seed=args.solver_seed)
+                      threads=args.threads, solver_seed=args.solver_seed,
+                      policies=[p.strip() for p in args.policies.split(",") if p.strip()]
+                      if args.policies else [])
     command = shlex.join(["optsched", *sys.argv[1:]]) if sys.argv[1:2] == ["dataset"] else \
         shlex.join(["optsched", "dataset", "build", *_argv_of(args)])
     rep = build(args.out, cfg, backend=args.backend, workers=args.workers,
@@ -135,6 +140,8 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
            str(args.time_limit), "--threads", str(args.threads), "--backend", args.backend]
     for item in args.param:
         out += ["--param", item]
+    if args.policies:
+        out += ["--policies", args.policies]
     if args.workers is not None:
         out += ["--workers", str(args.workers)]
     if args.address:
