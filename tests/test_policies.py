@@ -235,3 +235,16 @@ def test_cli_compare_generated_family(run_cli):
     assert s["instances"] == 2 and s["proven"] == 2 and s["max_ratio_lo"] >= 1
     r = run_cli("compare", "uniform:2:4:3")
     assert r.code == 2 and "uniform:K[:N[:M]]" in r.err
+
+
+def test_stale_overfull_plan_does_not_block_forever():
+    """A planned overload that lies in the past (wrong predictions) must not block admission."""
+    core = FutureMemory(10)
+    core.add(0, 0, 2, 3)
+    core.add(1, 0, 2, 4)  # planned memory at 3: (2+3) + (2+3) = 10 ok; add one more over M
+    core.add(2, 0, 3, 3)
+    assert not core.fits_one(0, 0, 1)  # R alone is over M at c = 3
+    for i in core.expired(4):
+        core.complete(i)
+    assert len(core) == 0
+    assert core.fits_one(4, 1, 2)  # everything finished: a new request fits

@@ -146,8 +146,8 @@ class FutureMemory:
 
     def fits_one(self, t: int, prompt: int, length: int) -> bool:
         """Can a request (prompt, planned length) start at t next to the running set?"""
-        if self._dirty:
-            self._build()
+        if self._dirty or (self._stale and not self._running_ok):
+            self._build()  # (a completed run's point may be what made R look over M)
         if not self._running_ok:  # (only with wrong predictions) nothing can be added
             return False
         end = t + length
