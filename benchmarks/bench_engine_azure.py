@@ -185,13 +185,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"\nAzure conv 2023, {n} requests, M = {inst.memory_limit} units "
           f"(token scale {args.token_scale}, round {args.round_seconds} s)")
-    print(f"{'method':<36}{'requests':>9}{'rounds':>9}{'seconds':>10}{'req/s':>10}  note")
+    print(f"{'method':<36}{'requests':>9}{'rounds':>9}{'seconds':>10}{'req/s':>10}"
+          f"{'mean lat':>10}  note")
     for r in rows:
         if "seconds" not in r:
             print(f"{r['method']:<36}{r['requests']:>9}  {r['note']}")
             continue
         print(f"{r['method']:<36}{r['requests']:>9}{r['rounds']:>9}{r['seconds']:>10.3f}"
-              f"{r['requests_per_second']:>10.0f}  {r['note']}")
+              f"{r['requests_per_second']:>10.0f}{r['mean_latency_rounds']:>10.1f}  {r['note']}")
+    print("(mean lat = mean latency in rounds, arrival to completion)")
     print(f"\nmeasured: reference vs fast on the {n_k}-request prefix: {t_k:.2f} s vs "
           f"{tf_k:.3f} s = {t_k / tf_k:.1f}x")
     print(f"EXTRAPOLATED (not measured): reference on the full trace ~ {t_ref_full:.0f} s "
