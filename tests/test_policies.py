@@ -248,3 +248,16 @@ def test_stale_overfull_plan_does_not_block_forever():
         core.complete(i)
     assert len(core) == 0
     assert core.fits_one(4, 1, 2)  # everything finished: a new request fits
+
+
+def test_cli_compare_without_optimum(run_cli):
+    """--no-opt runs the policies only; an optimum that cannot be solved is reported, not fatal."""
+    r = run_cli("compare", "builtin:default", "--policies", "algorithm1,fcfs", "--no-opt",
+                "--json")
+    assert r.code == 0, r.err
+    res = r.json()["instances"][0]
+    assert res["opt"]["status"] == "not attempted"
+    assert all(row["ratio"] is None and row["objective"] > 0 for row in res["policies"])
+    r = run_cli("compare", "builtin:default", "--policies", "algorithm1", "--solver",
+                "bruteforce")  # 10 requests: too many for the brute-force oracle
+    assert r.code == 0 and "optimum not solved" in r.out

@@ -17,7 +17,7 @@ from optsched.cli.common import (
     table,
 )
 from optsched.engine import NoProgressError
-from optsched.errors import OptschedError
+from optsched.errors import OptschedError, SolverError
 from optsched.exact.solve import SOLVERS, solve
 from optsched.instance import Instance
 from optsched.io import atomic_write_json
@@ -79,6 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
                    help="solver time limit per instance in seconds (default 30)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
+    p.add_argument("--no-opt", action="store_true",
+                   help="do not solve the hindsight optimum (policies only, e.g. for traces "
+                   "too large for the MILP); an instance too large to model is reported as "
+                   "'not solved' anyway")
     _add_policy_params(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="DIR",
@@ -231,16 +235,28 @@ def compare_instance(name: str, inst: Instance, policies: list[str],
                      "runtime": round(run.runtime, 6)})
         if best is None or run.objective < best[0]:
             best = (run.objective, Schedule(dict(run.schedule.starts)))
-    with solver_logs_to_stderr(True):
-        res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
-                    seed=args.seed, initial_solution=best[1] if best else None)
-    opt = {"status": res.status.value, "objective": res.objective, "bound": res.bound,
-           "solver": res.solver, "runtime": round(res.runtime, 3)}
-    if res.schedule is not None:
-        schedules["optimum" if res.proven_optimal else "best known"] = res.schedule
+    res = None
+    if args.no_opt:
+        opt = {"status": "not attempted", "objective": None, "bound": None,
+               "solver": None, "runtime": 0.0}
+    else:
+        try:
+            with solver_logs_to_stderr(True):
+                res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
+                            seed=args.seed, initial_solution=best[1] if best else None)
+        except SolverError as exc:  # e.g. the model is too large: keep the policy results
+            opt = {"status": "not solved", "objective": None, "bound": None,
+                   "solver": args.solver, "runtime": 0.0, "message": str(exc)}
+    if res is not None:
+        opt = {"status": res.status.value, "objective": res.objective, "bound": res.bound,
+               "solver": res.solver, "runtime": round(res.runtime, 3)}
+        if res.schedule is not None:
+            schedules["optimum" if res.proven_optimal else "best known"] = res.schedule
     for row in rows:
-        if row["status"] == "ok" and res.objective is not None:
+        if row["status"] == "ok" and opt["objective"] is not None:
             row.update(_ratio(row["objective"], opt))
+        elif row["status"] == "ok":
+            row.update(ratio=None, ratio_lo=None, ratio_hi=None, proven=False)
     return ({"instance": name, "n": inst.n, "memory_limit": inst.memory_limit,
              "predictions": pred.describe(), "opt": opt, "policies": rows}, schedules)
 
@@ -251,7 +267,8 @@ def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, d
     out: dict[str, dict[str, Any]] = {}
     for pol in policies:
         rows = [r for res in results for r in res["policies"] if r["policy"] == pol]
-        ok = [r for r in rows if r["status"] == "ok" and r.get("ratio_lo") is not None]
+        done = [r for r in rows if r["status"] == "ok"]
+        ok = [r for r in done if r.get("ratio_lo") is not None]
         lo = [r["ratio_lo"] for r in ok]
         proven = [r for r in ok if r["proven"]]
         out[pol] = {
@@ -264,6 +281,7 @@ def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, d
             "max_ratio_hi": (max(r["ratio_hi"] for r in ok)
                              if ok and all(r["ratio_hi"] is not None for r in ok) else None),
             "overflows": sum(r.get("overflows", 0) for r in rows),
+            "mean_objective": (sum(r["objective"] for r in done) / len(done)) if done else None,
         }
     return out
 
@@ -306,7 +324,7 @@ def _fmt_ratio(r: dict[str, Any]) -> str:
         return f"{r['ratio']:.4f}"
     lo, hi = r.get("ratio_lo"), r.get("ratio_hi")
     if lo is None:
-        return "?"
+        return "no OPT"
     return f"[{lo:.4f}, {hi:.4f}]" if hi is not None else f">= {lo:.4f}"
 
 
@@ -318,17 +336,23 @@ def _print_compare(results: list[dict[str, Any]], summary: dict[str, dict[str, A
             by = {r["policy"]: r for r in res["policies"]}
             opt = res["opt"]
             opt_txt = (f"{opt['objective']}" if opt["status"] == "optimal"
+                       else opt["status"] if opt["objective"] is None
                        else f"{opt['objective']} (bound {opt['bound']}, {opt['status']})")
             rows.append([res["instance"], res["n"], res["memory_limit"], opt_txt]
                         + [f"{by[p].get('objective', '-')} ({_fmt_ratio(by[p])})"
                            for p in policies])
         print(table(rows, ["instance", "n", "M", "OPT"] + policies))
         print()
+    for res in results:
+        if res["opt"].get("message"):
+            print(f"{res['instance']}: optimum not solved: {res['opt']['message']}")
     rows = [[p, s["instances"], s["proven"], s["optimal"], s["mean_ratio_lo"],
-             s["max_ratio_lo"], s["max_ratio_hi"], s["stalled"], s["overflows"]]
+             s["max_ratio_lo"], s["max_ratio_hi"], s["stalled"], s["overflows"],
+             s["mean_objective"]]
             for p, s in summary.items()]
     print(table(rows, ["policy", "instances", "OPT proven", "ratio = 1", "mean ratio",
-                       "max ratio", "max ratio (bound)", "stalled", "overflows"]))
+                       "max ratio", "max ratio (bound)", "stalled", "overflows",
+                       "mean objective"]))
     print("\nratio = policy / OPT (total completion time); where OPT is not proven, 'mean/max "
           "ratio' use the best known schedule (a lower end) and 'max ratio (bound)' the solver's "
           "lower bound (an upper end).")
