@@ -153,13 +153,15 @@ def test_certify_instance_trivial_and_suboptimal():
 
 
 def test_random_family_via_cli(tmp_path, run_cli):
-    """--random COUNT with a seed runs and is reproducible."""
+    """--random COUNT with a seed is reproducible, serially and with two worker processes."""
     args = ["certify", "--random", "8", "--seed", "3", "--n-max", "4", "--a-max", "2",
             "--prompts", "any", "--json", "--no-progress"]
     one = run_cli(*args, "--out", tmp_path / "a").json()
-    two = run_cli(*args, "--out", tmp_path / "b").json()
+    two = run_cli(*args, "--out", tmp_path / "b", "--jobs", "2").json()
     assert one["instances"] == two["instances"] == 8
     assert one["policy_optimal"] == two["policy_optimal"]
+    assert sorted(c["key"] for c in one["counterexamples"]) == sorted(
+        c["key"] for c in two["counterexamples"])
     assert one["family"]["kind"] == "random"
 
 
