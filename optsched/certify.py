@@ -45,7 +45,8 @@ RESULTS_FILE = "results.jsonl"
 
 
 class InvalidPolicyRun(RuntimeError):
-    """The policy produced a schedule that fails validation (recorded, not fatal)."""
+    """The policy's run failed: an invalid schedule, or the engine stopped it for making no
+    progress (recorded as verdict ``policy_invalid`` with the message, not fatal)."""
 
 
 # -- policies --------------------------------------------------------------------------------------

@@ -14,6 +14,15 @@ from optsched.errors import OptschedError
 DEFAULT_OUT = "certify-out"
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except the uninformative "None"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from optsched.certify import DEFAULT_POLICY, SOLVER_CHOICES
     from optsched.enumerate import PROMPT_RULES, TIE_MODES
@@ -28,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "poster's Theorem 2 hypotheses (all arrivals 0, prompts non-decreasing in output "
         "length), n <= 4, o <= 4, s <= 2, every non-trivial M. Results are appended to "
         "OUT/results.jsonl, so an interrupted run continues where it stopped.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     fam = p.add_argument_group("family (default: exhaustive)")
     fam.add_argument("--random", type=int, metavar="COUNT",
                      help="COUNT seeded random instances within the bounds instead")
@@ -84,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "until no step does. By default the instance stays in the strongest Theorem 2 class "
         "it starts in (all with arrivals 0: equal prompts; strict = o_i <= o_j implies "
         "s_i <= s_j; monotone = o_i < o_j implies s_i <= s_j).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     p.add_argument("instance", help="instance JSON file or builtin:NAME")
     p.add_argument("--policy", default=DEFAULT_POLICY, help="policy")
     p.add_argument("--solver", choices=SOLVER_CHOICES, default="auto", help="optimum solver")
@@ -209,7 +218,8 @@ def format_summary(s: dict[str, Any]) -> str:
            f"{r4(s['max_ratio_upper'])}"),
     ]
     if s["policy_invalid"]:
-        lines.append(f"INVALID     {s['policy_invalid']} policy schedules failed validation")
+        lines.append(f"FAILED      {s['policy_invalid']} policy runs failed (invalid schedule or "
+                     "no progress; see 'violations' in results.jsonl), not counted above")
     cc = s["crosscheck"]
     if cc["checked"]:
         lines.append(f"crosscheck  {cc['checked']} checked: certificates ok "
