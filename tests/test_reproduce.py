@@ -238,3 +238,20 @@ def test_cache_lookup_respects_method(tmp_path, tiny_scale):
     assert cache2.lookup(inst, "cpsat", 20.0, "heuristic") == weak
     assert cache2.lookup(inst, "cpsat", 20.0, "epoch") is None
     assert cache2.lookup(inst, "cpsat", 30.0, "heuristic") is None  # longer limit asked
+
+
+def test_quick_cli_defaults(tmp_path, run_cli, monkeypatch):
+    """--quick runs 3 trials per model with 5 s solves and the trace sample, and says so."""
+    monkeypatch.setitem(rp.SCALES, "small", TINY)
+    out = tmp_path / "q"
+    res = run_cli("reproduce", "jaillet2025", "--quick", "--scale", "small", "-o", out,
+                  "--trace-requests", "40", "--no-progress")
+    assert res.code == 0, res.err
+    assert "model 1: MC-SF proven optima 3/3" in res.out
+    report = (out / "report.md").read_text()
+    assert "optsched reproduce jaillet2025 --quick" in report
+    assert "3 seeded trials per model" in report and "time limit of 5 s" in report
+    assert "AzureLLMInferenceTrace_conv.csv" in report  # the shipped sample by default
+    rows = pq.read_table(out / "results.parquet").to_pylist()
+    assert {r["trial"] for r in rows} == {0, 1, 2}
+    assert {r["policy"] for r in rows} == set(rp.default_policies())
