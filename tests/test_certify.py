@@ -192,3 +192,28 @@ def test_bruteforce_initial_solution_and_symmetry_keep_the_optimum():
         ref = solve(inst, "cpsat")
         assert warm.status == cold.status == ref.status == "optimal"
         assert warm.objective == cold.objective == ref.objective
+
+
+def test_crosscheck_all_resolves_every_solved_instance(tmp_path, run_cli):
+    """--crosscheck all re-solves every instance a solver proved (not only counterexamples)."""
+    res = run_cli("certify", "--prompts", "equal", "--n-max", "3", "--o-max", "3", "--s-max", "0",
+                  "--crosscheck", "all", "--out", tmp_path, "--json", "--no-progress")
+    assert res.code == 0, res.err
+    s = res.json()
+    recs = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    solved = [r for r in recs if r["solver"] != "trivial-bound"]
+    assert solved and s["crosscheck"]["checked"] == len(solved)
+    assert s["crosscheck"]["resolve_agrees"] == len(solved)
+
+
+def test_failed_policy_run_is_recorded_not_fatal(monkeypatch):
+    """A policy whose run fails is recorded as policy_invalid with the message."""
+    import optsched.certify as C
+
+    def broken(instance, name):
+        raise C.InvalidPolicyRun("no progress at t = 0")
+
+    monkeypatch.setattr(C, "policy_schedule", broken)
+    out = certify_instance(make_instance(5, [1, 1, 3, 3], 1, 0), CertifyConfig())
+    assert out.record["verdict"] == "policy_invalid" and not out.record["counterexample"]
+    assert "no progress" in out.record["violations"]
