@@ -382,8 +382,14 @@ def run_tasks(tasks: Sequence[Task], cfg: CertifyConfig, out_dir: Path, *, jobs:
         raise OptschedError("jobs must be >= 1")
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / RESULTS_FILE
-    if fresh and results_path.exists():
-        results_path.unlink()
+    if fresh:  # only what certify itself writes
+        import shutil
+
+        for name in (RESULTS_FILE, "summary.json", "ratio-histogram.png"):
+            (out_dir / name).unlink(missing_ok=True)
+        for name in ("counterexamples", "minimal"):
+            if (out_dir / name).is_dir():
+                shutil.rmtree(out_dir / name)
     previous = load_results(results_path)
     info = RunInfo(family or {}, out_dir)
     records: dict[str, dict[str, Any]] = {}

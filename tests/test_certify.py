@@ -217,3 +217,16 @@ def test_failed_policy_run_is_recorded_not_fatal(monkeypatch):
     out = certify_instance(make_instance(5, [1, 1, 3, 3], 1, 0), CertifyConfig())
     assert out.record["verdict"] == "policy_invalid" and not out.record["counterexample"]
     assert "no progress" in out.record["violations"]
+
+
+def test_fresh_discards_earlier_results(tmp_path, run_cli):
+    """--fresh recomputes everything and removes stale counterexample directories."""
+    args = ["certify", "--prompts", "equal", "--n-max", "4", "--o-max", "3", "--s-max", "0",
+            "--out", tmp_path, "--json", "--no-progress"]
+    first = run_cli(*args).json()
+    stale = tmp_path / "counterexamples" / "stale"
+    stale.mkdir(parents=True)
+    again = run_cli(*args, "--fresh").json()
+    assert again["computed"] == first["instances"] and again["reused"] == 0
+    assert not stale.exists()
+    assert again["policy_suboptimal"] == first["policy_suboptimal"]

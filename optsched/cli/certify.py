@@ -76,7 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="output directory (results.jsonl, summary.json, ratio-histogram.png, "
                      "counterexamples/)")
     out.add_argument("--fresh", action="store_true",
-                     help="discard earlier results in DIR instead of resuming")
+                     help="discard earlier results in DIR (results.jsonl, summary, "
+                     "counterexamples/, minimal/) instead of resuming")
     out.add_argument("--max-saved", type=int, default=None, metavar="K",
                      help="write files for at most K counterexamples (all are still listed)")
     out.add_argument("--shrink", type=int, default=0, metavar="K",
@@ -131,9 +132,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.files:
         instances, sources, skipped = E.file_family(args.files)
         tasks = C.instance_tasks(instances, sources, cfg.policy)
+        desc = f"{len(instances)} instance files" + (
+            f" ({skipped} other JSON files skipped)" if skipped else "")
         family = {"kind": "files", "paths": list(args.files), "files": len(instances),
-                  "non_instance_json_skipped": skipped}
-        desc = f"{len(instances)} instance files"
+                  "non_instance_json_skipped": skipped, "description": desc}
     else:
         bounds = E.Bounds(args.n_min, args.n_max, args.o_max, args.s_min, args.s_max,
                           args.a_max, args.m_min, args.m_max, args.prompts, args.ties)
