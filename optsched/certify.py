@@ -227,6 +227,8 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
         assert result is not None and result.schedule is not None
         from optsched.shrink import explain
 
+        if source:  # keep the file's ids even when its files are not saved (--max-saved)
+            rec["instance"] = instance.to_dict()
         rec["policy_starts"] = [sched.starts[i] for i in instance.ids]
         rec["optimal_starts"] = [result.schedule.starts[i] for i in instance.ids]
         meta = dict(instance.metadata)
@@ -545,9 +547,11 @@ def _cx_entry(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _instance_dict(r: dict[str, Any]) -> dict[str, Any]:
-    """The instance of a record in the public format (ids r0.. unless it came from a file)."""
+    """The instance of a record in the public format (generated families use ids r0, r1, ...)."""
     if r.get("files"):
         return json.loads(Path(r["files"]["instance"]).read_text())
+    if "instance" in r:
+        return r["instance"]
     return spec_instance((r["memory_limit"], tuple(tuple(x) for x in r["requests"]))).to_dict()
 
 
