@@ -91,6 +91,8 @@ def test_cases_are_reproducible():
     """A benchmark case rebuilds the same instance every time (fixed seed)."""
     assert Case("m1", 4).instance().content_hash() == Case("m1", 4).instance().content_hash()
     assert len(instance_set("paper")) == 40
+    traces = instance_set("traces")
+    assert len(traces) == 9 and all(c.instance().n == 40 for c in traces[::3])
 
 
 def test_cli_bench_exact(run_cli, tmp_path):
@@ -107,3 +109,27 @@ def test_cli_bench_exact(run_cli, tmp_path):
     r = run_cli("bench", "exact", "--quick", "--limit", "1", "--variants", "heuristic", "--json",
                 "--no-progress")
     assert r.code == 0 and r.json()["summary"]
+
+
+def test_spaced_mcsf_without_spacing_is_mcsf():
+    """spacing=0 and no cap reproduce the MC-SF reference exactly (with and without arrivals)."""
+    from optsched.exact.heuristics import spaced_mcsf
+    from optsched.generators import jaillet_model2
+    from optsched.policies.mcsf import mcsf_reference
+
+    for inst in (jaillet_model1(1, n_range=(12, 12)), jaillet_model2(2, horizon_range=(6, 8))):
+        assert spaced_mcsf(inst).starts == mcsf_reference(inst).starts
+
+
+def test_best_spaced_schedule_staggers_identical_requests():
+    """On 30 identical requests the spacing search beats MC-SF with a valid staggered schedule."""
+    from optsched.exact.heuristics import best_spaced_schedule, spaced_mcsf
+
+    inst = make_instance(40, [19] * 30, 1)
+    sched, value, (cap, spacing) = best_spaced_schedule(inst)
+    mcsf_value = validate(inst, spaced_mcsf(inst)).metrics.total_completion_time
+    assert validate(inst, sched).valid
+    assert value == validate(inst, sched).metrics.total_completion_time < mcsf_value
+    assert spacing > 0
+    with pytest.raises(ValueError, match="spacing"):
+        spaced_mcsf(inst, spacing=-1)

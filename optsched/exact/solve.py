@@ -23,7 +23,7 @@ SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 #: bound raised to the epoch bound of optsched.bounds when that is higher;
 #: "heuristic" -- no MILP at all: the incumbent and the epoch bound (for instances too large).
 METHODS = ("time-indexed", "epoch", "heuristic")
-DEFAULT_METHOD = "time-indexed"
+DEFAULT_METHOD = "epoch"
 
 #: Largest instance the brute-force oracle accepts (it is exponential).
 BRUTEFORCE_MAX_REQUESTS = 8
