@@ -39,11 +39,14 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
           method: str = DEFAULT_METHOD) -> SolveResult:
     """Solve ``instance`` exactly with ``solver`` and return a validated :class:`SolveResult`.
 
-    An incumbent (``initial_solution`` if given and valid, else earliest-fit) warm-starts the
-    backend and, with ``use_incumbent``, shrinks the start windows. ``status`` is ``optimal``
-    only when the proven bound (the backend's best bound rounded up, or sum(a+o)) equals the
-    objective of a validated schedule; a solver's "optimal" label alone is never trusted.
-    ``method`` picks the solve path (:data:`METHODS`).
+    An incumbent warm-starts the backend and, with ``use_incumbent``, shrinks the start
+    windows: with ``method="time-indexed"`` it is ``initial_solution`` if given and valid, else
+    earliest-fit; with ``"epoch"`` (default) and ``"heuristic"`` it is the best valid one of
+    ``initial_solution``, MC-SF and earliest-fit, and the epoch bound of :mod:`optsched.bounds`
+    joins the proven bound (``"heuristic"`` runs no solver). ``status`` is ``optimal`` only when
+    the proven bound (the backend's best bound rounded up, sum(a+o), or the epoch bound) equals
+    the objective of a validated schedule; a solver's "optimal" label alone is never trusted.
+    The default method was chosen by measurement (docs/exact-performance.md).
     """
     if method not in METHODS:
         raise SolverError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
