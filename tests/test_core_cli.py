@@ -162,3 +162,15 @@ def test_help_explains_commands(run_cli):
     assert res.code == 0
     for cmd in ("solve", "validate", "verify", "export"):
         assert cmd in res.out
+
+
+@pytest.mark.parametrize("method", ["time-indexed", "epoch", "heuristic"])
+def test_solve_method_option_is_recorded(run_cli, tmp_path, method):
+    """--method selects the solve path and is recorded in the JSON and the certificate."""
+    cert = tmp_path / "c.json"
+    res = run_cli("solve", "builtin:worked-example", "--method", method, "--json",
+                  "--certificate", cert)
+    assert res.code == 0, res.err
+    assert res.json()["parameters"]["method"] == method and res.json()["objective"] == 4
+    assert json.loads(cert.read_text())["solver"]["parameters"]["method"] == method
+    assert run_cli("verify", cert).code == 0

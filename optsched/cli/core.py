@@ -21,7 +21,7 @@ from optsched.cli.common import (
     table,
 )
 from optsched.errors import OptschedError
-from optsched.exact.solve import SOLVERS, solve
+from optsched.exact.solve import DEFAULT_METHOD, METHODS, SOLVERS, solve
 from optsched.schedule import load_schedule
 from optsched.validate import validate
 
@@ -41,6 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="solver threads (default 1, deterministic)")
     p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
+                   help="solve path: 'epoch' (default: best of MC-SF/earliest-fit as warm "
+                   "start, bound raised by the epoch bound), 'time-indexed' (plain model), "
+                   "'heuristic' (no MILP: incumbent + epoch bound); see "
+                   "docs/exact-performance.md")
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/cli.md)")
     p.add_argument("--certificate", metavar="FILE",
                    help="also write an optimality certificate (JSON) to FILE")
@@ -86,7 +91,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     check_output_path(args.certificate, "certificate")
     with solver_logs_to_stderr(args.log):
         res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
-                    seed=args.seed, log=args.log)
+                    seed=args.seed, log=args.log, method=args.method)
     if args.certificate:
         save_certificate(res, args.certificate)
     if args.json:
@@ -94,7 +99,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         return 0
     name = inst.name or args.instance
     print(f"instance   {name}: n = {inst.n}, M = {inst.memory_limit}")
-    print(f"solver     {res.solver} ({res.solver_version}), raw status: {res.raw_status}")
+    print(f"solver     {res.solver} ({res.solver_version}), method "
+          f"{res.parameters.get('method', '-')}, raw status: {res.raw_status}")
     print(f"status     {res.status.value}")
     print(f"objective  {res.objective} (total completion time); total latency "
           f"{res.total_latency}")
