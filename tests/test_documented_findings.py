@@ -1,4 +1,4 @@
-"""Findings quoted in the docs and README are re-derived here, so a change that breaks them fails."""
+"""Findings quoted in the docs and README, re-derived so that a change breaking them fails."""
 
 from __future__ import annotations
 
