@@ -19,60 +19,32 @@ Every schedule goes through the independent validator. Run::
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime as dt
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from optsched.engine import NoProgressError
-from optsched.instance import Instance, make_instance
+from optsched.instance import Instance
 from optsched.policies import mcsf_fast, mcsf_reference, run_policy
+from optsched.traces import load_trace, trace_instance
 from optsched.validate import validate
 
 DEFAULT_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "traces" / "azure-llm-2023"
                  / "AzureLLMInferenceTrace_conv.csv")
 
 
-def load_azure(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seconds since the first row, prompt tokens, generated tokens (Azure 2023 CSV format)."""
-    times, prompts, outputs = [], [], []
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        if header[:3] != ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]:
-            sys.exit(f"{path}: not an Azure LLM trace CSV (header {header})")
-        for row in reader:
-            # 7 fractional digits in the file; datetime takes at most 6
-            stamp = row[0][:26]
-            times.append(dt.datetime.fromisoformat(stamp).timestamp())
-            prompts.append(int(row[1]))
-            outputs.append(int(row[2]))
-    t = np.array(times)
-    return t - t[0], np.array(prompts, dtype=np.int64), np.array(outputs, dtype=np.int64)
-
-
 def build_instance(path: Path, round_seconds: float, token_scale: int,
                    memory_tokens: int) -> Instance:
-    """Whole trace -> instance: arrival round = floor(seconds / round_seconds); prompt and output
-    in memory units of ``token_scale`` tokens (rounded up, output >= 1); M = floor(memory_tokens
-    / token_scale). The choices are recorded in ``metadata["trace"]``."""
-    secs, prompt, output = load_azure(path)
-    s = -(-prompt // token_scale)
-    o = np.maximum(-(-output // token_scale), 1)
-    m = memory_tokens // token_scale
-    arrivals = np.floor(secs / round_seconds + 1e-9).astype(np.int64)
-    meta = {"trace": {"file": path.name, "rows": f"all {prompt.size}",
-                      "round_seconds": round_seconds, "token_scale": token_scale,
-                      "rounding": "ceil", "memory_tokens": memory_tokens, "memory_limit": m,
-                      "arrival": "trace timestamps"}}
-    return make_instance(m, o.tolist(), s.tolist(), arrivals.tolist(),
-                         ids=[f"row{k}" for k in range(prompt.size)], metadata=meta,
-                         name="azure-conv-2023-full")
+    """Whole trace -> instance through optsched.traces (arrival round = floor(seconds /
+    round_seconds); lengths in units of ``token_scale`` tokens, rounded up; M = floor(memory_tokens
+    / token_scale)). The choices are recorded in ``metadata["trace"]``."""
+    trace = load_trace(path)
+    inst = trace_instance(trace, range(trace.n), round_seconds=round_seconds,
+                          token_scale=token_scale, memory_tokens=memory_tokens)
+    return dataclasses.replace(inst, name="azure-conv-2023-full")
 
 
 def prefix(inst: Instance, n: int) -> Instance:

@@ -23,7 +23,6 @@ import contextlib
 import datetime as _dt
 import fcntl
 import json
-import os
 import platform
 import sys
 from collections.abc import Iterator, Sequence
@@ -36,7 +35,7 @@ from optsched.certificate import certificate_dict
 from optsched.errors import OptschedError
 from optsched.execution import TaskFailed, check_backend, plan_workers, run_tasks
 from optsched.families import get_family
-from optsched.io import atomic_write_json
+from optsched.io import atomic_path, atomic_write_json
 
 FORMAT = "optsched-dataset/1"
 TABLE = "dataset.parquet"
@@ -290,15 +289,8 @@ def compact(out: str | Path, rows: list[dict[str, Any]] | None = None) -> Path:
     out = Path(out)
     rows = load_rows(out) if rows is None else sorted(rows, key=lambda r: r["index"])
     table = pa.Table.from_pylist(rows) if rows else pa.table({"id": pa.array([], pa.string())})
-    tmp = out / f".{TABLE}.{os.getpid()}.tmp"
-    try:
+    with atomic_path(out / TABLE) as tmp:
         pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out / TABLE)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return out / TABLE
 
 

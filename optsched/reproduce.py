@@ -35,7 +35,7 @@ from optsched.exact import SOLVERS, solve
 from optsched.exact.solve import METHODS
 from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.instance import Instance, make_instance
-from optsched.io import atomic_write_json, atomic_write_text, dumps
+from optsched.io import atomic_write_json, atomic_write_parquet, atomic_write_text, dumps
 from optsched.schedule import Schedule
 from optsched.validate import validate
 
@@ -571,14 +571,7 @@ def run_trace_study(trace: str | Path, config: TraceConfig, progress: bool = Tru
 # --------------------------------------------------------------------------------------------
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
     """Raw per-(trial, policy) results as Parquet (written atomically)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pylist(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    atomic_write_parquet(rows, path)
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from typing import Any
 from optsched.errors import OptschedError
 from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.instance import Instance
+from optsched.io import atomic_write_parquet
 
 
 @dataclass(frozen=True)
@@ -226,22 +227,7 @@ def disagreements(rows: list[dict[str, Any]]) -> list[str]:
 
 def write_parquet(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Write the result rows as one Parquet table (atomically: temp file, then rename)."""
-    import os
-    import tempfile
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    table = pa.Table.from_pylist(rows)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_parquet(rows, path)
 
 
 def read_parquet(path: str | Path) -> list[dict[str, Any]]:
