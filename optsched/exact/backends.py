@@ -22,6 +22,7 @@ import numpy as np
 
 from optsched.errors import SolverError
 from optsched.exact.formulation import TimeIndexedModel
+from optsched.schedule import Schedule
 
 
 @dataclass
@@ -48,6 +49,7 @@ class BackendOutcome:
     bound: float | None
     version: str
     runtime: float
+    schedule: Schedule | None = None  # set by models whose variables are the start times
 
 
 class Backend(Protocol):

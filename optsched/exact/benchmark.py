@@ -38,6 +38,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("cpsat", "cpsat", "time-indexed", "baseline: time-indexed model on CP-SAT, "
             "earliest-fit incumbent"),
     Variant("cpsat-epoch", "cpsat", "epoch", "CP-SAT + MC-SF incumbent + epoch lower bound"),
+    Variant("cpsat-cumulative", "cpsat", "cumulative", "ramp-cumulative model on CP-SAT "
+            "(one start variable per request) + MC-SF incumbent + epoch lower bound"),
     Variant("highs", "highs", "time-indexed", "time-indexed model on HiGHS"),
     Variant("highs-epoch", "highs", "epoch", "HiGHS + MC-SF incumbent + epoch lower bound"),
     Variant("cbc", "cbc", "time-indexed", "time-indexed model on CBC"),

@@ -10,6 +10,7 @@ from optsched.exact.backends import BACKENDS, SolveParameters
 from optsched.exact.bruteforce import brute_force
 from optsched.exact.formulation import build_model, trivial_lower_bound
 from optsched.exact.incumbent import earliest_fit_schedule
+from optsched.exact.ramp import build_ramp_model, solve_ramp_cpsat
 from optsched.exact.result import SolveResult, Status, integer_bound
 from optsched.instance import Instance
 from optsched.schedule import Schedule
@@ -21,8 +22,11 @@ SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 #: "time-indexed" -- the plain model, earliest-fit (or the given) incumbent, solver bound only;
 #: "epoch" -- the same model, the best of MC-SF and earliest-fit as incumbent, and the reported
 #: bound raised to the epoch bound of optsched.bounds when that is higher;
+#: "cumulative" -- CP-SAT only: the ramp-cumulative model of optsched.exact.ramp (one start
+#: variable per request, memory as a cumulative of rectangles), incumbent and epoch bound as in
+#: "epoch";
 #: "heuristic" -- no MILP at all: the incumbent and the epoch bound (for instances too large).
-METHODS = ("time-indexed", "epoch", "heuristic")
+METHODS = ("time-indexed", "epoch", "cumulative", "heuristic")
 DEFAULT_METHOD = "epoch"
 
 #: Largest instance the brute-force oracle accepts (it is exponential).
@@ -60,6 +64,8 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     recorded = {**params.to_dict(), "method": method}
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
+    if method == "cumulative" and solver != "cpsat":
+        raise SolverError(f"method 'cumulative' runs on CP-SAT only, not on {solver!r}")
 
     t0 = time.perf_counter()
     if method == "time-indexed":
@@ -77,15 +83,21 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
         lb0 = max(lb0, epoch_bound(instance))
     if method == "heuristic":
         return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0)
-    model = build_model(instance, incumbent_value if use_incumbent else None)
-    hint = model.values_from_schedule(incumbent) if incumbent is not None else None
-    out = BACKENDS[solver].run(model, params, hint)
+    window_value = incumbent_value if use_incumbent else None
+    if method == "cumulative":
+        model = build_ramp_model(instance, window_value)
+        out = solve_ramp_cpsat(model, params, incumbent)
+        schedule = out.schedule
+    else:
+        model = build_model(instance, window_value)
+        hint = model.values_from_schedule(incumbent) if incumbent is not None else None
+        out = BACKENDS[solver].run(model, params, hint)
+        schedule = model.schedule_from_values(out.values) if out.values is not None else None
     bound = integer_bound(out.bound)
     bound = lb0 if bound is None else max(bound, lb0)
 
-    schedule, source = None, None
-    if out.values is not None:
-        schedule = model.schedule_from_values(out.values)
+    source = None
+    if schedule is not None:
         report = validate(instance, schedule)
         if not report.valid:
             raise InvalidSolverSchedule(

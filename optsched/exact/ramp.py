@@ -1,0 +1,151 @@
+"""The ramp-cumulative model on CP-SAT: one start variable per request, memory as a cumulative.
+
+A request started at p holds s + g tokens at age g = 1..o (round p + g). That staircase is the
+sum of o rectangles that all end with the request: one of height s + 1 over rounds p+1..p+o and,
+for h = 1..o-1, one of height 1 over rounds p+1+h..p+o. A single cumulative constraint of
+capacity M over all rectangles is therefore exactly the memory constraint of SPEC §2, with n
+integer variables instead of n x T binaries (models/ramp_cumulative.md has the full statement).
+
+Redundant constraints, each valid for every feasible schedule (proofs in the same page):
+
+* conflict cliques: two requests i, j with s_i + o_i + s_j + 1 > M and s_j + o_j + s_i + 1 > M
+  can never be active in the same round, so a clique of such requests is a no-overlap set;
+* identical requests (same arrival, prompt and output) start in index order (swapping two of
+  them maps a schedule to one with the same memory profile and value).
+
+Measured against the time-indexed model in docs/exact-performance.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+from optsched.errors import SolverError
+from optsched.exact.backends import BackendOutcome, SolveParameters
+from optsched.exact.formulation import start_windows
+from optsched.instance import Instance
+from optsched.schedule import Schedule
+
+#: Refuse models with more rectangles than this (sum of output lengths).
+MAX_RECTANGLES = 400_000
+
+
+@dataclass(frozen=True)
+class RampModel:
+    """Start windows plus the redundant structure the CP-SAT model adds."""
+
+    instance: Instance
+    horizon: int
+    windows: list[tuple[int, int]]
+    cliques: list[list[int]]
+    identical: list[list[int]]
+
+    def size(self) -> dict[str, int]:
+        return {"variables": self.instance.n, "rectangles": int(self.instance.output.sum()),
+                "no_overlap_cliques": len(self.cliques), "horizon": self.horizon}
+
+
+def never_together(instance: Instance, i: int, j: int) -> bool:
+    """True when requests i and j can never be active in the same round.
+
+    If they share a round, both are active at the earlier completion, say c_i, where i holds
+    s_i + o_i and j at least s_j + 1.
+    """
+    s, o, m = instance.prompt, instance.output, instance.memory_limit
+    return bool(s[i] + o[i] + s[j] + 1 > m and s[j] + o[j] + s[i] + 1 > m)
+
+
+def conflict_cliques(instance: Instance) -> list[list[int]]:
+    """A greedy cover of the never-together pairs by cliques of size >= 2 (largest peak first)."""
+    n = instance.n
+    peak = instance.prompt + instance.output
+    order = sorted(range(n), key=lambda i: (-int(peak[i]), i))
+    uncovered = {(i, j) for a, i in enumerate(order) for j in order[a + 1:]
+                 if never_together(instance, i, j)}
+    cliques: list[list[int]] = []
+    while uncovered:
+        i, j = min(uncovered, key=lambda e: (order.index(e[0]), order.index(e[1])))
+        clique = [i, j]
+        for k in order:
+            if k not in clique and all(never_together(instance, k, q) for q in clique):
+                clique.append(k)
+        cliques.append(sorted(clique))
+        uncovered -= {(a, b) for a in clique for b in clique}
+    return cliques
+
+
+def identical_groups(instance: Instance) -> list[list[int]]:
+    """Requests with equal (arrival, prompt, output), in index order, groups of size >= 2."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i in range(instance.n):
+        key = (int(instance.arrival[i]), int(instance.prompt[i]), int(instance.output[i]))
+        groups.setdefault(key, []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def build_ramp_model(instance: Instance, incumbent_value: int | None = None) -> RampModel:
+    """The model's data; windows as in the time-indexed model (same proofs)."""
+    if int(instance.output.sum()) > MAX_RECTANGLES:
+        raise SolverError(f"the ramp-cumulative model would have {int(instance.output.sum()):,} "
+                          f"rectangles (limit {MAX_RECTANGLES:,}); too large for exact solving")
+    horizon, windows = start_windows(instance, incumbent_value)
+    return RampModel(instance, horizon, windows, conflict_cliques(instance),
+                     identical_groups(instance))
+
+
+def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
+                     hint: Schedule | None) -> BackendOutcome:
+    """Build the CP-SAT model, solve it, and return the raw outcome with its schedule."""
+    import ortools
+    from ortools.sat.python import cp_model
+
+    inst = model.instance
+    s, o = inst.prompt, inst.output
+    cp = cp_model.CpModel()
+    p = [cp.new_int_var(lo, hi, f"p_{i}") for i, (lo, hi) in enumerate(model.windows)]
+    rects, heights = [], []
+    for i in range(inst.n):
+        oi = int(o[i])
+        for h in range(oi):
+            rects.append(cp.new_fixed_size_interval_var(p[i] + 1 + h, oi - h, f"r_{i}_{h}"))
+            heights.append(int(s[i]) + 1 if h == 0 else 1)
+    cp.add_cumulative(rects, heights, inst.memory_limit)
+    for clique in model.cliques:
+        cp.add_no_overlap([cp.new_fixed_size_interval_var(p[i] + 1, int(o[i]), f"life_{i}")
+                           for i in clique])
+    for group in model.identical:
+        for i, j in itertools.pairwise(group):
+            cp.add(p[i] <= p[j])
+    cp.minimize(sum(p) + int(o.sum()))
+    if hint is not None:
+        starts = [int(hint.starts[rid]) for rid in inst.ids]
+        for group in model.identical:  # the hint must respect the symmetry order
+            for i, v in zip(group, sorted(starts[i] for i in group), strict=True):
+                starts[i] = v
+        for i, v in enumerate(starts):
+            cp.add_hint(p[i], v)
+
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    if params.time_limit is not None:
+        prm.max_time_in_seconds = float(params.time_limit)
+    prm.num_workers = max(1, int(params.threads))
+    prm.random_seed = int(params.seed)
+    prm.linearization_level = 2
+    prm.relative_gap_limit = 0.0
+    prm.absolute_gap_limit = 0.0
+    prm.log_search_progress = bool(params.log)
+    t0 = time.perf_counter()
+    status = solver.solve(cp)
+    runtime = time.perf_counter() - t0
+    has_sol = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    schedule = (Schedule({rid: int(solver.value(p[i])) for i, rid in enumerate(inst.ids)})
+                if has_sol else None)
+    bound = solver.best_objective_bound if status != cp_model.INFEASIBLE else None
+    if bound is not None and status == cp_model.UNKNOWN and abs(bound) == float("inf"):
+        bound = None
+    return BackendOutcome(solver.status_name(status), status == cp_model.OPTIMAL,
+                          status == cp_model.INFEASIBLE, None, bound,
+                          f"ortools {ortools.__version__}", runtime, schedule)
