@@ -95,7 +95,27 @@ def test_identical_groups_and_an_unordered_hint():
         {r.id: r.output_tokens for r in inst.requests})
 
 
-def test_cumulative_is_cpsat_only():
-    """Asking for the cumulative model on another backend is a clear SolverError."""
+@pytest.mark.parametrize("method", ["cumulative", "portfolio"])
+def test_cpsat_only_methods_refuse_other_backends(method):
+    """Asking for a CP-SAT-only model on another backend is a clear SolverError."""
     with pytest.raises(SolverError, match="CP-SAT only"):
-        solve(make_instance(5, [2], 1), "highs", method="cumulative")
+        solve(make_instance(5, [2], 1), "highs", method=method)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_portfolio_matches_oracle(threads):
+    """method='portfolio' (both models, sequential or side by side) proves the oracle's value."""
+    for inst in FAMILIES["spread-n3"][::9]:
+        want = solve(inst, "bruteforce").objective
+        res = solve(inst, "cpsat", method="portfolio", threads=threads)
+        assert (res.status, res.objective, res.bound) == ("optimal", want, want), inst.to_dict()
+        assert validate(inst, res.schedule).valid and res.raw_status.startswith("cumulative: ")
+
+
+def test_portfolio_keeps_the_best_of_both_when_unproven():
+    """Under a short limit both models run and the result is a validated, bounded schedule."""
+    inst = jaillet_model1(1, n_range=(12, 12))
+    port = solve(inst, "cpsat", method="portfolio", threads=2, time_limit=2)
+    assert port.status in ("feasible", "optimal") and validate(inst, port.schedule).valid
+    assert port.bound <= port.objective
+    assert any(k.startswith("time_indexed_") for k in port.model_size)

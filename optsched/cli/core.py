@@ -44,8 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
                    help="solve path: 'epoch' (default: best of MC-SF/earliest-fit as warm "
                    "start, bound raised by the epoch bound), 'time-indexed' (plain model), "
-                   "'heuristic' (no MILP: incumbent + epoch bound); see "
-                   "docs/exact-performance.md")
+                   "'cumulative' (CP-SAT only: one start variable per request, memory as a "
+                   "cumulative), 'portfolio' (CP-SAT only: cumulative and epoch side by side, "
+                   "threads split; best of both), 'heuristic' (no MILP: incumbent + epoch "
+                   "bound); see docs/exact-performance.md")
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/cli.md)")
     p.add_argument("--certificate", metavar="FILE",
                    help="also write an optimality certificate (JSON) to FILE")

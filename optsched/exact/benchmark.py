@@ -40,6 +40,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("cpsat-epoch", "cpsat", "epoch", "CP-SAT + MC-SF incumbent + epoch lower bound"),
     Variant("cpsat-cumulative", "cpsat", "cumulative", "ramp-cumulative model on CP-SAT "
             "(one start variable per request) + MC-SF incumbent + epoch lower bound"),
+    Variant("cpsat-portfolio", "cpsat", "portfolio", "cumulative and time-indexed CP-SAT "
+            "models side by side (threads split between them), best of both"),
     Variant("highs", "highs", "time-indexed", "time-indexed model on HiGHS"),
     Variant("highs-epoch", "highs", "epoch", "HiGHS + MC-SF incumbent + epoch lower bound"),
     Variant("cbc", "cbc", "time-indexed", "time-indexed model on CBC"),

@@ -25,8 +25,11 @@ SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 #: "cumulative" -- CP-SAT only: the ramp-cumulative model of optsched.exact.ramp (one start
 #: variable per request, memory as a cumulative of rectangles), incumbent and epoch bound as in
 #: "epoch";
+#: "portfolio" -- CP-SAT only: "cumulative" and "epoch" together, side by side in two threads
+#: when threads >= 2 (each with the full time limit), else one after the other with half of it
+#: each; the best validated schedule and the larger proven bound are kept;
 #: "heuristic" -- no MILP at all: the incumbent and the epoch bound (for instances too large).
-METHODS = ("time-indexed", "epoch", "cumulative", "heuristic")
+METHODS = ("time-indexed", "epoch", "cumulative", "portfolio", "heuristic")
 DEFAULT_METHOD = "epoch"
 
 #: Largest instance the brute-force oracle accepts (it is exponential).
@@ -64,8 +67,10 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     recorded = {**params.to_dict(), "method": method}
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
-    if method == "cumulative" and solver != "cpsat":
-        raise SolverError(f"method 'cumulative' runs on CP-SAT only, not on {solver!r}")
+    if method in ("cumulative", "portfolio") and solver != "cpsat":
+        raise SolverError(f"method {method!r} runs on CP-SAT only, not on {solver!r}")
+    if method == "portfolio":
+        return _solve_portfolio(instance, params, initial_solution, use_incumbent)
 
     t0 = time.perf_counter()
     if method == "time-indexed":
@@ -132,6 +137,57 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
         solver_version=out.version, parameters=recorded,
         validation=validate(instance, schedule) if schedule else None,
         model_size=model.size(), schedule_source=source)
+
+
+def _solve_portfolio(instance: Instance, params: SolveParameters,
+                     initial_solution: Schedule | None, use_incumbent: bool) -> SolveResult:
+    """Run the ramp-cumulative and the time-indexed ("epoch") model and combine them.
+
+    They are strong at different things (docs/exact-performance.md): the cumulative model finds
+    better schedules and proves many small instances by search, the time-indexed model has the
+    better LP bound. Both results are validated; a bound of one above the other's validated
+    value means a formulation is wrong and raises :class:`InvalidSolverSchedule`.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    t0 = time.perf_counter()
+    kw = {"seed": params.seed, "log": params.log, "use_incumbent": use_incumbent}
+    if params.threads >= 2:  # CP-SAT releases the GIL while it solves: true parallelism
+        share = {"cumulative": params.threads // 2, "epoch": params.threads - params.threads // 2}
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(solve, instance, "cpsat", time_limit=params.time_limit,
+                                   threads=share[m], initial_solution=initial_solution,
+                                   method=m, **kw) for m in ("cumulative", "epoch")]
+            first, second = (f.result() for f in futures)
+    else:
+        half = None if params.time_limit is None else params.time_limit / 2
+        first = solve(instance, "cpsat", time_limit=half, threads=1,
+                      initial_solution=initial_solution, method="cumulative", **kw)
+        second = first if first.status == Status.OPTIMAL else solve(
+            instance, "cpsat", time_limit=half, threads=1, initial_solution=first.schedule,
+            method="epoch", **kw)
+    parts = (first, second)
+    with_schedule = [r for r in parts if r.objective is not None]
+    best = min(with_schedule, key=lambda r: r.objective) if with_schedule else first
+    bound = max(r.bound for r in parts if r.bound is not None)
+    if best.objective is not None and bound > best.objective:
+        raise InvalidSolverSchedule(f"a proven bound {bound} exceeds a validated schedule's "
+                                    f"value {best.objective}: the two models disagree")
+    if best.objective is None:
+        status = Status.INFEASIBLE if Status.INFEASIBLE in (first.status, second.status) \
+            else Status.UNKNOWN
+    else:
+        status = Status.OPTIMAL if bound >= best.objective else Status.FEASIBLE
+    raw = f"cumulative: {first.raw_status}; time-indexed: " + (
+        "not run (cumulative proved optimality)" if second is first else second.raw_status)
+    return SolveResult(
+        instance=instance, solver="cpsat", status=status, objective=best.objective,
+        bound=bound, schedule=best.schedule, raw_status=raw,
+        runtime=time.perf_counter() - t0, solver_version=first.solver_version,
+        parameters={**params.to_dict(), "method": "portfolio"}, validation=best.validation,
+        model_size={f"cumulative_{k}": v for k, v in first.model_size.items()}
+        | {f"time_indexed_{k}": v for k, v in second.model_size.items()},
+        schedule_source=best.schedule_source)
 
 
 def best_incumbent(instance: Instance, initial_solution: Schedule | None = None) -> Schedule:
