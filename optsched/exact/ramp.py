@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from optsched.errors import SolverError
-from optsched.exact.backends import BackendOutcome, SolveParameters
+from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_solver
 from optsched.exact.formulation import start_windows
 from optsched.instance import Instance
 from optsched.schedule import Schedule
@@ -127,16 +127,7 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
         for i, v in enumerate(starts):
             cp.add_hint(p[i], v)
 
-    solver = cp_model.CpSolver()
-    prm = solver.parameters
-    if params.time_limit is not None:
-        prm.max_time_in_seconds = float(params.time_limit)
-    prm.num_workers = max(1, int(params.threads))
-    prm.random_seed = int(params.seed)
-    prm.linearization_level = 2
-    prm.relative_gap_limit = 0.0
-    prm.absolute_gap_limit = 0.0
-    prm.log_search_progress = bool(params.log)
+    solver = new_cpsat_solver(params)
     t0 = time.perf_counter()
     status = solver.solve(cp)
     runtime = time.perf_counter() - t0
