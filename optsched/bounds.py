@@ -1,7 +1,8 @@
 """Fast lower bounds on the optimal total completion time, for instances too large to certify.
 
-Three bounds, each proven in ``models/epoch-bound.md``; all take O(n log n) time after a small
-dynamic program per distinct prompt size, so they run on thousands of requests in about a second.
+Four bounds, each proven in ``models/epoch-bound.md``; all take O(n log n) time (the restriction
+bound O(n log n) per split point, at most 64 of them) after a small dynamic program per distinct
+prompt size, so they run on thousands of requests in well under a second.
 
 * ``trivial``: sum_i (a_i + o_i).
 * ``volume``: the k-th smallest completion time is at least ceil(V_k / M), V_k the sum of the k
@@ -15,6 +16,12 @@ dynamic program per distinct prompt size, so they run on thousands of requests i
   each request's best trade-off between waste and epoch memory is a tiny dynamic program over its
   ages, and the k cheapest requests give a bound on c_(k) for every k. lam = 0 gives back the
   volume bound, so ``epoch`` >= ``volume`` always.
+
+* ``restriction``: deleting requests from a feasible schedule leaves a feasible schedule of
+  the rest, so OPT >= LB(S) + LB(R) for any split. Requests sorted by peak s + o; for each split
+  point the larger-peak part gets max(epoch, ``core``), the rest its epoch bound. ``core``: the
+  last o_j - L_j rounds of each member (L_j from the other members' peaks) never overlap, which
+  is a one-machine problem whose preemptive optimum (shortest remaining time first) is a bound.
 
 Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i, so instances with spread-out
 arrivals get weaker bounds than all-at-zero ones (measured in docs/exact-performance.md).
@@ -121,14 +128,24 @@ def completion_bounds(instance: Instance, lams: np.ndarray | None = None) -> np.
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     if (lams < 0).any():
         raise ValueError("Lagrange multipliers must be >= 0")
-    h = np.sort(epoch_costs(instance, lams), axis=0)
-    hk = np.cumsum(h, axis=0)
-    m = instance.memory_limit
-    k = np.arange(1, instance.n + 1, dtype=float)[:, None]
+    return _completion_bounds_from_costs(epoch_costs(instance, lams), _releases(instance),
+                                         instance.memory_limit, lams)
+
+
+def _releases(instance: Instance) -> np.ndarray:
+    return instance.arrival.astype(np.int64) + instance.output.astype(np.int64)
+
+
+def _completion_bounds_from_costs(h: np.ndarray, release: np.ndarray, m: int,
+                                  lams: np.ndarray) -> np.ndarray:
+    """Per-k epoch bounds of the requests whose cost rows are ``h`` (rows are per request and
+    do not depend on which other requests are present, so any subset can reuse them)."""
+    hk = np.cumsum(np.sort(h, axis=0), axis=0)
+    k = np.arange(1, h.shape[0] + 1, dtype=float)[:, None]
     best = ((hk - lams[None, :] * m * k) / m).max(axis=1)
     # ceil with a tolerance for float noise (values are sums of integers and halves times lam)
     ck = np.ceil(best - 1e-7).astype(np.int64)
-    return np.maximum(ck, _kth_release_bound(instance))
+    return np.maximum(ck, np.sort(release))
 
 
 def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:
@@ -136,10 +153,100 @@ def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:
     return int(completion_bounds(instance, lams).sum())
 
 
+def peak_order(instance: Instance) -> np.ndarray:
+    """Request indices by peak s + o descending, then o descending, then position."""
+    s, o = instance.prompt.astype(np.int64), instance.output.astype(np.int64)
+    return np.lexsort((np.arange(instance.n), -o, -(s + o)))
+
+
+def core_bound(instance: Instance, members: np.ndarray) -> int:
+    """A lower bound on sum_{j in members} c_j from disjoint *cores* (models/epoch-bound.md §5).
+
+    Core of j: its last o_j - L_j rounds, L_j = max over other members i of max(0, M - s_i - o_i
+    - s_j). Cores of members never share a round, so their completions are those of a single
+    machine with release a_j + L_j and length o_j - L_j; preemptive shortest-remaining-time
+    (optimal for that relaxation) bounds the sum. Members with an empty core count a_j + o_j.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    if members.size == 0:
+        return 0
+    a, s, o = (x.astype(np.int64)[members] for x in (instance.arrival, instance.prompt,
+                                                     instance.output))
+    free = instance.memory_limit - (s + o)  # M - peak of each member
+    if members.size == 1:
+        return int(a[0] + o[0])
+    # the largest M - peak among the *other* members
+    first, second = np.sort(free)[::-1][:2]
+    other_max = np.where(free == first, np.where((free == first).sum() > 1, first, second),
+                         first)
+    lead = np.maximum(0, other_max - s)
+    core = o - lead
+    has_core = core > 0
+    jobs = sorted(zip((a + lead)[has_core].tolist(), core[has_core].tolist(), strict=True))
+    return _srpt_total(jobs) + int((a + o)[~has_core].sum())
+
+
+def _srpt_total(jobs: list[tuple[int, int]]) -> int:
+    """Least sum of completion times of (release, length) jobs on one preemptive machine (job
+    occupies rounds after its release); shortest remaining processing time is optimal."""
+    import heapq
+
+    t, i, total, heap = 0, 0, 0, []
+    while i < len(jobs) or heap:
+        if not heap:
+            t = max(t, jobs[i][0])
+        while i < len(jobs) and jobs[i][0] <= t:
+            heapq.heappush(heap, jobs[i][1])
+            i += 1
+        rem = heapq.heappop(heap)
+        nxt = jobs[i][0] if i < len(jobs) else None
+        if nxt is None or t + rem <= nxt:
+            t += rem
+            total += t
+        else:
+            heapq.heappush(heap, rem - (nxt - t))
+            t = nxt
+    return total
+
+
+#: At most this many split points are tried by :func:`restriction_bound` (evenly spaced).
+MAX_SPLITS = 64
+
+
+def restriction_bound(instance: Instance, lams: np.ndarray | None = None) -> tuple[int, int]:
+    """max over k of LB(k largest-peak requests) + epoch bound of the others, and the best k.
+
+    Restricting a schedule to a subset gives a schedule of the sub-instance, so the optimum is
+    at least the sum of the sub-optima of any split (models/epoch-bound.md §4). LB of the
+    first part is the larger of its epoch bound and :func:`core_bound`. Measured: the epoch
+    bound is weakened by short requests, so leaving the shortest ones to their own bound helps.
+    """
+    lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
+    n, m = instance.n, instance.memory_limit
+    h, rel = epoch_costs(instance, lams), _releases(instance)
+    order = peak_order(instance)
+
+    def part(idx: np.ndarray) -> int:
+        if idx.size == 0:
+            return 0
+        return int(_completion_bounds_from_costs(h[idx], rel[idx], m, lams).sum())
+
+    best, best_k = part(order), n
+    splits = (range(1, n) if n - 1 <= MAX_SPLITS
+              else np.unique(np.linspace(1, n - 1, MAX_SPLITS).astype(int)).tolist())
+    for k in splits:
+        top, rest = order[:k], order[k:]
+        value = max(part(top), core_bound(instance, top)) + part(rest)
+        if value > best:
+            best, best_k = value, int(k)
+    return best, best_k
+
+
 def lower_bound(instance: Instance) -> BoundReport:
-    """The best of the trivial, volume and epoch bounds, with each part and the time taken."""
+    """The best of the trivial, volume, epoch and restriction bounds, with each part and the
+    time taken."""
     t0 = time.perf_counter()
     parts = {"trivial": trivial_bound(instance), "volume": volume_bound(instance),
-             "epoch": epoch_bound(instance)}
+             "epoch": epoch_bound(instance), "restriction": restriction_bound(instance)[0]}
     method = max(parts, key=lambda name: parts[name])
     return BoundReport(parts[method], method, parts, time.perf_counter() - t0)

@@ -11,9 +11,13 @@ from optsched import make_instance, validate
 from optsched.bounds import (
     _epoch_costs_dp,
     _epoch_costs_relaxed,
+    _srpt_total,
     completion_bounds,
+    core_bound,
     epoch_bound,
     lower_bound,
+    peak_order,
+    restriction_bound,
     volume_bound,
 )
 from optsched.exact import solve
@@ -50,6 +54,7 @@ def test_bounds_never_exceed_the_brute_force_optimum():
         assert res.status == "optimal"
         b = lower_bound(inst)
         assert b.parts["volume"] <= b.parts["epoch"] <= res.objective, inst.to_dict()
+        assert b.parts["epoch"] <= b.parts["restriction"] <= res.objective, inst.to_dict()
         tight += b.value == res.objective
     assert tight > len(PEAK) // 4  # the bound proves many of them on its own
 
@@ -96,3 +101,40 @@ def test_negative_multipliers_are_refused():
     """A negative Lagrange multiplier would not give a valid bound: refused."""
     with pytest.raises(ValueError, match=">= 0"):
         completion_bounds(make_instance(5, [2, 2], 1), lams=[-1.0])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_core_and_split_bounds_hold_for_every_schedule(seed):
+    """For every prefix K of the peak order, core_bound(K) <= sum of K's completions in the
+    optimal, MC-SF and earliest-fit schedules; the restriction bound stays <= the optimum."""
+    gen = jaillet_model1 if seed % 2 == 0 else jaillet_model2
+    kw = {"n_range": (5, 7)} if seed % 2 == 0 else {"horizon_range": (3, 4)}
+    inst = gen(seed, m_range=(8, 14), **kw)
+    opt = solve(inst, "bruteforce", time_limit=20)
+    order = peak_order(inst)
+    for sched in (opt.schedule, mcsf_reference(inst), earliest_fit_schedule(inst)):
+        c = np.array([sched.starts[r.id] + r.output_tokens for r in inst.requests])
+        for k in range(1, inst.n + 1):
+            assert core_bound(inst, order[:k]) <= c[order[:k]].sum(), (k, inst.to_dict())
+    if opt.status == "optimal":
+        assert epoch_bound(inst) <= restriction_bound(inst)[0] <= opt.objective
+
+
+def test_core_bound_is_the_sequential_value_for_requests_that_never_overlap():
+    """Requests with s + o = M have empty lead-ins: the core bound is the one-by-one optimum."""
+    inst = make_instance(10, [9, 7, 8], [1, 3, 2])
+    assert core_bound(inst, np.arange(3)) == 7 + (7 + 8) + (7 + 8 + 9)
+
+
+def test_srpt_total_small_cases():
+    """Preemptive shortest-remaining-time totals, checked by hand."""
+    assert _srpt_total([]) == 0
+    assert _srpt_total([(0, 3), (1, 1)]) == 2 + 4  # preempted at 1, short job done at 2
+    assert _srpt_total([(0, 1), (5, 2)]) == 1 + 7  # idle gap until the release at 5
+
+
+def test_restriction_bound_improves_paper_instances():
+    """On Model 1 papers'-size instances the split bound is above the epoch bound."""
+    for seed in range(3):
+        inst = jaillet_model1(seed)
+        assert restriction_bound(inst)[0] > epoch_bound(inst)
