@@ -22,6 +22,8 @@ prompt size, so they run on thousands of requests in well under a second.
   point the larger-peak part gets max(epoch, ``core``), the rest its epoch bound. ``core``: the
   last o_j - L_j rounds of each member (L_j from the other members' peaks) never overlap, which
   is a one-machine problem whose preemptive optimum (shortest remaining time first) is a bound.
+  ``chain`` (up to 12 requests): pairwise lags between consecutive completions, least total over
+  all completion orders by a dynamic program over subsets.
 
 Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i, so instances with spread-out
 arrivals get weaker bounds than all-at-zero ones (measured in docs/exact-performance.md).
@@ -209,6 +211,46 @@ def _srpt_total(jobs: list[tuple[int, int]]) -> int:
     return total
 
 
+#: Largest set for which :func:`chain_bound` runs its exact dynamic program (2^K K^2 work).
+CHAIN_MAX = 12
+
+
+def chain_bound(instance: Instance, members: np.ndarray) -> int:
+    """A lower bound on sum_{j in members} c_j from pairwise lags (models/epoch-bound.md §6).
+
+    If c_i <= c_j then c_j >= c_i + d_ij with d_ij = max(0, o_j - max(0, M - s_i - o_i - s_j)):
+    j can have run at most M - (s_i + o_i) - s_j rounds when i completes. Along the completion
+    order every consecutive pair obeys this and the first member completes no earlier than
+    a + o, so the least total over all orders (exact DP over subsets) is a bound. Up to
+    :data:`CHAIN_MAX` members; larger sets return 0 (no bound).
+    """
+    members = np.asarray(members, dtype=np.int64)
+    k = members.size
+    if k == 0 or k > CHAIN_MAX:
+        return 0
+    a, s, o = (x.astype(np.int64)[members] for x in (instance.arrival, instance.prompt,
+                                                     instance.output))
+    lag = np.maximum(0, instance.memory_limit - (s + o)[:, None] - s[None, :])
+    d = np.maximum(0, o[None, :] - lag)
+    inf = np.iinfo(np.int64).max // 4
+    best = np.full((1 << k, k), inf, dtype=np.int64)
+    best[1 << np.arange(k), np.arange(k)] = k * (a + o)  # the first completion counts k times
+    for subset in range(1, 1 << k):  # numeric order visits every subset before its supersets
+        row = best[subset]
+        if row.min() >= inf:
+            continue
+        weight = k - bin(subset).count("1")
+        if weight == 0:
+            continue
+        cand = (row[:, None] + weight * d).min(axis=0)
+        for j in range(k):
+            if not subset >> j & 1:
+                nxt = subset | (1 << j)
+                if cand[j] < best[nxt, j]:
+                    best[nxt, j] = cand[j]
+    return int(best[-1].min())
+
+
 #: At most this many split points are tried by :func:`restriction_bound` (evenly spaced).
 MAX_SPLITS = 64
 
@@ -218,8 +260,9 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None) -> tup
 
     Restricting a schedule to a subset gives a schedule of the sub-instance, so the optimum is
     at least the sum of the sub-optima of any split (models/epoch-bound.md §4). LB of the
-    first part is the larger of its epoch bound and :func:`core_bound`. Measured: the epoch
-    bound is weakened by short requests, so leaving the shortest ones to their own bound helps.
+    first part is the largest of its epoch bound, :func:`core_bound` and :func:`chain_bound`.
+    Measured: the epoch bound is weakened by short requests, so leaving the shortest ones to
+    their own bound helps.
     """
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     n, m = instance.n, instance.memory_limit
@@ -236,7 +279,8 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None) -> tup
               else np.unique(np.linspace(1, n - 1, MAX_SPLITS).astype(int)).tolist())
     for k in splits:
         top, rest = order[:k], order[k:]
-        value = max(part(top), core_bound(instance, top)) + part(rest)
+        value = max(part(top), core_bound(instance, top), chain_bound(instance, top)) + \
+            part(rest)
         if value > best:
             best, best_k = value, int(k)
     return best, best_k

@@ -12,6 +12,7 @@ from optsched.bounds import (
     _epoch_costs_dp,
     _epoch_costs_relaxed,
     _srpt_total,
+    chain_bound,
     completion_bounds,
     core_bound,
     epoch_bound,
@@ -104,9 +105,10 @@ def test_negative_multipliers_are_refused():
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_core_and_split_bounds_hold_for_every_schedule(seed):
-    """For every prefix K of the peak order, core_bound(K) <= sum of K's completions in the
-    optimal, MC-SF and earliest-fit schedules; the restriction bound stays <= the optimum."""
+def test_core_chain_and_split_bounds_hold_for_every_schedule(seed):
+    """For every prefix K of the peak order, the core and chain bounds of K are <= the sum of
+    K's completions in the optimal, MC-SF and earliest-fit schedules; the restriction bound
+    stays <= the optimum."""
     gen = jaillet_model1 if seed % 2 == 0 else jaillet_model2
     kw = {"n_range": (5, 7)} if seed % 2 == 0 else {"horizon_range": (3, 4)}
     inst = gen(seed, m_range=(8, 14), **kw)
@@ -116,6 +118,7 @@ def test_core_and_split_bounds_hold_for_every_schedule(seed):
         c = np.array([sched.starts[r.id] + r.output_tokens for r in inst.requests])
         for k in range(1, inst.n + 1):
             assert core_bound(inst, order[:k]) <= c[order[:k]].sum(), (k, inst.to_dict())
+            assert chain_bound(inst, order[:k]) <= c[order[:k]].sum(), (k, inst.to_dict())
     if opt.status == "optimal":
         assert epoch_bound(inst) <= restriction_bound(inst)[0] <= opt.objective
 
@@ -124,6 +127,15 @@ def test_core_bound_is_the_sequential_value_for_requests_that_never_overlap():
     """Requests with s + o = M have empty lead-ins: the core bound is the one-by-one optimum."""
     inst = make_instance(10, [9, 7, 8], [1, 3, 2])
     assert core_bound(inst, np.arange(3)) == 7 + (7 + 8) + (7 + 8 + 9)
+
+
+def test_chain_bound_is_exact_for_requests_that_never_overlap():
+    """With s + o = M no two requests overlap: the chain bound is the shortest-first sum, and
+    sets beyond CHAIN_MAX get no bound (0) rather than a slow one."""
+    inst = make_instance(10, [9, 7, 8], [1, 3, 2])
+    assert chain_bound(inst, np.arange(3)) == 7 + (7 + 8) + (7 + 8 + 9)
+    big = make_instance(10, [1] * 13, 1)
+    assert chain_bound(big, np.arange(13)) == 0
 
 
 def test_srpt_total_small_cases():
