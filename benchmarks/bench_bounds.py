@@ -1,0 +1,59 @@
+"""Lower bounds side by side (issue 6, item 3): how far each bound of optsched.bounds stays below
+the best known schedule, per instance family, in one run.
+
+    python benchmarks/bench_bounds.py --set small
+    python benchmarks/bench_bounds.py --set paper
+    python benchmarks/bench_bounds.py --set scale
+
+"Best known" is the best validated schedule of the incumbent search used by the exact solve
+paths (MC-SF, earliest-fit, and spaced MC-SF up to 300 requests); no solver runs here, so the
+gaps are upper estimates of each bound's true gap to the optimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from optsched.bounds import epoch_bound, restriction_bound, trivial_bound, volume_bound
+from optsched.cli.common import table
+from optsched.exact.benchmark import INSTANCE_SETS, instance_set
+from optsched.exact.solve import best_incumbent
+
+BOUNDS = {"trivial": trivial_bound, "volume": volume_bound, "epoch": epoch_bound,
+          "restriction": lambda inst: restriction_bound(inst)[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="paper", choices=list(INSTANCE_SETS))
+    ap.add_argument("--limit", type=int, default=None, help="first K seeds of each family")
+    args = ap.parse_args()
+    cases = [c for c in instance_set(args.set) if args.limit is None or c.seed < args.limit]
+    gaps: dict[tuple[str, str], list[float]] = {}
+    times: dict[tuple[str, str], list[float]] = {}
+    for case in cases:
+        inst = case.instance()
+        outputs = {r.id: r.output_tokens for r in inst.requests}
+        best = best_incumbent(inst).objective(outputs)
+        for name, fn in BOUNDS.items():
+            t0 = time.perf_counter()
+            value = fn(inst)
+            times.setdefault((case.family, name), []).append(time.perf_counter() - t0)
+            if value > best:
+                raise SystemExit(f"{case.name}: bound {name} = {value} exceeds a valid "
+                                 f"schedule's value {best}")
+            gaps.setdefault((case.family, name), []).append((best - value) / best)
+    body = []
+    for (family, name), gs in gaps.items():
+        body.append([family, name, len(gs), f"{100 * statistics.fmean(gs):.2f}%",
+                     f"{100 * max(gs):.2f}%",
+                     f"{max(times[(family, name)]):.3f}"])
+    print(f"set {args.set}: {len(cases)} instances; gap = (best known - bound) / best known")
+    print(table(body, ["family", "bound", "n", "mean gap", "max gap", "max s"]))
+
+
+if __name__ == "__main__":
+    main()
