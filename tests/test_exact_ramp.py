@@ -119,3 +119,20 @@ def test_portfolio_keeps_the_best_of_both_when_unproven():
     assert port.status in ("feasible", "optimal") and validate(inst, port.schedule).valid
     assert port.bound <= port.objective
     assert any(k.startswith("time_indexed_") for k in port.model_size)
+
+
+def test_portfolio_run_that_proves_optimality_stops_the_other(monkeypatch):
+    """Side by side, a run that proves optimality calls StopGroup.stop_all (ends the other)."""
+    from optsched.exact import backends
+
+    calls = []
+    original = backends.StopGroup.stop_all
+
+    def spy(self):
+        calls.append(True)
+        original(self)
+
+    monkeypatch.setattr(backends.StopGroup, "stop_all", spy)
+    inst = make_instance(6, [2, 2, 3], [1, 1, 0])
+    res = solve(inst, "cpsat", method="portfolio", threads=2, time_limit=30)
+    assert res.status == "optimal" and calls

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -33,9 +34,34 @@ class SolveParameters:
     threads: int = 1
     seed: int = 0
     log: bool = False
+    #: CP-SAT runs register here so a concurrent run that proves optimality can stop them.
+    stop_group: StopGroup | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {"time_limit": self.time_limit, "threads": self.threads, "seed": self.seed}
+
+
+class StopGroup:
+    """Concurrent CP-SAT runs of one portfolio: the first to prove optimality stops the rest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._solvers: list = []
+        self.stopped = False
+
+    def register(self, solver) -> None:  # solver: cp_model.CpSolver
+        with self._lock:
+            self._solvers.append(solver)
+            if self.stopped:  # stopped before this run began: let it return at once
+                solver.parameters.max_time_in_seconds = 0.0
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for solver in self._solvers:
+                # (a run whose solve() has not begun yet ignores this; at worst it uses its
+                # full time limit, it is never wrong)
+                solver.stop_search()
 
 
 @dataclass
@@ -115,6 +141,8 @@ def new_cpsat_solver(params: SolveParameters):  # -> cp_model.CpSolver
     prm.relative_gap_limit = 0.0
     prm.absolute_gap_limit = 0.0
     prm.log_search_progress = bool(params.log)
+    if params.stop_group is not None:
+        params.stop_group.register(solver)
     return solver
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from optsched.bounds import lower_bound
 from optsched.errors import SolverError
-from optsched.exact.backends import BACKENDS, SolveParameters
+from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
 from optsched.exact.bruteforce import brute_force
 from optsched.exact.formulation import build_model, trivial_lower_bound
 from optsched.exact.incumbent import earliest_fit_schedule
@@ -65,6 +66,13 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     if time_limit is not None and time_limit <= 0:
         raise SolverError("time limit must be > 0 seconds")
     params = SolveParameters(time_limit, threads, seed, log)
+    return _solve(instance, solver, params, initial_solution=initial_solution,
+                  use_incumbent=use_incumbent, method=method)
+
+
+def _solve(instance: Instance, solver: str, params: SolveParameters, *,
+           initial_solution: Schedule | None, use_incumbent: bool, method: str) -> SolveResult:
+    """:func:`solve` once its arguments are checked."""
     recorded = {**params.to_dict(), "method": method}
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
@@ -147,26 +155,34 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
     They are strong at different things (docs/exact-performance.md): the cumulative model finds
     better schedules and proves many small instances by search, the time-indexed model has the
     better LP bound. Both results are validated; a bound of one above the other's validated
-    value means a formulation is wrong and raises :class:`InvalidSolverSchedule`.
+    value means a formulation is wrong and raises :class:`InvalidSolverSchedule`. Side by side,
+    the first run to prove optimality stops the other.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     t0 = time.perf_counter()
-    kw = {"seed": params.seed, "log": params.log, "use_incumbent": use_incumbent}
+    kw = {"initial_solution": initial_solution, "use_incumbent": use_incumbent}
     if params.threads >= 2:  # CP-SAT releases the GIL while it solves: true parallelism
+        group = StopGroup()
         share = {"cumulative": params.threads // 2, "epoch": params.threads - params.threads // 2}
+
+        def run(method: str) -> SolveResult:
+            sub = replace(params, threads=share[method], stop_group=group)
+            res = _solve(instance, "cpsat", sub, method=method, **kw)
+            if res.status == Status.OPTIMAL:
+                group.stop_all()
+            return res
+
         with ThreadPoolExecutor(2) as pool:
-            futures = [pool.submit(solve, instance, "cpsat", time_limit=params.time_limit,
-                                   threads=share[m], initial_solution=initial_solution,
-                                   method=m, **kw) for m in ("cumulative", "epoch")]
-            first, second = (f.result() for f in futures)
+            first, second = pool.map(run, ("cumulative", "epoch"))
     else:
-        half = None if params.time_limit is None else params.time_limit / 2
-        first = solve(instance, "cpsat", time_limit=half, threads=1,
-                      initial_solution=initial_solution, method="cumulative", **kw)
-        second = first if first.status == Status.OPTIMAL else solve(
-            instance, "cpsat", time_limit=half, threads=1, initial_solution=first.schedule,
-            method="epoch", **kw)
+        half = replace(params, time_limit=None if params.time_limit is None
+                       else params.time_limit / 2)
+        first = _solve(instance, "cpsat", half, method="cumulative", **kw)
+        if first.status != Status.OPTIMAL:
+            kw["initial_solution"] = first.schedule
+        second = first if first.status == Status.OPTIMAL else _solve(
+            instance, "cpsat", half, method="epoch", **kw)
     parts = (first, second)
     with_schedule = [r for r in parts if r.objective is not None]
     best = min(with_schedule, key=lambda r: r.objective) if with_schedule else first
