@@ -164,7 +164,8 @@ def test_help_explains_commands(run_cli):
         assert cmd in res.out
 
 
-@pytest.mark.parametrize("method", ["time-indexed", "epoch", "cumulative", "portfolio", "heuristic"])
+@pytest.mark.parametrize("method", ["time-indexed", "epoch", "cumulative", "portfolio",
+                                    "heuristic"])
 def test_solve_method_option_is_recorded(run_cli, tmp_path, method):
     """--method selects the solve path and is recorded in the JSON and the certificate."""
     cert = tmp_path / "c.json"

@@ -117,7 +117,8 @@ def test_invalid_solver_schedule_is_refused(monkeypatch):
 
     monkeypatch.setitem(BACKENDS, "cpsat", BrokenBackend())
     with pytest.raises(InvalidSolverSchedule, match="fails validation"):
-        solve(inst, "cpsat")
+        # time-indexed: the other paths' bounds already prove this instance without a solver
+        solve(inst, "cpsat", method="time-indexed")
 
 
 def test_model_rows_match_spec_coefficients():
@@ -143,6 +144,6 @@ def test_false_infeasibility_claim_is_refused(monkeypatch):
                                   None, None, "fake", 0.0)
 
     monkeypatch.setitem(BACKENDS, "cbc", ConfusedBackend())
-    res = solve(inst, "cbc")
+    res = solve(inst, "cbc", method="time-indexed")  # no bound-only shortcut
     assert res.status in ("feasible", "optimal") and res.schedule_source == "incumbent"
     assert "claim refused" in res.raw_status and validate(inst, res.schedule).valid

@@ -21,7 +21,13 @@ from optsched.cli.common import (
     table,
 )
 from optsched.errors import OptschedError
-from optsched.exact.solve import DEFAULT_METHOD, METHODS, SOLVERS, solve
+from optsched.exact.solve import (
+    AUTO_PORTFOLIO_MAX_REQUESTS,
+    DEFAULT_METHOD,
+    METHODS,
+    SOLVERS,
+    solve,
+)
 from optsched.schedule import load_schedule
 from optsched.validate import validate
 
@@ -42,12 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="solver threads (default 1, deterministic)")
     p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
-                   help="solve path: 'epoch' (default: best of MC-SF/earliest-fit as warm "
-                   "start, bound raised by the epoch bound), 'time-indexed' (plain model), "
-                   "'cumulative' (CP-SAT only: one start variable per request, memory as a "
-                   "cumulative), 'portfolio' (CP-SAT only: cumulative and epoch side by side, "
-                   "threads split; best of both), 'heuristic' (no MILP: incumbent + epoch "
-                   "bound); see docs/exact-performance.md")
+                   help="solve path: 'auto' (default: 'portfolio' on CP-SAT up to "
+                   f"{AUTO_PORTFOLIO_MAX_REQUESTS} requests, else 'epoch'), 'epoch' (best of "
+                   "MC-SF/spaced MC-SF/earliest-fit as warm start, bound raised by the "
+                   "combinatorial bounds), 'time-indexed' (plain model), 'cumulative' (CP-SAT "
+                   "only: one start variable per request, memory as a cumulative), 'portfolio' "
+                   "(CP-SAT only: cumulative and epoch side by side, threads split; best of "
+                   "both), 'heuristic' (no MILP: incumbent + combinatorial bound); see "
+                   "docs/exact-performance.md")
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/cli.md)")
     p.add_argument("--certificate", metavar="FILE",
                    help="also write an optimality certificate (JSON) to FILE")

@@ -179,6 +179,10 @@ class HighsBackend:
             sol.col_value = list(map(float, hint))
             sol.value_valid = True
             h.setSolution(sol)
+        # HiGHS keeps one process-wide thread pool, sized by the first run; a later run asking
+        # for another thread count fails with status "Not Set" (seen when an export check with
+        # HiGHS's default threads ran first). Resetting the pool makes every run independent.
+        highspy.Highs.resetGlobalScheduler(True)
         t0 = time.perf_counter()
         h.run()
         runtime = time.perf_counter() - t0

@@ -31,8 +31,19 @@ SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 #: each; the best validated schedule and the larger proven bound are kept;
 #: "heuristic" -- no MILP at all: the incumbent and the optsched.bounds lower bound (for large
 #: instances).
-METHODS = ("time-indexed", "epoch", "cumulative", "portfolio", "heuristic")
-DEFAULT_METHOD = "epoch"
+#: "auto" (default) -- "portfolio" on CP-SAT for instances of at most
+#: AUTO_PORTFOLIO_MAX_REQUESTS requests, "epoch" otherwise: the best measured choice on each side
+#: (docs/exact-performance.md, "The default solve path"); results record the method it chose.
+METHODS = ("auto", "time-indexed", "epoch", "cumulative", "portfolio", "heuristic")
+DEFAULT_METHOD = "auto"
+AUTO_PORTFOLIO_MAX_REQUESTS = 20
+
+
+def choose_method(instance: Instance, solver: str) -> str:
+    """What ``method="auto"`` runs for this instance and solver."""
+    if solver == "cpsat" and instance.n <= AUTO_PORTFOLIO_MAX_REQUESTS:
+        return "portfolio"
+    return "epoch"
 
 #: Largest instance the brute-force oracle accepts (it is exponential).
 BRUTEFORCE_MAX_REQUESTS = 8
@@ -55,7 +66,10 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     joins the proven bound (``"heuristic"`` runs no solver). ``status`` is ``optimal`` only when
     the proven bound (the backend's best bound rounded up, sum(a+o), or optsched.bounds) equals
     the objective of a validated schedule; a solver's "optimal" label alone is never trusted.
-    The default method was chosen by measurement (docs/exact-performance.md).
+    ``"cumulative"`` and ``"portfolio"`` (CP-SAT only) use the ramp-cumulative model of
+    :mod:`optsched.exact.ramp`, alone or side by side with the time-indexed one. The default,
+    ``"auto"``, picks ``"portfolio"`` or ``"epoch"`` by instance size (:func:`choose_method`),
+    as measured in docs/exact-performance.md; the result records the method that ran.
     """
     if method not in METHODS:
         raise SolverError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -66,6 +80,8 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     if time_limit is not None and time_limit <= 0:
         raise SolverError("time limit must be > 0 seconds")
     params = SolveParameters(time_limit, threads, seed, log)
+    if method == "auto":
+        method = choose_method(instance, solver)
     return _solve(instance, solver, params, initial_solution=initial_solution,
                   use_incumbent=use_incumbent, method=method)
 
@@ -96,7 +112,12 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     if method != "time-indexed":  # epoch and restriction bounds (models/epoch-bound.md)
         lb0 = max(lb0, lower_bound(instance).value)
     if method == "heuristic":
-        return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0)
+        return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
+                                 "no solver run (heuristic incumbent + combinatorial bound)")
+    if incumbent_value is not None and lb0 >= incumbent_value:
+        # The proven bound already meets a validated schedule: nothing left for a solver.
+        return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
+                                 "no solver run: the lower bound meets the incumbent")
     window_value = incumbent_value if use_incumbent else None
     if method == "cumulative":
         model = build_ramp_model(instance, window_value)
@@ -203,7 +224,8 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
         runtime=time.perf_counter() - t0, solver_version=first.solver_version,
         parameters={**params.to_dict(), "method": "portfolio"}, validation=best.validation,
         model_size={f"cumulative_{k}": v for k, v in first.model_size.items()}
-        | {f"time_indexed_{k}": v for k, v in second.model_size.items()},
+        | ({} if second is first
+           else {f"time_indexed_{k}": v for k, v in second.model_size.items()}),
         schedule_source=best.schedule_source)
 
 
@@ -229,7 +251,7 @@ def best_incumbent(instance: Instance, initial_solution: Schedule | None = None)
 
 
 def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
-                      value: int, bound: int, t0: float) -> SolveResult:
+                      value: int, bound: int, t0: float, raw_status: str) -> SolveResult:
     """The "heuristic" path: no solver; optimal only if the lower bound meets the incumbent."""
     from optsched import __version__
 
@@ -239,7 +261,7 @@ def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
     return SolveResult(
         instance=instance, solver="none", status=Status.OPTIMAL if bound == value
         else Status.FEASIBLE, objective=value, bound=bound, schedule=incumbent,
-        raw_status="no solver run (heuristic incumbent + combinatorial lower bound)",
+        raw_status=raw_status,
         runtime=time.perf_counter() - t0, solver_version=f"optsched {__version__}",
         parameters=parameters, validation=validate(instance, incumbent),
         schedule_source="incumbent")
