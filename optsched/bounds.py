@@ -74,7 +74,7 @@ def volumes(instance: Instance) -> np.ndarray:
 
 def _kth_release_bound(instance: Instance) -> np.ndarray:
     """c_(k) >= k-th smallest a_i + o_i (at least k requests have a_i + o_i <= c_(k))."""
-    return np.sort(instance.arrival.astype(np.int64) + instance.output.astype(np.int64))
+    return np.sort(_releases(instance))
 
 
 def volume_bound(instance: Instance) -> int:
@@ -177,10 +177,11 @@ def core_bound(instance: Instance, members: np.ndarray) -> int:
     free = instance.memory_limit - (s + o)  # M - peak of each member
     if members.size == 1:
         return int(a[0] + o[0])
-    # the largest M - peak among the *other* members
-    first, second = np.sort(free)[::-1][:2]
-    other_max = np.where(free == first, np.where((free == first).sum() > 1, first, second),
-                         first)
+    # the largest M - peak among the *other* members: the overall largest, except for the
+    # member holding it, whose others' largest is the largest of the rest
+    top = int(np.argmax(free))
+    other_max = np.full(free.size, free[top])
+    other_max[top] = np.delete(free, top).max()
     lead = np.maximum(0, other_max - s)
     core = o - lead
     has_core = core > 0

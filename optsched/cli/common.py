@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -14,6 +15,16 @@ from optsched.instance import Instance, instance_from_dict, load_instance
 from optsched.io import dumps
 
 BUILTIN_PREFIX = "builtin:"
+
+
+def add_method_option(parser: argparse.ArgumentParser, default: str) -> None:
+    """The --method option, with every solve path explained (one text for all commands)."""
+    from optsched.exact.solve import METHOD_SUMMARIES
+
+    paths = "; ".join(f"'{name}': {text}" for name, text in METHOD_SUMMARIES.items())
+    parser.add_argument("--method", choices=list(METHOD_SUMMARIES), default=default,
+                        help=f"exact solve path (default {default}). {paths}. See "
+                        "docs/exact-performance.md")
 
 
 def builtin_names() -> list[str]:

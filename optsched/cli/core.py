@@ -14,6 +14,7 @@ from optsched.certificate import (
     verify_certificate,
 )
 from optsched.cli.common import (
+    add_method_option,
     check_output_path,
     print_json,
     resolve_instance,
@@ -22,9 +23,7 @@ from optsched.cli.common import (
 )
 from optsched.errors import OptschedError
 from optsched.exact.solve import (
-    AUTO_PORTFOLIO_MAX_REQUESTS,
     DEFAULT_METHOD,
-    METHODS,
     SOLVERS,
     solve,
 )
@@ -47,15 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="solver threads (default 1, deterministic)")
     p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
-    p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
-                   help="solve path: 'auto' (default: 'portfolio' on CP-SAT up to "
-                   f"{AUTO_PORTFOLIO_MAX_REQUESTS} requests, else 'epoch'), 'epoch' (best of "
-                   "MC-SF/spaced MC-SF/earliest-fit as warm start, bound raised by the "
-                   "combinatorial bounds), 'time-indexed' (plain model), 'cumulative' (CP-SAT "
-                   "only: one start variable per request, memory as a cumulative), 'portfolio' "
-                   "(CP-SAT only: cumulative and epoch side by side, threads split; best of "
-                   "both), 'heuristic' (no MILP: incumbent + combinatorial bound); see "
-                   "docs/exact-performance.md")
+    add_method_option(p, DEFAULT_METHOD)
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/cli.md)")
     p.add_argument("--certificate", metavar="FILE",
                    help="also write an optimality certificate (JSON) to FILE")

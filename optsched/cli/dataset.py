@@ -7,7 +7,7 @@ import dataclasses
 import shlex
 import sys
 
-from optsched.cli.common import check_output_path, print_json, table
+from optsched.cli.common import add_method_option, check_output_path, print_json, table
 from optsched.dataset import (
     TABLE,
     BuildConfig,
@@ -16,7 +16,7 @@ from optsched.dataset import (
     summary_figure,
     verify_dataset,
 )
-from optsched.exact.solve import METHODS, SOLVERS
+from optsched.exact.solve import SOLVERS
 from optsched.execution import BACKENDS
 from optsched.families import FAMILIES, FamilyError, get_family, parse_param_args
 from optsched.instance import save_instance
@@ -45,8 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     b.add_argument("--solver", choices=SOLVERS, default="cpsat", help="exact solver (default "
                    "cpsat)")
-    b.add_argument("--method", choices=METHODS, default="time-indexed",
-                   help="solve method (default time-indexed)")
+    add_method_option(b, "time-indexed")
     b.add_argument("--time-limit", type=float, default=10.0, metavar="S",
                    help="per-instance solve limit in seconds (default 10); instances not proven "
                    "optimal in time are kept with status 'feasible' and their bound")

@@ -7,7 +7,12 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from optsched.cli.common import check_output_path, print_json, resolve_instance
+from optsched.cli.common import (
+    add_method_option,
+    check_output_path,
+    print_json,
+    resolve_instance,
+)
 from optsched.errors import OptschedError
 from optsched.reproduce import SyntheticConfig
 
@@ -21,7 +26,6 @@ DEFAULT_TRACE = "azure-conv"
 
 def register(sub: argparse._SubParsersAction) -> None:
     from optsched.exact import SOLVERS
-    from optsched.exact.solve import METHODS
     from optsched.reproduce import SCALES
 
     p = sub.add_parser(
@@ -47,10 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", choices=[s for s in SOLVERS if s != "bruteforce"],
                    default="cpsat", help="MILP solver for the hindsight optimum (default cpsat)")
     default_method = SyntheticConfig().method
-    p.add_argument("--method", choices=METHODS, default=default_method,
-                   help=f"exact solve path (default {default_method}; see the exact-performance "
-                   "docs): time-indexed = plain model; epoch = also the epoch lower bound and "
-                   "the best heuristic incumbent; heuristic = no MILP, bound and incumbent only")
+    add_method_option(p, default_method)
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds per exact solve (default 60)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")

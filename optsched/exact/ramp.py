@@ -62,11 +62,12 @@ def conflict_cliques(instance: Instance) -> list[list[int]]:
     n = instance.n
     peak = instance.prompt + instance.output
     order = sorted(range(n), key=lambda i: (-int(peak[i]), i))
+    rank = {i: r for r, i in enumerate(order)}
     uncovered = {(i, j) for a, i in enumerate(order) for j in order[a + 1:]
                  if never_together(instance, i, j)}
     cliques: list[list[int]] = []
     while uncovered:
-        i, j = min(uncovered, key=lambda e: (order.index(e[0]), order.index(e[1])))
+        i, j = min(uncovered, key=lambda e: (rank[e[0]], rank[e[1]]))
         clique = [i, j]
         for k in order:
             if k not in clique and all(never_together(instance, k, q) for q in clique):

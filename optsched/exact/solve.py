@@ -19,24 +19,25 @@ from optsched.validate import validate
 
 SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 
-#: Solve paths (see docs/exact-performance.md for what each does and how they measured):
-#: "time-indexed" -- the plain model, earliest-fit (or the given) incumbent, solver bound only;
-#: "epoch" -- the same model, the best of MC-SF and earliest-fit as incumbent, and the reported
-#: bound raised to the lower bound of optsched.bounds (epoch, restriction) when that is higher;
-#: "cumulative" -- CP-SAT only: the ramp-cumulative model of optsched.exact.ramp (one start
-#: variable per request, memory as a cumulative of rectangles), incumbent and bound as in
-#: "epoch";
-#: "portfolio" -- CP-SAT only: "cumulative" and "epoch" together, side by side in two threads
-#: when threads >= 2 (each with the full time limit), else one after the other with half of it
-#: each; the best validated schedule and the larger proven bound are kept;
-#: "heuristic" -- no MILP at all: the incumbent and the optsched.bounds lower bound (for large
-#: instances).
-#: "auto" (default) -- "portfolio" on CP-SAT for instances of at most
-#: AUTO_PORTFOLIO_MAX_REQUESTS requests, "epoch" otherwise: the best measured choice on each side
-#: (docs/exact-performance.md, "The default solve path"); results record the method it chose.
-METHODS = ("auto", "time-indexed", "epoch", "cumulative", "portfolio", "heuristic")
-DEFAULT_METHOD = "auto"
 AUTO_PORTFOLIO_MAX_REQUESTS = 20
+
+#: The solve paths, each in one line (also the CLI's --method help); docs/exact-performance.md
+#: has what each does in full and how they measured.
+METHOD_SUMMARIES: dict[str, str] = {
+    "auto": f"'portfolio' on CP-SAT up to {AUTO_PORTFOLIO_MAX_REQUESTS} requests, else 'epoch' "
+            "(the best measured choice on each side); the result records the method it chose",
+    "time-indexed": "the plain time-indexed model, earliest-fit (or the given) incumbent, "
+                    "solver bound only",
+    "epoch": "the time-indexed model, best of MC-SF / spaced MC-SF / earliest-fit as incumbent, "
+             "bound raised by the combinatorial bounds of optsched.bounds",
+    "cumulative": "CP-SAT only: one start variable per request, memory as a cumulative of "
+                  "rectangles (optsched.exact.ramp); incumbent and bound as in 'epoch'",
+    "portfolio": "CP-SAT only: 'cumulative' and 'epoch' side by side (threads split; one after "
+                 "the other with half the time each on one thread); best of both",
+    "heuristic": "no solver: the incumbent and the combinatorial bound (large instances)",
+}
+METHODS = tuple(METHOD_SUMMARIES)
+DEFAULT_METHOD = "auto"
 
 
 def choose_method(instance: Instance, solver: str) -> str:
