@@ -16,12 +16,20 @@ import argparse
 import statistics
 import time
 
-from optsched.bounds import epoch_bound, restriction_bound, trivial_bound, volume_bound
+from optsched.bounds import (
+    epoch_bound,
+    machine_bound,
+    restriction_bound,
+    trivial_bound,
+    volume_bound,
+)
 from optsched.cli.common import table
 from optsched.exact.benchmark import INSTANCE_SETS, instance_set
 from optsched.exact.solve import best_incumbent
 
 BOUNDS = {"trivial": trivial_bound, "volume": volume_bound, "epoch": epoch_bound,
+          "machine": machine_bound,
+          "split-0.2": lambda inst: restriction_bound(inst, machine=False)[0],
           "restriction": lambda inst: restriction_bound(inst)[0]}
 
 

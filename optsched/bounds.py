@@ -25,6 +25,12 @@ prompt size, so they run on thousands of requests in well under a second.
   ``chain`` (up to 12 requests): pairwise lags between consecutive completions, least total over
   all completion orders by a dynamic program over subsets.
 
+* ``machine``: the pairwise lags give every request with peak above M / 2 an interval around
+  its completion, [c_j - before_j, c_j + after_j), and these intervals never overlap: a single
+  machine. The first k completions have used sum of their lengths rounds of it, which bounds
+  c_(k) (combined per k with the epoch bound); ``interval`` is the preemptive one-machine
+  optimum of the intervals of a set, with release dates, for the first part of a split.
+
 Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i, so instances with spread-out
 arrivals get weaker bounds than all-at-zero ones (measured in docs/exact-performance.md).
 """
@@ -125,13 +131,15 @@ def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
 
 
 def completion_bounds(instance: Instance, lams: np.ndarray | None = None) -> np.ndarray:
-    """A proven lower bound on the k-th smallest completion time, for k = 1..n (epoch argument
-    and k-th smallest a + o, whichever is larger)."""
+    """A proven lower bound on the k-th smallest completion time, for k = 1..n: the largest of
+    the epoch argument, the machine argument and the k-th smallest a + o."""
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     if (lams < 0).any():
         raise ValueError("Lagrange multipliers must be >= 0")
-    return _completion_bounds_from_costs(epoch_costs(instance, lams), _releases(instance),
-                                         instance.memory_limit, lams)
+    epoch = _completion_bounds_from_costs(epoch_costs(instance, lams), _releases(instance),
+                                          instance.memory_limit, lams)
+    length, after = machine_lengths(instance)
+    return np.maximum(epoch, _machine_completion_bounds(length, after))
 
 
 def _releases(instance: Instance) -> np.ndarray:
@@ -151,8 +159,82 @@ def _completion_bounds_from_costs(h: np.ndarray, release: np.ndarray, m: int,
 
 
 def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:
-    """sum_k of :func:`completion_bounds` (module docstring; proof in models/epoch-bound.md)."""
-    return int(completion_bounds(instance, lams).sum())
+    """sum_k of the epoch and release bounds on c_(k) (module docstring; models/epoch-bound.md)."""
+    lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
+    return int(_completion_bounds_from_costs(epoch_costs(instance, lams), _releases(instance),
+                                             instance.memory_limit, lams).sum())
+
+
+def lag_matrix(instance: Instance, members: np.ndarray) -> np.ndarray:
+    """lag[x, y] = least c_j - c_i over schedules with c_i <= c_j, for i = members[x] and
+    j = members[y]: min(o_j, max(0, P_i + P_j - M)) with P = s + o (models/epoch-bound.md §6).
+    At c_i request i holds P_i, so j, if still running, has run at most M - P_i - s_j rounds."""
+    members = np.asarray(members, dtype=np.int64)
+    s, o = (x.astype(np.int64)[members] for x in (instance.prompt, instance.output))
+    peak = s + o
+    lag = np.clip(peak[:, None] + peak[None, :] - instance.memory_limit, 0, o[None, :])
+    np.fill_diagonal(lag, 0)
+    return lag
+
+
+def lag_intervals(instance: Instance, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths (before, after) such that the intervals [c_j - before_j, c_j + after_j) of the
+    members are pairwise disjoint in every feasible schedule (models/epoch-bound.md §7).
+
+    Valid whenever before_j + after_i <= lag[i, j] for all i != j. The choice: after_i =
+    P_i - ceil(M / 2) (cut to the smallest lag out of i), then each before_j as large as those
+    allow; for members with peaks above M / 2 both are about P - M / 2, so consecutive large
+    requests are kept about P_i + P_j - M apart, as in the best schedules."""
+    members = np.asarray(members, dtype=np.int64)
+    o = instance.output.astype(np.int64)[members]
+    if members.size < 2:
+        return np.zeros(members.size, dtype=np.int64), np.zeros(members.size, dtype=np.int64)
+    peak = instance.prompt.astype(np.int64)[members] + o
+    lag = lag_matrix(instance, members)
+    off = ~np.eye(members.size, dtype=bool)
+    big = np.iinfo(np.int64).max // 4
+    out_min = np.where(off, lag, big).min(axis=1)
+    after = np.clip(peak - (instance.memory_limit + 1) // 2, 0, out_min)
+    before = np.where(off, lag - after[:, None], big).min(axis=0)
+    return np.clip(before, 0, o), after
+
+
+def machine_lengths(instance: Instance) -> tuple[np.ndarray, int]:
+    """Interval lengths q_j = before_j + after_j of :func:`lag_intervals` over the requests with
+    peak above M / 2 (0 for the others), and the largest ``after``."""
+    peak = instance.prompt.astype(np.int64) + instance.output.astype(np.int64)
+    big = np.flatnonzero(peak > instance.memory_limit // 2)
+    length = np.zeros(instance.n, dtype=np.int64)
+    before, after = lag_intervals(instance, big)
+    length[big] = before + after
+    return length, int(after.max()) if after.size else 0
+
+
+def _machine_completion_bounds(length: np.ndarray, after: int) -> np.ndarray:
+    """c_(k) >= (sum of the k smallest interval lengths) - after: the intervals of the first k
+    completed requests are disjoint and lie in rounds 0 .. c_(k) + after - 1."""
+    return np.cumsum(np.sort(length)) - after
+
+
+def machine_bound(instance: Instance) -> int:
+    """sum_k max(machine bound on c_(k), k-th smallest a + o) (models/epoch-bound.md §7)."""
+    length, after = machine_lengths(instance)
+    return int(np.maximum(_machine_completion_bounds(length, after),
+                          _kth_release_bound(instance)).sum())
+
+
+def interval_bound(instance: Instance, members: np.ndarray) -> int:
+    """A lower bound on sum_{j in members} c_j: the members' :func:`lag_intervals` form a one-
+    machine problem (interval j cannot start before a_j + o_j - before_j), whose preemptive
+    optimum (shortest remaining time first) bounds the sum of the interval ends c_j + after_j
+    (models/epoch-bound.md §7)."""
+    members = np.asarray(members, dtype=np.int64)
+    before, after = lag_intervals(instance, members)
+    release = _releases(instance)[members]
+    length = before + after
+    busy = length > 0
+    jobs = sorted(zip((release - before)[busy].tolist(), length[busy].tolist(), strict=True))
+    return _srpt_total(jobs) - int(after[busy].sum()) + int(release[~busy].sum())
 
 
 def peak_order(instance: Instance) -> np.ndarray:
@@ -229,10 +311,8 @@ def chain_bound(instance: Instance, members: np.ndarray) -> int:
     k = members.size
     if k == 0 or k > CHAIN_MAX:
         return 0
-    a, s, o = (x.astype(np.int64)[members] for x in (instance.arrival, instance.prompt,
-                                                     instance.output))
-    lag = np.maximum(0, instance.memory_limit - (s + o)[:, None] - s[None, :])
-    d = np.maximum(0, o[None, :] - lag)
+    a, o = (x.astype(np.int64)[members] for x in (instance.arrival, instance.output))
+    d = lag_matrix(instance, members)
     inf = np.iinfo(np.int64).max // 4
     best = np.full((1 << k, k), inf, dtype=np.int64)
     best[1 << np.arange(k), np.arange(k)] = k * (a + o)  # the first completion counts k times
@@ -256,42 +336,49 @@ def chain_bound(instance: Instance, members: np.ndarray) -> int:
 MAX_SPLITS = 64
 
 
-def restriction_bound(instance: Instance, lams: np.ndarray | None = None) -> tuple[int, int]:
+def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
+                      machine: bool = True) -> tuple[int, int]:
     """max over k of LB(k largest-peak requests) + epoch bound of the others, and the best k.
 
     Restricting a schedule to a subset gives a schedule of the sub-instance, so the optimum is
-    at least the sum of the sub-optima of any split (models/epoch-bound.md §4). LB of the
-    first part is the largest of its epoch bound, :func:`core_bound` and :func:`chain_bound`.
-    Measured: the epoch bound is weakened by short requests, so leaving the shortest ones to
-    their own bound helps.
+    at least the sum of the sub-optima of any split (models/epoch-bound.md §4). Each part gets
+    its per-k epoch and machine bounds; the first part also tries :func:`core_bound`,
+    :func:`chain_bound` and :func:`interval_bound`. Measured: the epoch bound is weakened by
+    short requests, so leaving the shortest ones to their own bound helps. ``machine=False``
+    leaves out the machine and interval parts (the 0.2 bound, kept for benchmarks).
     """
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     n, m = instance.n, instance.memory_limit
     h, rel = epoch_costs(instance, lams), _releases(instance)
+    length, after = machine_lengths(instance)  # valid for every subset (pairwise conditions)
+    if not machine:
+        length[:] = 0
     order = peak_order(instance)
 
     def part(idx: np.ndarray) -> int:
         if idx.size == 0:
             return 0
-        return int(_completion_bounds_from_costs(h[idx], rel[idx], m, lams).sum())
+        epoch = _completion_bounds_from_costs(h[idx], rel[idx], m, lams)
+        return int(np.maximum(epoch, _machine_completion_bounds(length[idx], after)).sum())
 
     best, best_k = part(order), n
     splits = (range(1, n) if n - 1 <= MAX_SPLITS
               else np.unique(np.linspace(1, n - 1, MAX_SPLITS).astype(int)).tolist())
     for k in splits:
         top, rest = order[:k], order[k:]
-        value = max(part(top), core_bound(instance, top), chain_bound(instance, top)) + \
-            part(rest)
+        value = max(part(top), core_bound(instance, top), chain_bound(instance, top),
+                    interval_bound(instance, top) if machine else 0) + part(rest)
         if value > best:
             best, best_k = value, int(k)
     return best, best_k
 
 
 def lower_bound(instance: Instance) -> BoundReport:
-    """The best of the trivial, volume, epoch and restriction bounds, with each part and the
-    time taken."""
+    """The best of the trivial, volume, epoch, machine and restriction bounds, with each part
+    and the time taken."""
     t0 = time.perf_counter()
     parts = {"trivial": trivial_bound(instance), "volume": volume_bound(instance),
-             "epoch": epoch_bound(instance), "restriction": restriction_bound(instance)[0]}
+             "epoch": epoch_bound(instance), "machine": machine_bound(instance),
+             "restriction": restriction_bound(instance)[0]}
     method = max(parts, key=lambda name: parts[name])
     return BoundReport(parts[method], method, parts, time.perf_counter() - t0)

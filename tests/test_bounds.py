@@ -16,7 +16,11 @@ from optsched.bounds import (
     completion_bounds,
     core_bound,
     epoch_bound,
+    interval_bound,
+    lag_intervals,
+    lag_matrix,
     lower_bound,
+    machine_bound,
     peak_order,
     restriction_bound,
     volume_bound,
@@ -56,6 +60,7 @@ def test_bounds_never_exceed_the_brute_force_optimum():
         b = lower_bound(inst)
         assert b.parts["volume"] <= b.parts["epoch"] <= res.objective, inst.to_dict()
         assert b.parts["epoch"] <= b.parts["restriction"] <= res.objective, inst.to_dict()
+        assert b.parts["machine"] <= res.objective, inst.to_dict()
         tight += b.value == res.objective
     assert tight > len(PEAK) // 4  # the bound proves many of them on its own
 
@@ -150,3 +155,75 @@ def test_restriction_bound_improves_paper_instances():
     for seed in range(3):
         inst = jaillet_model1(seed)
         assert restriction_bound(inst)[0] > epoch_bound(inst)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_lags_and_lag_intervals_hold_for_every_schedule(seed):
+    """In optimal, MC-SF and earliest-fit schedules every pair keeps its lag, the lag intervals
+    of the large-peak requests never overlap, and the interval bound of every prefix of the peak
+    order is at most the prefix's sum of completions."""
+    gen = jaillet_model1 if seed % 2 == 0 else jaillet_model2
+    kw = {"n_range": (5, 7)} if seed % 2 == 0 else {"horizon_range": (3, 4)}
+    inst = gen(seed, m_range=(8, 14), **kw)
+    everyone = np.arange(inst.n)
+    lag = lag_matrix(inst, everyone)
+    peak = inst.prompt + inst.output
+    big = np.flatnonzero(peak > inst.memory_limit // 2)
+    before, after = lag_intervals(inst, big)
+    order = peak_order(inst)
+    opt = solve(inst, "bruteforce", time_limit=20)
+    for sched in (opt.schedule, mcsf_reference(inst), earliest_fit_schedule(inst)):
+        c = np.array([sched.starts[r.id] + r.output_tokens for r in inst.requests])
+        for i, j in itertools.permutations(range(inst.n), 2):
+            if c[i] <= c[j]:
+                assert c[j] - c[i] >= lag[i, j], (i, j, inst.to_dict())
+        spans = sorted((c[j] - before[x], c[j] + after[x]) for x, j in enumerate(big)
+                       if before[x] + after[x] > 0)
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert end <= start, (spans, inst.to_dict())
+        for k in range(1, inst.n + 1):
+            assert interval_bound(inst, order[:k]) <= c[order[:k]].sum(), (k, inst.to_dict())
+
+
+def test_lag_intervals_meet_their_condition():
+    """before_j + after_i <= lag_ij for every ordered pair, on papers'-size instances."""
+    for seed in range(4):
+        inst = (jaillet_model1 if seed % 2 == 0 else jaillet_model2)(seed)
+        members = np.arange(inst.n)
+        before, after = lag_intervals(inst, members)
+        lag = lag_matrix(inst, members)
+        ok = before[None, :] + after[:, None] <= lag
+        np.fill_diagonal(ok, True)
+        assert ok.all()
+        assert (before >= 0).all() and (after >= 0).all()
+
+
+def test_lag_matrix_matches_the_chain_lags():
+    """The closed form min(o_j, max(0, P_i + P_j - M)) equals the chain bound's lag d_ij."""
+    inst = jaillet_model1(1)
+    s, o, m = (inst.prompt.astype(np.int64), inst.output.astype(np.int64), inst.memory_limit)
+    d = np.maximum(0, o[None, :] - np.maximum(0, m - (s + o)[:, None] - s[None, :]))
+    np.fill_diagonal(d, 0)
+    assert (lag_matrix(inst, np.arange(inst.n)) == d).all()
+
+
+def test_interval_bound_is_exact_for_requests_that_never_overlap():
+    """With s + o = M the intervals have length o and the bound is the one-by-one optimum."""
+    inst = make_instance(10, [9, 7, 8], [1, 3, 2])
+    assert interval_bound(inst, np.arange(3)) == 7 + (7 + 8) + (7 + 8 + 9)
+    same = make_instance(11, [10] * 4, 1)
+    assert interval_bound(same, np.arange(4)) == 10 * (1 + 2 + 3 + 4)
+
+
+def test_machine_parts_raise_the_bound_at_the_papers_size():
+    """The machine and interval parts lift the split bound on some Model 1 papers'-size
+    instances, and never lower it."""
+    gains = 0
+    for seed in range(4):
+        inst = jaillet_model1(seed)
+        with_machine = restriction_bound(inst)[0]
+        without = restriction_bound(inst, machine=False)[0]
+        assert with_machine >= without
+        gains += with_machine > without
+    assert gains >= 2
+    assert machine_bound(make_instance(10, [9] * 3, 1)) > 0
