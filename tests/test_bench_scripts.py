@@ -10,9 +10,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_bounds_quick_prints_every_bound():
-    """bench_bounds.py --set quick exits 0 and reports all four bounds per family."""
+    """bench_bounds.py --set quick exits 0 and reports every bound per family."""
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_bounds.py"),
                           "--set", "quick"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    for name in ("trivial", "volume", "epoch", "restriction"):
+    for name in ("trivial", "volume", "epoch", "machine", "restriction"):
         assert out.stdout.count(f" {name} ") == 2  # one row per family (m1-tiny, m2-tiny)
+
+
+def test_bench_ramp_rows_quick_compares_both_variants():
+    """bench_ramp_rows.py --set quick exits 0 with a row per family and variant."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ramp_rows.py"),
+                          "--set", "quick", "--time-limit", "5"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("lag disjunctions") == 2 and out.stdout.count("no lags") == 2

@@ -16,6 +16,7 @@ from optsched.exact.ramp import (
     build_ramp_model,
     conflict_cliques,
     identical_groups,
+    lag_pairs,
     never_together,
     solve_ramp_cpsat,
 )
@@ -149,3 +150,31 @@ def test_auto_method_picks_portfolio_for_small_and_epoch_for_large():
     assert choose_method(large, "cpsat") == "epoch"
     res = solve(small, "cpsat")
     assert res.parameters["method"] == "portfolio" and res.status == "optimal"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lag_pairs_hold_in_every_valid_schedule(seed):
+    """For every lag pair, the optimal and MC-SF schedules complete the two requests at least
+    the lag apart, in whichever order they complete."""
+    inst = jaillet_model1(seed, n_range=(6, 7), m_range=(10, 14))
+    pairs = lag_pairs(inst)
+    assert pairs  # lengths up to M - s: there are always large-peak pairs here
+    opt = solve(inst, "bruteforce", time_limit=30).schedule
+    for sched in (opt, mcsf_fast(inst)):
+        c = [sched.starts[inst.ids[i]] + int(inst.output[i]) for i in range(inst.n)]
+        for i, j, lag_ij, lag_ji in pairs:
+            assert lag_ij > 0 and lag_ji > 0
+            assert c[j] >= c[i] + lag_ij or c[i] >= c[j] + lag_ji, (i, j, c)
+
+
+def test_model_without_lags_proves_the_same_optimum():
+    """with_lags=False drops only the disjunctions; both models prove the oracle's value."""
+    inst = jaillet_model1(2, n_range=(6, 6), m_range=(10, 12))
+    want = solve(inst, "bruteforce").objective
+    outputs = {r.id: r.output_tokens for r in inst.requests}
+    for with_lags in (True, False):
+        model = build_ramp_model(inst, with_lags=with_lags)
+        assert bool(model.lag_pairs) == with_lags
+        out = solve_ramp_cpsat(model, SolveParameters(time_limit=30), None)
+        assert out.claims_optimal and validate(inst, out.schedule).valid
+        assert out.schedule.objective(outputs) == want
