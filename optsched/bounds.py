@@ -1,8 +1,9 @@
 """Fast lower bounds on the optimal total completion time, for instances too large to certify.
 
-Four bounds, each proven in ``models/epoch-bound.md``; all take O(n log n) time (the restriction
-bound O(n log n) per split point, at most 64 of them) after a small dynamic program per distinct
-prompt size, so they run on thousands of requests in well under a second.
+The bounds below are proven in ``models/epoch-bound.md``. Most take O(n log n) time after a
+small dynamic program per distinct prompt size; the restriction bound repeats that per split
+point (at most 64) and the lag intervals cost O(k^2) for k large requests, so the whole bound
+takes at most about 1.5 s on 1,400 requests (docs/exact-performance.md).
 
 * ``trivial``: sum_i (a_i + o_i).
 * ``volume``: the k-th smallest completion time is at least ceil(V_k / M), V_k the sum of the k
@@ -31,8 +32,9 @@ prompt size, so they run on thousands of requests in well under a second.
   c_(k) (combined per k with the epoch bound); ``interval`` is the preemptive one-machine
   optimum of the intervals of a set, with release dates, for the first part of a split.
 
-Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i, so instances with spread-out
-arrivals get weaker bounds than all-at-zero ones (measured in docs/exact-performance.md).
+Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i and the release dates of the
+interval bound, so instances with spread-out arrivals get weaker bounds than all-at-zero ones
+(measured in docs/exact-performance.md).
 """
 
 from __future__ import annotations
