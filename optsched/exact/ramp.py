@@ -14,8 +14,8 @@ Redundant constraints, each valid for every feasible schedule (proofs in the sam
   them maps a schedule to one with the same memory profile and value);
 * lag disjunctions: two requests with peaks s + o above M / 2 complete at least
   lag_ij = min(o_j, P_i + P_j - M) rounds apart, whichever completes first
-  (:func:`optsched.bounds.lag_matrix`). Measured: 13 of 20 small instances proven in 20 s with
-  one worker against 7 without them (docs/exact-performance.md).
+  (:func:`optsched.bounds.lag_matrix`). Measured: 12 of 20 small instances proven in 20 s with
+  one worker against 8 without them (benchmarks/bench_ramp_rows.py).
 
 Measured against the time-indexed model in docs/exact-performance.md.
 """
