@@ -138,10 +138,9 @@ def completion_bounds(instance: Instance, lams: np.ndarray | None = None) -> np.
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     if (lams < 0).any():
         raise ValueError("Lagrange multipliers must be >= 0")
-    epoch = _completion_bounds_from_costs(epoch_costs(instance, lams), _releases(instance),
-                                          instance.memory_limit, lams)
     length, after = machine_lengths(instance)
-    return np.maximum(epoch, _machine_completion_bounds(length, after))
+    return _per_k_bounds(epoch_costs(instance, lams), _releases(instance),
+                         instance.memory_limit, lams, length, after)
 
 
 def _releases(instance: Instance) -> np.ndarray:
@@ -158,6 +157,14 @@ def _completion_bounds_from_costs(h: np.ndarray, release: np.ndarray, m: int,
     # ceil with a tolerance for float noise (values are sums of integers and halves times lam)
     ck = np.ceil(best - 1e-7).astype(np.int64)
     return np.maximum(ck, np.sort(release))
+
+
+def _per_k_bounds(h: np.ndarray, release: np.ndarray, m: int, lams: np.ndarray,
+                  length: np.ndarray, after: int) -> np.ndarray:
+    """Per-k bounds of a set of requests (rows of ``h``, ``release`` and ``length``): the larger
+    of the epoch/release bound and the machine bound, for every k."""
+    return np.maximum(_completion_bounds_from_costs(h, release, m, lams),
+                      _machine_completion_bounds(length, after))
 
 
 def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:
@@ -201,11 +208,17 @@ def lag_intervals(instance: Instance, members: np.ndarray) -> tuple[np.ndarray, 
     return np.clip(before, 0, o), after
 
 
-def machine_lengths(instance: Instance) -> tuple[np.ndarray, int]:
-    """Interval lengths q_j = before_j + after_j of :func:`lag_intervals` over the requests with
-    peak above M / 2 (0 for the others), and the largest ``after``."""
+def large_peak_requests(instance: Instance) -> np.ndarray:
+    """Indices of the requests with peak s + o above M / 2: any two of them have positive lags
+    both ways (P_i + P_j - M >= 1), so they complete in some order, apart."""
     peak = instance.prompt.astype(np.int64) + instance.output.astype(np.int64)
-    big = np.flatnonzero(peak > instance.memory_limit // 2)
+    return np.flatnonzero(peak > instance.memory_limit // 2)
+
+
+def machine_lengths(instance: Instance) -> tuple[np.ndarray, int]:
+    """Interval lengths q_j = before_j + after_j of :func:`lag_intervals` over the
+    :func:`large_peak_requests` (0 for the others), and the largest ``after``."""
+    big = large_peak_requests(instance)
     length = np.zeros(instance.n, dtype=np.int64)
     before, after = lag_intervals(instance, big)
     length[big] = before + after
@@ -303,8 +316,8 @@ CHAIN_MAX = 12
 def chain_bound(instance: Instance, members: np.ndarray) -> int:
     """A lower bound on sum_{j in members} c_j from pairwise lags (models/epoch-bound.md §6).
 
-    If c_i <= c_j then c_j >= c_i + d_ij with d_ij = max(0, o_j - max(0, M - s_i - o_i - s_j)):
-    j can have run at most M - (s_i + o_i) - s_j rounds when i completes. Along the completion
+    If c_i <= c_j then c_j >= c_i + d_ij with d_ij from :func:`lag_matrix`: j can have run at
+    most M - (s_i + o_i) - s_j rounds when i completes. Along the completion
     order every consecutive pair obeys this and the first member completes no earlier than
     a + o, so the least total over all orders (exact DP over subsets) is a bound. Up to
     :data:`CHAIN_MAX` members; larger sets return 0 (no bound).
@@ -360,8 +373,7 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
     def part(idx: np.ndarray) -> int:
         if idx.size == 0:
             return 0
-        epoch = _completion_bounds_from_costs(h[idx], rel[idx], m, lams)
-        return int(np.maximum(epoch, _machine_completion_bounds(length[idx], after)).sum())
+        return int(_per_k_bounds(h[idx], rel[idx], m, lams, length[idx], after).sum())
 
     best, best_k = part(order), n
     splits = (range(1, n) if n - 1 <= MAX_SPLITS

@@ -26,9 +26,7 @@ import itertools
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
-from optsched.bounds import lag_matrix
+from optsched.bounds import lag_matrix, large_peak_requests
 from optsched.errors import SolverError
 from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_solver
 from optsched.exact.formulation import start_windows
@@ -97,9 +95,9 @@ def identical_groups(instance: Instance) -> list[list[int]]:
 
 
 def lag_pairs(instance: Instance) -> list[tuple[int, int, int, int]]:
-    """Pairs of requests with peaks above M / 2 and their lags both ways (all positive)."""
-    peak = instance.prompt.astype(np.int64) + instance.output.astype(np.int64)
-    large = np.flatnonzero(peak > instance.memory_limit // 2)
+    """Pairs of :func:`~optsched.bounds.large_peak_requests` and their lags both ways (all
+    positive)."""
+    large = large_peak_requests(instance)
     lag = lag_matrix(instance, large)
     return [(int(large[x]), int(large[y]), int(lag[x, y]), int(lag[y, x]))
             for x, y in itertools.combinations(range(large.size), 2)]
