@@ -45,6 +45,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("highs", "highs", "time-indexed", "time-indexed model on HiGHS"),
     Variant("highs-epoch", "highs", "epoch", "HiGHS + MC-SF incumbent + epoch lower bound"),
     Variant("cbc", "cbc", "time-indexed", "time-indexed model on CBC"),
+    Variant("lns", "cpsat", "lns", "large-neighbourhood search (CP-SAT on small windows) from "
+            "the epoch incumbent + combinatorial bound; never proves unless the bound meets it"),
     Variant("heuristic", "cpsat", "heuristic", "no MILP: best of MC-SF / earliest-fit and the "
             "epoch lower bound"),
 )}

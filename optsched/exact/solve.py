@@ -34,6 +34,9 @@ METHOD_SUMMARIES: dict[str, str] = {
                   "rectangles (optsched.exact.ramp); incumbent and bound as in 'epoch'",
     "portfolio": "CP-SAT only: 'cumulative' and 'epoch' side by side (threads split; one after "
                  "the other with half the time each on one thread); best of both",
+    "lns": "CP-SAT on small windows (large-neighbourhood search, optsched.exact.lns) improves "
+           "the 'epoch' incumbent for the whole time limit; combinatorial bound only, so "
+           "optimal only when the bound meets the schedule",
     "heuristic": "no solver: the incumbent and the combinatorial bound (large instances)",
 }
 METHODS = tuple(METHOD_SUMMARIES)
@@ -93,7 +96,7 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     recorded = {**params.to_dict(), "method": method}
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
-    if method in ("cumulative", "portfolio") and solver != "cpsat":
+    if method in ("cumulative", "portfolio", "lns") and solver != "cpsat":
         raise SolverError(f"method {method!r} runs on CP-SAT only, not on {solver!r}")
     if method == "portfolio":
         return _solve_portfolio(instance, params, initial_solution, use_incumbent)
@@ -119,6 +122,8 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
         # The proven bound already meets a validated schedule: nothing left for a solver.
         return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
                                  "no solver run: the lower bound meets the incumbent")
+    if method == "lns":
+        return _solve_lns(instance, params, recorded, incumbent, lb0, t0)
     window_value = incumbent_value if use_incumbent else None
     if method == "cumulative":
         model = build_ramp_model(instance, window_value)
@@ -251,21 +256,43 @@ def best_incumbent(instance: Instance, initial_solution: Schedule | None = None)
     return min(valid, key=lambda c: c.objective(outputs))
 
 
+def _solve_lns(instance: Instance, params: SolveParameters, recorded: dict,
+               incumbent: Schedule, bound: int, t0: float) -> SolveResult:
+    """The "lns" path: improve the incumbent by large-neighbourhood search for the rest of the
+    time limit (or its default iteration count without one), stopping early if it meets the
+    combinatorial bound."""
+    import ortools
+
+    from optsched.exact.lns import improve_schedule
+
+    left = None if params.time_limit is None else max(
+        params.time_limit - (time.perf_counter() - t0), 0.01)
+    out = improve_schedule(instance, incumbent, time_limit=left, seed=params.seed,
+                           workers=params.threads, target=bound)
+    raw = (f"LNS: {out.iterations} sub-solves, {out.improvements} improvements, "
+           f"{out.initial_value} -> {out.value} (no proof; bound from optsched.bounds)")
+    return _heuristic_result(instance, recorded, out.schedule, out.value, bound, t0, raw,
+                             solver="cpsat", version=f"ortools {ortools.__version__}",
+                             source="solver" if out.value < out.initial_value else "incumbent")
+
+
 def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
-                      value: int, bound: int, t0: float, raw_status: str) -> SolveResult:
-    """The "heuristic" path: no solver; optimal only if the lower bound meets the incumbent."""
+                      value: int, bound: int, t0: float, raw_status: str, *,
+                      solver: str = "none", version: str | None = None,
+                      source: str = "incumbent") -> SolveResult:
+    """The paths without an exact model ("heuristic", "lns"): optimal only if the lower bound
+    meets the schedule's value."""
     from optsched import __version__
 
     if bound > value:
         raise InvalidSolverSchedule(f"lower bound {bound} exceeds a valid schedule's value "
                                     f"{value}: a bound in optsched.bounds is wrong")
     return SolveResult(
-        instance=instance, solver="none", status=Status.OPTIMAL if bound == value
+        instance=instance, solver=solver, status=Status.OPTIMAL if bound == value
         else Status.FEASIBLE, objective=value, bound=bound, schedule=incumbent,
-        raw_status=raw_status,
-        runtime=time.perf_counter() - t0, solver_version=f"optsched {__version__}",
-        parameters=parameters, validation=validate(instance, incumbent),
-        schedule_source="incumbent")
+        raw_status=raw_status, runtime=time.perf_counter() - t0,
+        solver_version=version or f"optsched {__version__}", parameters=parameters,
+        validation=validate(instance, incumbent), schedule_source=source)
 
 
 def _outputs(instance: Instance) -> dict[str, int]:
