@@ -139,15 +139,23 @@ def test_portfolio_run_that_proves_optimality_stops_the_other(monkeypatch):
     assert res.status == "optimal" and calls
 
 
-def test_auto_method_picks_portfolio_for_small_and_epoch_for_large():
-    """method='auto' (default) runs the portfolio up to 20 requests on CP-SAT, else epoch."""
-    from optsched.exact.solve import AUTO_PORTFOLIO_MAX_REQUESTS, choose_method
+def test_auto_method_picks_by_size_and_solver():
+    """method='auto' (default) runs the portfolio up to 20 requests on CP-SAT, LNS from 31,
+    epoch between and on the other solvers."""
+    from optsched.exact.solve import (
+        AUTO_LNS_MIN_REQUESTS,
+        AUTO_PORTFOLIO_MAX_REQUESTS,
+        choose_method,
+    )
 
     small = make_instance(6, [2, 2, 3], [1, 1, 0])
     assert choose_method(small, "cpsat") == "portfolio"
     assert choose_method(small, "highs") == "epoch"
     large = make_instance(50, [3] * (AUTO_PORTFOLIO_MAX_REQUESTS + 1), 1)
     assert choose_method(large, "cpsat") == "epoch"
+    larger = make_instance(50, [3] * AUTO_LNS_MIN_REQUESTS, 1)
+    assert choose_method(larger, "cpsat") == "lns"
+    assert choose_method(larger, "highs") == "epoch"
     res = solve(small, "cpsat")
     assert res.parameters["method"] == "portfolio" and res.status == "optimal"
 

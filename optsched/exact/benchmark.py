@@ -56,6 +56,8 @@ _FAMILIES: dict[str, Callable[[int], Instance]] = {
     "m1": lambda seed: jaillet_model1(seed),
     "m2": lambda seed: jaillet_model2(seed),
     "m1-small": lambda seed: jaillet_model1(seed, n_range=(10, 14)),
+    "m1-mid": lambda seed: jaillet_model1(seed, n_range=(20, 30)),
+    "m2-mid": lambda seed: jaillet_model2(seed, horizon_range=(15, 25)),
     "m2-small": lambda seed: jaillet_model2(seed, horizon_range=(8, 12)),
     "m1-tiny": lambda seed: jaillet_model1(seed, n_range=(6, 8)),
     "m2-tiny": lambda seed: jaillet_model2(seed, horizon_range=(4, 6)),
@@ -79,6 +81,7 @@ def _trace_window(family: str, n: int, seed: int) -> Instance:
 INSTANCE_SETS: dict[str, dict[str, int]] = {
     "quick": {"m1-tiny": 3, "m2-tiny": 3},
     "small": {"m1-small": 10, "m2-small": 10},
+    "mid": {"m1-mid": 10, "m2-mid": 10},
     "paper": {"m1": 20, "m2": 20},
     "m1": {"m1": 20},
     "m2": {"m2": 20},

@@ -20,12 +20,17 @@ from optsched.validate import validate
 SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 
 AUTO_PORTFOLIO_MAX_REQUESTS = 20
+#: Above this many requests ``auto`` runs ``lns`` on CP-SAT (docs/exact-performance.md: at 33
+#: and at 41-59 requests it found better schedules than ``epoch`` in the same time; at 20-27
+#: the two were even, and ``epoch`` can still prove an optimum there).
+AUTO_LNS_MIN_REQUESTS = 31
 
 #: The solve paths, each in one line (also the CLI's --method help); docs/exact-performance.md
 #: has what each does in full and how they measured.
 METHOD_SUMMARIES: dict[str, str] = {
-    "auto": f"'portfolio' on CP-SAT up to {AUTO_PORTFOLIO_MAX_REQUESTS} requests, else 'epoch' "
-            "(the best measured choice on each side); the result records the method it chose",
+    "auto": f"on CP-SAT 'portfolio' up to {AUTO_PORTFOLIO_MAX_REQUESTS} requests, 'lns' from "
+            f"{AUTO_LNS_MIN_REQUESTS}, 'epoch' between and on the other solvers (the best "
+            "measured choice in each range); the result records the method it chose",
     "time-indexed": "the plain time-indexed model, earliest-fit (or the given) incumbent, "
                     "solver bound only",
     "epoch": "the time-indexed model, best of MC-SF / spaced MC-SF / earliest-fit as incumbent, "
@@ -47,6 +52,8 @@ def choose_method(instance: Instance, solver: str) -> str:
     """What ``method="auto"`` runs for this instance and solver."""
     if solver == "cpsat" and instance.n <= AUTO_PORTFOLIO_MAX_REQUESTS:
         return "portfolio"
+    if solver == "cpsat" and instance.n >= AUTO_LNS_MIN_REQUESTS:
+        return "lns"
     return "epoch"
 
 #: Largest instance the brute-force oracle accepts (it is exponential).
@@ -71,9 +78,12 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     the proven bound (the backend's best bound rounded up, sum(a+o), or optsched.bounds) equals
     the objective of a validated schedule; a solver's "optimal" label alone is never trusted.
     ``"cumulative"`` and ``"portfolio"`` (CP-SAT only) use the ramp-cumulative model of
-    :mod:`optsched.exact.ramp`, alone or side by side with the time-indexed one. The default,
-    ``"auto"``, picks ``"portfolio"`` or ``"epoch"`` by instance size (:func:`choose_method`),
-    as measured in docs/exact-performance.md; the result records the method that ran.
+    :mod:`optsched.exact.ramp`, alone or side by side with the time-indexed one. ``"lns"``
+    (CP-SAT only) improves the incumbent by large-neighbourhood search
+    (:mod:`optsched.exact.lns`) and proves nothing beyond the combinatorial bound. The default,
+    ``"auto"``, picks ``"portfolio"``, ``"epoch"`` or ``"lns"`` by instance size
+    (:func:`choose_method`), as measured in docs/exact-performance.md; the result records the
+    method that ran.
     """
     if method not in METHODS:
         raise SolverError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
