@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optsched.errors import SolverError
+from optsched.exact.ramp import staircase_rectangles
 from optsched.instance import Instance
 from optsched.schedule import Schedule
 from optsched.validate import validate
@@ -106,7 +107,8 @@ class _Search:
 
     def resolve(self, free: np.ndarray, starts: np.ndarray, profile: np.ndarray,
                 sub_limit: float, seed: int, wall_left: float | None) -> np.ndarray | None:
-        """New starts for ``free`` (the rest fixed), or None when nothing better was found."""
+        """New starts for ``free`` (the rest fixed; the best CP-SAT found, which may be the
+        same), or None when the sub-solve found no schedule in its budget."""
         from ortools.sat.python import cp_model
 
         lo, hi = int(starts[free].min()), int(starts[free].max())
@@ -119,11 +121,10 @@ class _Search:
         intervals, heights = [], []
         x = {}
         for i in free.tolist():
-            oi = int(self.o[i])
             x[i] = cp.new_int_var(max(int(self.a[i]), first), hi, f"p_{i}")
-            for h in range(oi):  # the staircase as rectangles ending with the request
-                intervals.append(cp.new_fixed_size_interval_var(x[i] + 1 + h, oi - h, ""))
-                heights.append(int(self.s[i]) + 1 if h == 0 else 1)
+            r, h = staircase_rectangles(cp, x[i], int(self.s[i]), int(self.o[i]))
+            intervals += r
+            heights += h
         t = first + 1
         while t <= last:  # the background as constant runs
             u = t

@@ -115,6 +115,16 @@ def build_ramp_model(instance: Instance, incumbent_value: int | None = None, *,
                      identical_groups(instance), lag_pairs(instance) if with_lags else [])
 
 
+def staircase_rectangles(cp, start, prompt: int, output: int) -> tuple[list, list[int]]:
+    """The ``output`` CP-SAT intervals (with their heights) whose sum is a request's usage
+    prompt + g at age g = 1..output when it starts at ``start`` (a variable or an expression):
+    height prompt + 1 over rounds start+1..start+output, then height 1 from each later round on
+    (module docstring)."""
+    intervals = [cp.new_fixed_size_interval_var(start + 1 + h, output - h, "")
+                 for h in range(output)]
+    return intervals, [prompt + 1] + [1] * (output - 1)
+
+
 def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
                      hint: Schedule | None) -> BackendOutcome:
     """Build the CP-SAT model, solve it, and return the raw outcome with its schedule."""
@@ -127,10 +137,9 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
     p = [cp.new_int_var(lo, hi, f"p_{i}") for i, (lo, hi) in enumerate(model.windows)]
     rects, heights = [], []
     for i in range(inst.n):
-        oi = int(o[i])
-        for h in range(oi):
-            rects.append(cp.new_fixed_size_interval_var(p[i] + 1 + h, oi - h, f"r_{i}_{h}"))
-            heights.append(int(s[i]) + 1 if h == 0 else 1)
+        r, h = staircase_rectangles(cp, p[i], int(s[i]), int(o[i]))
+        rects += r
+        heights += h
     cp.add_cumulative(rects, heights, inst.memory_limit)
     for clique in model.cliques:
         cp.add_no_overlap([cp.new_fixed_size_interval_var(p[i] + 1, int(o[i]), f"life_{i}")
