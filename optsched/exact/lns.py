@@ -11,7 +11,9 @@ heuristic incumbents on Model 1 seed 0). LNS works on small pieces instead:
 3. re-place the freed requests with CP-SAT (one start variable each, memory as a cumulative of
    rectangles as in :mod:`optsched.exact.ramp`, capacity M over the background), minimising the
    sum of their starts, with the current starts as a complete hint;
-4. keep the new schedule when its value is lower.
+4. keep the new schedule when its value is lower, then move every request to its earliest
+   feasible start within ``2 max_o`` rounds before its own (a left shift, in start order: the
+   memory a move frees can pull later requests forward, which one window cannot see).
 
 The freed requests may start anywhere in ``[max(a_i, lo - max_o), hi]`` where ``lo`` and ``hi``
 are the earliest and latest current start among them; the background is modelled over every
