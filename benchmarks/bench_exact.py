@@ -58,7 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="paper", choices=list(INSTANCE_SETS))
-    ap.add_argument("--variants", default="cpsat,cpsat-epoch,cpsat-portfolio")
+    ap.add_argument("--variants", default="cpsat,cpsat-epoch,cpsat-portfolio,lns")
     ap.add_argument("--before", default="cpsat", help="variant taken as the baseline")
     ap.add_argument("--after", default="cpsat-portfolio", help="variant compared against it")
     ap.add_argument("--time-limit", type=float, default=60.0)
