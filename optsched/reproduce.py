@@ -824,17 +824,15 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     for s in mc_all:
         pr = [r["ratio_lo"] for r in rows if r["model"] == s.model and r["policy"] == "mcsf"
               and r["opt_proven"] and r["valid"]]
-        if len(pr) > 1:
-            L.append(f"   - Model {s.model}: sd of the proven ratios {np.std(pr, ddof=1):.4f}, "
-                     f"standard error of their mean {np.std(pr, ddof=1) / math.sqrt(len(pr)):.4f}"
-                     f" ({len(pr)} trials).")
         lows = [r["ratio_lo"] for r in rows if r["model"] == s.model and r["policy"] == "mcsf"
                 and r["valid"] and r["ratio_lo"] is not None]
-        if len(lows) > 1:  # the lower ends are proven lower bounds on each trial's ratio
-            L.append(f"   - Model {s.model}: sd of the intervals' lower ends (proven lower "
-                     f"bounds on each trial's ratio) {np.std(lows, ddof=1):.4f}, standard error "
-                     f"of their mean {np.std(lows, ddof=1) / math.sqrt(len(lows)):.4f} "
-                     f"({len(lows)} trials).")
+        for what, values in (("the proven ratios", pr),
+                             ("the intervals' lower ends (proven lower bounds on each trial's "
+                              "ratio)", lows)):
+            if len(values) > 1:
+                sd = np.std(values, ddof=1)
+                L.append(f"   - Model {s.model}: sd of {what} {sd:.4f}, standard error of "
+                         f"their mean {sd / math.sqrt(len(values)):.4f} ({len(values)} trials).")
     L.append("")
     return L
 

@@ -43,3 +43,13 @@ def write_json(tmp_path: Path):
         return p
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def oracle():
+    """Brute-force optimum of every instance of the peak family (tests/test_bounds.PEAK)."""
+    from test_bounds import PEAK
+
+    from optsched.exact import solve
+
+    return [solve(inst, "bruteforce").objective for inst in PEAK]

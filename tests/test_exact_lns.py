@@ -15,12 +15,6 @@ from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.schedule import Schedule
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Brute-force optimum of every instance of the peak family."""
-    return [solve(inst, "bruteforce").objective for inst in PEAK]
-
-
 def test_lns_is_valid_and_never_worse_on_the_peak_family(oracle):
     """From the best heuristic schedule, LNS stays valid, never worsens, never beats the oracle."""
     for inst, want in zip(PEAK, oracle, strict=True):

@@ -23,12 +23,6 @@ from optsched.exact.benchmark import (
 from optsched.generators import jaillet_model1
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Brute-force optimum of every instance of the peak family."""
-    return [solve(inst, "bruteforce").objective for inst in PEAK]
-
-
 @pytest.mark.parametrize("solver", ["cpsat", "highs"])
 def test_epoch_method_matches_oracle(solver, oracle):
     """method='epoch' proves exactly the brute-force optimum on the exhaustive peak family."""

@@ -225,23 +225,19 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     initial = search.value(search.starts)
     search.history.append((0.0, initial))
     search.offer(search.left_shift(search.starts, 0), 0.0)
-    counter = iter(range(iterations)) if iterations is not None else None
     counter_lock = threading.Lock()
 
     def next_iteration() -> int | None:
-        """The next iteration number, or None when the budget is spent."""
+        """The next iteration's number (0, 1, ...), or None when the budget is spent."""
         if time_limit is not None and time.perf_counter() - t0 >= time_limit:
             return None
         if target is not None and search.value(search.starts) <= target:
             return None
         with counter_lock:
-            if counter is None:
-                search.iterations += 1
-                return search.iterations
-            k = next(counter, None)
-            if k is not None:
-                search.iterations += 1
-            return k
+            if iterations is not None and search.iterations >= iterations:
+                return None
+            search.iterations += 1
+            return search.iterations - 1
 
     def work(worker: int) -> None:
         rng = random.Random(f"{seed}-{worker}")
