@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from optsched import __version__
 from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
-from optsched.exact.solve import METHODS
+from optsched.exact.solve import METHODS, choose_method
 from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.instance import Instance, make_instance
 from optsched.io import atomic_write_json, atomic_write_parquet, atomic_write_text, dumps
@@ -152,7 +153,8 @@ class OptEntry:
     raw_status: str
     starts: dict[str, int]
     solver_version: str = ""
-    method: str = "time-indexed"
+    method: str = "time-indexed"  # the method that ran: "auto" is resolved before solving
+    optsched_version: str = ""  # empty in caches written before 0.5
 
     @property
     def proven(self) -> bool:
@@ -221,7 +223,10 @@ def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None,
                       method: str = "time-indexed") -> OptEntry:
     """Solve (or fetch from ``cache``) the hindsight optimum with ``solver`` and ``method`` (see
     :data:`optsched.exact.solve.METHODS`), warm-started with the best of the ``warm`` schedules
-    and any cached schedule."""
+    and any cached schedule. ``"auto"`` is resolved first (:func:`choose_method`), so the entry
+    records the method that ran and an ``auto`` run reuses cached runs of that method."""
+    if method == "auto":
+        method = choose_method(instance, solver)
     if cache is not None:
         hit = cache.lookup(instance, solver, time_limit, method)
         if hit is not None:
@@ -238,7 +243,7 @@ def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None,
     entry = OptEntry(instance.content_hash(), solver, time_limit, res.status.value,
                      int(res.objective), int(res.bound if res.bound is not None else 0),
                      round(res.runtime, 3), res.raw_status, dict(res.schedule.starts),
-                     res.solver_version, method)
+                     res.solver_version, method, __version__)
     if cache is not None:
         cache.add(entry)
     return entry
@@ -628,7 +633,8 @@ def render_report(inp: ReportInputs) -> str:
     L: list[str] = ["# Reproduction of Jaillet et al. (arXiv 2502.07115)", ""]
     L += ["Produced by:", "", "```", inp.command, "```", ""]
     L += [f"Software: {', '.join(f'{k} {v}' for k, v in inp.versions.items())}. "
-          f"Wall-clock time of this run: {inp.elapsed / 60:.1f} min."]
+          f"Wall-clock time of this invocation: {inp.elapsed / 60:.1f} min (a resumed run reuses "
+          "cached solves; their recorded time is given below)."]
     L += inp.notes
     L.append("")
     if inp.synthetic is not None and inp.rows:
@@ -643,7 +649,7 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     sums = summarise(rows)
     mc = {s.model: s for s in sums if s.policy == "mcsf"}
     tl = "none" if cfg.time_limit is None else f"{cfg.time_limit:g} s"
-    how = (f"by `{cfg.solver}` (method `{cfg.method}`) with a time limit of {tl} per trial, "
+    how = (f"by `{cfg.solver}` (method {_method_label(cfg, rows)}) with a time limit of {tl} per trial, "
            f"{cfg.threads} thread(s), warm-started with the best policy schedule"
            if cfg.method != "heuristic" else
            "without any MILP (method `heuristic`): the best schedule known (the best of the "
@@ -711,6 +717,16 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     return L
 
 
+def _method_label(cfg: SyntheticConfig, rows: list[dict[str, Any]]) -> str:
+    """The requested method and, for ``auto``, what it ran (per trial, from the results)."""
+    if cfg.method != "auto":
+        return f"`{cfg.method}`"
+    per_trial = {(r["model"], r["trial"]): r["opt_method"] for r in rows}.values()
+    counts = {m: sum(1 for x in per_trial if x == m) for m in sorted(set(per_trial))}
+    ran = ", ".join(f"`{m}` on {k} trial{'s' if k != 1 else ''}" for m, k in counts.items())
+    return f"`auto`, which ran {ran}"
+
+
 def _solve_time_note(rows: list[dict[str, Any]]) -> str:
     """Exact-solve time as recorded when each solve ran (a resumed run reuses cached solves, so
     its own wall-clock time says nothing about the cost of the study)."""
@@ -719,8 +735,7 @@ def _solve_time_note(rows: list[dict[str, Any]]) -> str:
     methods = sorted({f"{r['opt_solver']}/{r['opt_method']}" for r in per_trial})
     return (f"Exact solves took {total / 60:.1f} min in total ({total / max(len(per_trial), 1):.1f}"
             f" s per trial on average, as recorded when each ran; solver/method: "
-            f"{', '.join(methods)}). Runs shared 2 CPU cores with other jobs, so these times "
-            "are pessimistic.")
+            f"{', '.join(methods)}). Times depend on the machine and its load when each solve ran.")
 
 
 def _failures(rows: list[dict[str, Any]]) -> list[str]:
@@ -756,7 +771,7 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     trials = {(r["model"], r["trial"]): r for r in rows if r["policy"] == "mcsf"}
     unproven = [r for r in trials.values() if not r["opt_proven"]]
     L.append(f"1. **Solver limits.** {len(trials) - len(unproven)} of {len(trials)} hindsight "
-             f"optima were proven (solver `{cfg.solver}`, method `{cfg.method}`, "
+             f"optima were proven (solver `{cfg.solver}`, method {_method_label(cfg, rows)}, "
              f"{cfg.time_limit} s per trial).")
     if unproven:
         gaps = [(r["opt_upper"] - r["opt_lower"]) / r["opt_upper"] for r in unproven]

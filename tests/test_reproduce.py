@@ -255,3 +255,21 @@ def test_quick_cli_defaults(tmp_path, run_cli, monkeypatch):
     rows = pq.read_table(out / "results.parquet").to_pylist()
     assert {r["trial"] for r in rows} == {0, 1, 2}
     assert {r["policy"] for r in rows} == set(rp.default_policies())
+
+
+def test_auto_method_is_recorded_as_the_method_that_ran(tmp_path, tiny_scale):
+    """'auto' is resolved before solving: the cache entry, the rows and the report name it."""
+    from optsched import __version__
+    from optsched.exact.solve import choose_method
+
+    inst = rp.trial_instance(1, 0, tiny_scale)
+    cache = rp.SolveCache(tmp_path / "solves.jsonl")
+    entry = rp.hindsight_optimum(inst, "cpsat", 20.0, 1, cache, method="auto")
+    chosen = choose_method(inst, "cpsat")
+    assert entry.method == chosen != "auto" and entry.optsched_version == __version__
+    assert cache.lookup(inst, "cpsat", 20.0, chosen) is entry
+    rows = rp.run_synthetic(_config(tiny_scale, method="auto"), tmp_path / "run",
+                            progress=False)
+    assert {r["opt_method"] for r in rows} == {chosen}
+    label = rp._method_label(_config(tiny_scale, method="auto"), rows)
+    assert label == f"`auto`, which ran `{chosen}` on 4 trials"
