@@ -649,7 +649,8 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     sums = summarise(rows)
     mc = {s.model: s for s in sums if s.policy == "mcsf"}
     tl = "none" if cfg.time_limit is None else f"{cfg.time_limit:g} s"
-    how = (f"by `{cfg.solver}` (method {_method_label(cfg, rows)}) with a time limit of {tl} per trial, "
+    how = (f"by `{cfg.solver}` (method {_method_label(cfg, rows)}) with a time limit of {tl} "
+           "per trial, "
            f"{cfg.threads} thread(s), warm-started with the best policy schedule"
            if cfg.method != "heuristic" else
            "without any MILP (method `heuristic`): the best schedule known (the best of the "
