@@ -29,8 +29,9 @@ from optsched.exact.solve import best_incumbent
 
 BOUNDS = {"trivial": trivial_bound, "volume": volume_bound, "epoch": epoch_bound,
           "machine": machine_bound,
-          "split-0.2": lambda inst: restriction_bound(inst, machine=False)[0],
-          "restriction": lambda inst: restriction_bound(inst)[0]}
+          "split-0.2": lambda inst: restriction_bound(inst, machine=False, paths=False)[0],
+          "bound-0.4": lambda inst: restriction_bound(inst, paths=False)[0],
+          "bound-0.5": lambda inst: restriction_bound(inst)[0]}
 
 
 def main() -> None:

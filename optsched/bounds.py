@@ -3,7 +3,8 @@
 The bounds below are proven in ``models/epoch-bound.md``. Most take O(n log n) time after a
 small dynamic program per distinct prompt size; the restriction bound repeats that per split
 point (at most 64) and the lag intervals cost O(k^2) for k large requests, so the whole bound
-takes at most about 1.5 s on 1,400 requests (docs/exact-performance.md).
+takes at most about 1.5 s on 1,400 requests. The path bound (sets of at most 64 requests) adds
+0.4-4.5 s at the papers' size (docs/exact-performance.md).
 
 * ``trivial``: sum_i (a_i + o_i).
 * ``volume``: the k-th smallest completion time is at least ceil(V_k / M), V_k the sum of the k
@@ -31,6 +32,13 @@ takes at most about 1.5 s on 1,400 requests (docs/exact-performance.md).
   machine. The first k completions have used sum of their lengths rounds of it, which bounds
   c_(k) (combined per k with the epoch bound); ``interval`` is the preemptive one-machine
   optimum of the intervals of a set, with release dates, for the first part of a split.
+
+* ``path`` (0.5, up to 64 requests): three consecutive completions i, j, k obey
+  2 (c_j - c_i) + (c_k - c_j) >= a triple lag (at c_i the next two, if running, share the
+  memory left by i's peak). Pair and triple lags price an order; a Lagrangian relaxation over
+  walks (dynamic program over the last two members, subgradient on one multiplier per
+  request) bounds the least price over all orders. ``restriction`` tries it for the
+  larger-peak part of the splits.
 
 Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i and the release dates of the
 interval bound, so instances with spread-out arrivals get weaker bounds than all-at-zero ones
@@ -347,20 +355,158 @@ def chain_bound(instance: Instance, members: np.ndarray) -> int:
     return int(best[-1].min())
 
 
+#: Largest set for which :func:`path_bound` runs (its dynamic program costs about K^4 per
+#: iteration: 0.1 s per iteration at 60 members on one core).
+PATH_MAX = 64
+
+_INF = 1e18  # an impossible transition in the walks of path_bound (a member twice in a row)
+
+#: Subgradient iterations of :func:`path_bound` (every iteration gives a valid bound; the best
+#: is kept, so fewer iterations only weaken it).
+PATH_ITERATIONS = 200
+
+
+def triple_lags(instance: Instance, members: np.ndarray) -> np.ndarray:
+    """R[x, y, z] = least 2 (c_j - c_i) + (c_k - c_j) over schedules where i, j, k (members
+    x, y, z) complete in this order (models/epoch-bound.md §8).
+
+    At c_i request i holds P_i, and j, k hold P_j - (c_j - c_i) and P_k - (c_k - c_i) if still
+    running: either both run (then 2 g1 + g2 >= P_i + P_j + P_k - M), or k has not started
+    (g1 + g2 >= o_k), or j has not started (g1 >= o_j); the pairwise lags hold in every case."""
+    members = np.asarray(members, dtype=np.int64)
+    s, o = (x.astype(np.int64)[members] for x in (instance.prompt, instance.output))
+    peak = s + o
+    lag = lag_matrix(instance, members)
+    both_run = peak[:, None, None] + peak[None, :, None] + peak[None, None, :] \
+        - instance.memory_limit
+    third_waits = lag[:, :, None] + o[None, None, :]
+    second_waits = 2 * o[None, :, None] + lag[None, :, :]
+    cases = np.minimum(np.minimum(both_run, third_waits), second_waits)
+    return np.maximum(2 * lag[:, :, None] + lag[None, :, :], cases)
+
+
+def path_bound(instance: Instance, members: np.ndarray, *,
+               iterations: int = PATH_ITERATIONS, share: float = 1.0) -> int:
+    """A lower bound on sum_{j in members} c_j from the lags of consecutive pairs and triples
+    of completions (models/epoch-bound.md §8); 0 (no bound) for sets above :data:`PATH_MAX`.
+
+    Along the completion order pi, sum_j c_j = K c_pi1 + sum_r (K - r + 1) g_r, every gap g_r
+    is at least the pair lag and 2 g_r + g_{r+1} at least the triple lag of :func:`triple_lags`.
+    Splitting each gap's weight between the two (``share`` of it to the triples) prices an
+    order by a sum over consecutive triples. The least price over all orders is bounded from
+    below by a Lagrangian relaxation: walks of K positions with no member twice among three
+    consecutive ones, each visit of j paying -mu_j; a dynamic program over the last two
+    members finds the best walk and subgradient steps on mu raise the bound. Every iterate is
+    a valid bound and the best is kept.
+    """
+    return _path_lagrangian(instance, np.asarray(members, dtype=np.int64), iterations, share)[0]
+
+
+def _path_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
+                     share: float = 1.0, start: np.ndarray | None = None
+                     ) -> tuple[int, np.ndarray]:
+    """:func:`path_bound` and the multipliers (one per member) of its best iterate; ``start``
+    warm-starts the multipliers (restriction_bound reuses them between nested sets)."""
+    k = members.size
+    if k == 0 or k > PATH_MAX:
+        return 0, np.zeros(k)
+    release = _releases(instance)[members].astype(float)
+    if k == 1:
+        return int(release[0]), np.zeros(1)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError("share must lie in [0, 1]")
+    # gap g_r (r = 2..K) weighs w[r] = K - r + 1; triple r (positions r-1, r, r+1) carries
+    # z[r] = share (w[r] - 1) / 3, pair r carries y[r] = w[r] - 2 z[r] - z[r-1] >= 0
+    w = np.array([k - r + 1 for r in range(k + 2)], dtype=float)
+    z = np.zeros(k + 2)
+    z[2:k] = share * (w[2:k] - 1) / 3
+    y = w - 2 * z - np.roll(z, 1)
+    lag = lag_matrix(instance, members).astype(float)
+    triple = triple_lags(instance, members).astype(float)
+    same = np.eye(k, dtype=bool)
+    lag_cost = np.where(same, _INF, lag)
+    triple_cost = np.where(same[:, :, None] | same[:, None, :] | same[None, :, :], _INF,
+                           triple)
+
+    def price(order: np.ndarray) -> float:
+        """The relaxed price of one order (an upper bound on the least price)."""
+        value = k * release[order[0]] + sum(y[r] * lag[order[r - 2], order[r - 1]]
+                                            for r in range(2, k + 1))
+        return value + sum(z[r] * triple[order[r - 2], order[r - 1], order[r]]
+                           for r in range(2, k))
+
+    upper = price(np.argsort(instance.prompt[members] + instance.output[members],
+                             kind="stable"))
+    mu = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
+    best, best_mu, step, stall = -_INF, mu, 1.0, 0
+    for _ in range(iterations):
+        value, walk = _best_walk(k * release, y, z, lag_cost, triple_cost, mu)
+        value += mu.sum()
+        if value > best + 1e-9:
+            best, best_mu, stall = value, mu, 0
+        else:
+            stall += 1
+            if stall >= 10:
+                step, stall = step / 2, 0
+        grad = 1.0 - np.bincount(walk, minlength=k)
+        if not grad.any():  # the best walk is an order: the relaxation is solved
+            break
+        mu = mu + step * max(upper - value, 1.0) / float(grad @ grad) * grad
+    return int(np.ceil(best - 1e-6 * max(1.0, abs(best)))), best_mu
+
+
+def _best_walk(first: np.ndarray, y: np.ndarray, z: np.ndarray, lag_cost: np.ndarray,
+               triple_cost: np.ndarray, mu: np.ndarray) -> tuple[float, list[int]]:
+    """Least price of a walk of len(first) positions (first[j] for starting at j, y[r] * pair
+    and z[r] * triple costs, -mu[j] per visit) over states (last two members), and the walk.
+
+    Forward pass over positions keeps only the values per state; the walk is recovered
+    backwards from them, so the K^3 step per position is one addition and one minimum."""
+    k = first.size
+    value = (first - mu)[:, None] + y[2] * lag_cost - mu[None, :]
+    values = [value]
+    buffer = np.empty_like(triple_cost)
+    for r in range(2, k):
+        if z[r] > 0:
+            np.add((value / z[r])[:, :, None], triple_cost, out=buffer)
+            reached = buffer.min(axis=0) * z[r]
+        else:  # no triple weight: the triple only forbids repeats (inf entries)
+            np.add(value[:, :, None], np.where(triple_cost >= _INF, _INF, 0.0), out=buffer)
+            reached = buffer.min(axis=0)
+        value = reached + y[r + 1] * lag_cost - mu[None, :]
+        values.append(value)
+    b, c = np.unravel_index(int(value.argmin()), value.shape)
+    best = float(value[b, c])
+    walk = [int(c), int(b)]
+    for r in range(k - 1, 1, -1):
+        a = int((values[r - 2][:, b] + z[r] * np.where(triple_cost[:, b, c] >= _INF, _INF,
+                                                       triple_cost[:, b, c])).argmin())
+        walk.append(a)
+        b, c = a, b
+    return best, walk[::-1]
+
+
 #: At most this many split points are tried by :func:`restriction_bound` (evenly spaced).
 MAX_SPLITS = 64
 
 
+#: Subgradient iterations per split point while :func:`restriction_bound` searches for the
+#: best split for :func:`path_bound`; the best split found then gets :data:`PATH_ITERATIONS`.
+PATH_SEARCH_ITERATIONS = 40
+
+
 def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
-                      machine: bool = True) -> tuple[int, int]:
+                      machine: bool = True, paths: bool = True) -> tuple[int, int]:
     """max over k of LB(k largest-peak requests) + epoch bound of the others, and the best k.
 
     Restricting a schedule to a subset gives a schedule of the sub-instance, so the optimum is
     at least the sum of the sub-optima of any split (models/epoch-bound.md §4). Each part gets
     its per-k epoch and machine bounds; the first part also tries :func:`core_bound`,
-    :func:`chain_bound` and :func:`interval_bound`. Measured: the epoch bound is weakened by
+    :func:`chain_bound` and :func:`interval_bound`, and (``paths``, 0.5) :func:`path_bound` on
+    the split points of :func:`_path_split_points`. Measured: the epoch bound is weakened by
     short requests, so leaving the shortest ones to their own bound helps. ``machine=False``
-    leaves out the machine and interval parts (the 0.2 bound, kept for benchmarks).
+    leaves out the machine and interval parts (the 0.2 bound, kept for benchmarks);
+    ``paths=False`` gives the 0.4 bound.
     """
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     n, m = instance.n, instance.memory_limit
@@ -369,22 +515,60 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
     if not machine:
         length[:] = 0
     order = peak_order(instance)
+    cheap: dict[int, tuple[int, int]] = {}  # k -> (bound of the first k, bound of the rest)
 
     def part(idx: np.ndarray) -> int:
         if idx.size == 0:
             return 0
         return int(_per_k_bounds(h[idx], rel[idx], m, lams, length[idx], after).sum())
 
-    best, best_k = part(order), n
+    def split(k: int) -> tuple[int, int]:
+        if k not in cheap:
+            top = order[:k]
+            cheap[k] = (max(part(top), core_bound(instance, top), chain_bound(instance, top),
+                            interval_bound(instance, top) if machine else 0)
+                        if k < n else part(order), part(order[k:]))
+        return cheap[k]
+
+    best, best_k = split(n)[0], n
     splits = (range(1, n) if n - 1 <= MAX_SPLITS
               else np.unique(np.linspace(1, n - 1, MAX_SPLITS).astype(int)).tolist())
     for k in splits:
-        top, rest = order[:k], order[k:]
-        value = max(part(top), core_bound(instance, top), chain_bound(instance, top),
-                    interval_bound(instance, top) if machine else 0) + part(rest)
+        value = sum(split(int(k)))
         if value > best:
             best, best_k = value, int(k)
+    if not paths:
+        return best, best_k
+
+    multipliers = np.zeros(n)  # by position in ``order``; warm start between nested sets
+
+    def with_path(k: int, iterations: int) -> int:
+        top, rest = split(k)
+        value, mu = _path_lagrangian(instance, order[:k], iterations, start=multipliers[:k])
+        multipliers[:k] = mu
+        return max(top, value) + rest
+
+    tried = {k: with_path(k, PATH_SEARCH_ITERATIONS)
+             for k in _path_split_points(n, large_peak_requests(instance).size)}
+    if tried:
+        around = max(tried, key=lambda k: tried[k])
+        for k in range(max(2, around - 2), min(n, PATH_MAX, around + 2) + 1):
+            if k not in tried:
+                tried[k] = with_path(k, PATH_SEARCH_ITERATIONS)
+        top_k = max(tried, key=lambda k: tried[k])
+        value = max(tried[top_k], with_path(top_k, PATH_ITERATIONS))
+        if value > best:
+            best, best_k = value, top_k
     return best, best_k
+
+
+def _path_split_points(n: int, large: int) -> list[int]:
+    """Split points where :func:`restriction_bound` tries :func:`path_bound` first: every 4th
+    from a few below the number of large-peak requests up to n (at most :data:`PATH_MAX`).
+    Measured at the papers' size: the best split keeps 8-12 requests more than the large-peak
+    ones in the first part (docs/exact-performance.md)."""
+    lo, hi = max(2, large - 4), min(n, PATH_MAX)
+    return sorted(set(range(lo, hi + 1, 4)) | {hi}) if lo <= hi else []
 
 
 def lower_bound(instance: Instance) -> BoundReport:

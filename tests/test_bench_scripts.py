@@ -14,7 +14,7 @@ def test_bench_bounds_quick_prints_every_bound():
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_bounds.py"),
                           "--set", "quick"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    for name in ("trivial", "volume", "epoch", "machine", "restriction"):
+    for name in ("trivial", "volume", "epoch", "machine", "bound-0.4", "bound-0.5"):
         assert out.stdout.count(f" {name} ") == 2  # one row per family (m1-tiny, m2-tiny)
 
 
