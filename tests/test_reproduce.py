@@ -273,3 +273,22 @@ def test_auto_method_is_recorded_as_the_method_that_ran(tmp_path, tiny_scale):
     assert {r["opt_method"] for r in rows} == {chosen}
     label = rp._method_label(_config(tiny_scale, method="auto"), rows)
     assert label == f"`auto`, which ran `{chosen}` on 4 trials"
+
+
+def test_cached_bound_is_raised_to_the_current_bound(tmp_path):
+    """A cached unproven answer gets this version's combinatorial bound as its lower end,
+    without a new solve, and the raised entry is appended to the cache."""
+    from optsched.bounds import trivial_bound
+
+    inst = rp.trial_instance(1, 0)  # papers' size: the bound is far above sum(a + o)
+    cache = rp.SolveCache(tmp_path / "solves.jsonl")
+    old = rp.hindsight_optimum(inst, "cpsat", 1.0, 1, cache, method="heuristic")
+    weak = dataclasses.replace(old, lower=trivial_bound(inst), status="feasible")
+    stale = rp.SolveCache(tmp_path / "stale.jsonl")
+    stale.add(weak)
+    raised = rp.hindsight_optimum(inst, "cpsat", 1.0, 1, stale, method="heuristic")
+    assert raised.lower == rp.combinatorial_bound(inst) > weak.lower
+    assert raised.upper == weak.upper and raised.starts == weak.starts
+    reread = rp.SolveCache(tmp_path / "stale.jsonl")
+    assert len(reread.entries[inst.content_hash()]) == 2
+    assert reread.lookup(inst, "cpsat", 1.0, "heuristic").lower == raised.lower
