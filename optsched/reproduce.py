@@ -690,7 +690,7 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
            f"{cfg.threads} thread(s), warm-started with the best policy schedule"
            if cfg.method != "heuristic" else
            "without any MILP (method `heuristic`): the best schedule known (the best of the "
-           "policies', MC-SF's and earliest-fit) as upper end and the epoch lower bound of "
+           "policies', MC-SF's and earliest-fit) as upper end and the combinatorial lower bound of "
            "`optsched.bounds` as lower end")
     L = ["## Synthetic study (SPEC §6)", "",
          f"{cfg.trials} seeded trials per model (generator seeds {cfg.seed}..."
@@ -832,8 +832,9 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
                    and r["opt_lower"] <= combinatorial_bound(
                        trial_instance(r["model"], r["seed"], cfg.scale)))
         L.append(f"   In {idle} of them the exact solve improved neither the best policy "
-                 "schedule (its warm start) nor the epoch lower bound of `optsched.bounds` "
-                 "(computed in milliseconds without any solver): the interval comes from the "
+                 "schedule (its warm start) nor the combinatorial lower bound of "
+                 "`optsched.bounds` (computed in seconds without any solver): the interval comes "
+                 "from the "
                  "policies and that bound alone.")
     L.append("2. **Generator reading.** The trials drawn here have these empirical ranges "
              "(SPEC §6: M ~ U{30..50}, n ~ U{40..60}, s ~ U{1..5}, o ~ U{1..M − s}; Model 2: "

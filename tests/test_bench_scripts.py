@@ -25,3 +25,13 @@ def test_bench_ramp_rows_quick_compares_both_variants():
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("lag disjunctions") == 2 and out.stdout.count("no lags") == 2
+
+
+def test_bench_bounds_large_only_with_lns_runs():
+    """bench_bounds.py --large-only --lns 1 exits 0 and says what it measured."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_bounds.py"),
+                          "--set", "quick", "--large-only", "--lns", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "large-peak requests only, best known after 1 s of LNS" in out.stdout
+    assert out.stdout.count(" bound-0.5 ") == 2
