@@ -4,7 +4,7 @@ The bounds below are proven in ``models/epoch-bound.md``. Most take O(n log n) t
 small dynamic program per distinct prompt size; the restriction bound repeats that per split
 point (at most 64) and the lag intervals cost O(k^2) for k large requests, so the whole bound
 takes at most about 1.5 s on 1,400 requests. The path bound (sets of at most 64 requests) adds
-0.4-4.5 s at the papers' size (docs/exact-performance.md).
+up to about 6 s at the papers' size (docs/exact-performance.md).
 
 * ``trivial``: sum_i (a_i + o_i).
 * ``volume``: the k-th smallest completion time is at least ceil(V_k / M), V_k the sum of the k
@@ -356,7 +356,7 @@ def chain_bound(instance: Instance, members: np.ndarray) -> int:
 
 
 #: Largest set for which :func:`path_bound` runs (its dynamic program costs about K^4 per
-#: iteration: 0.1 s per iteration at 60 members on one core).
+#: iteration: about 14 ms per iteration at 64 members on one core).
 PATH_MAX = 64
 
 _INF = 1e18  # an impossible transition in the walks of path_bound (a member twice in a row)
@@ -565,8 +565,8 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
 def _path_split_points(n: int, large: int) -> list[int]:
     """Split points where :func:`restriction_bound` tries :func:`path_bound` first: every 4th
     from a few below the number of large-peak requests up to n (at most :data:`PATH_MAX`).
-    Measured at the papers' size: the best split keeps 8-12 requests more than the large-peak
-    ones in the first part (docs/exact-performance.md)."""
+    Measured at the papers' size: the best split keeps 3-14 requests more than the
+    large-peak ones in the first part (docs/exact-performance.md)."""
     lo, hi = max(2, large - 4), min(n, PATH_MAX)
     return sorted(set(range(lo, hi + 1, 4)) | {hi}) if lo <= hi else []
 
