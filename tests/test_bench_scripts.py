@@ -35,3 +35,12 @@ def test_bench_bounds_large_only_with_lns_runs():
     assert out.returncode == 0, out.stderr
     assert "large-peak requests only, best known after 1 s of LNS" in out.stdout
     assert out.stdout.count(" bound-0.5 ") == 2
+
+
+def test_bench_caps_quick_compares_both_variants():
+    """bench_caps.py --set quick exits 0 with a row per family and variant."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_caps.py"),
+                          "--set", "quick", "--time-limit", "5"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("without caps (0.4)") == 2 and out.stdout.count("with caps") == 2

@@ -127,3 +127,33 @@ def test_best_spaced_schedule_staggers_identical_requests():
     assert spacing > 0
     with pytest.raises(ValueError, match="spacing"):
         spaced_mcsf(inst, spacing=-1)
+
+
+def test_completion_caps_keep_every_optimal_completion(oracle):
+    """With the optimum as the incumbent value, every request of a brute-force optimal
+    schedule completes within its cap (models/time_indexed.md), on the exhaustive family."""
+    from optsched.bounds import completion_caps
+
+    for inst, want in zip(PEAK[::3], oracle[::3], strict=True):
+        best = solve(inst, "bruteforce").schedule
+        caps = completion_caps(inst, want)
+        for i, r in enumerate(inst.requests):
+            assert best.starts[r.id] + r.output_tokens <= caps[i]
+
+
+def test_caps_shrink_the_windows_and_an_empty_window_is_refused():
+    """Caps from the optimum shrink the time-indexed windows of a 12-request instance; a cap
+    below a + o empties a window, which is refused with the request's id."""
+    import numpy as np
+
+    from optsched.bounds import completion_caps
+    from optsched.exact.formulation import start_windows
+
+    inst = jaillet_model1(4, n_range=(12, 12))
+    upper = solve(inst, "cpsat", method="heuristic").objective
+    _, plain = start_windows(inst, upper)
+    _, capped = start_windows(inst, upper, completion_caps(inst, upper))
+    assert sum(h - lo for lo, h in capped) < 0.9 * sum(h - lo for lo, h in plain)
+    low = np.array(inst.output) - 1
+    with pytest.raises(SolverError, match=inst.ids[0]):
+        start_windows(inst, upper, low)

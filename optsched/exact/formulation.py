@@ -11,7 +11,9 @@ Start windows W_i = [a_i, min(T - o_i, a_i + UB - LB0)] where
     with nothing running; see models/time_indexed.md for the exchange argument), and
   * UB is the value of a validated incumbent, LB0 = sum_j (a_j + o_j): every c_j >= a_j + o_j, so
     a schedule of value <= UB has c_i <= UB - sum_{j != i}(a_j + o_j), i.e. p_i <= a_i + UB - LB0.
-Both keep at least one optimal schedule, so the optimum is unchanged. A memory row whose
+  * optionally (0.5) c_i <= cap_i = UB - LB(all requests but i) from
+    :func:`optsched.bounds.completion_caps`, i.e. p_i <= cap_i - o_i.
+All keep at least one optimal schedule, so the optimum is unchanged. A memory row whose
 left-hand side cannot exceed M for any choice is dropped (it is implied).
 """
 
@@ -96,9 +98,11 @@ def trivial_lower_bound(instance: Instance) -> int:
     return int(instance.arrival.sum() + instance.output.sum())
 
 
-def start_windows(instance: Instance, incumbent_value: int | None) -> tuple[int, list[tuple[int,
-                                                                                             int]]]:
-    """The horizon T and the window [earliest, latest] start of each request (module doc)."""
+def start_windows(instance: Instance, incumbent_value: int | None,
+                  caps: np.ndarray | None = None) -> tuple[int, list[tuple[int, int]]]:
+    """The horizon T and the window [earliest, latest] start of each request (module doc);
+    ``caps`` (completion caps valid for schedules of value <= ``incumbent_value``) shrink the
+    windows further."""
     a, o = instance.arrival, instance.output
     horizon = instance.horizon
     slack = None if incumbent_value is None else incumbent_value - trivial_lower_bound(instance)
@@ -107,13 +111,20 @@ def start_windows(instance: Instance, incumbent_value: int | None) -> tuple[int,
         latest = horizon - int(o[i])
         if slack is not None:
             latest = min(latest, int(a[i]) + slack)
+        if caps is not None:
+            latest = min(latest, int(caps[i]) - int(o[i]))
+        if latest < a[i]:
+            raise SolverError(f"request {instance.ids[i]}: its start window is empty (cap "
+                              f"{latest + int(o[i])} < a + o); the incumbent or the caps are wrong")
         windows.append((int(a[i]), latest))
     return horizon, windows
 
 
-def build_model(instance: Instance, incumbent_value: int | None = None) -> TimeIndexedModel:
-    """Build the time-indexed model, windows shrunk by ``incumbent_value`` if given."""
-    horizon, windows = start_windows(instance, incumbent_value)
+def build_model(instance: Instance, incumbent_value: int | None = None,
+                caps: np.ndarray | None = None) -> TimeIndexedModel:
+    """Build the time-indexed model, windows shrunk by ``incumbent_value`` (and ``caps``, see
+    :func:`start_windows`) if given."""
+    horizon, windows = start_windows(instance, incumbent_value, caps)
     s, o, m = instance.prompt, instance.output, instance.memory_limit
     nnz = sum((hi - lo + 1) * (int(o[i]) + 1) for i, (lo, hi) in enumerate(windows))
     if nnz > MAX_NONZEROS:

@@ -26,6 +26,8 @@ import itertools
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from optsched.bounds import lag_matrix, large_peak_requests
 from optsched.errors import SolverError
 from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_solver
@@ -104,13 +106,13 @@ def lag_pairs(instance: Instance) -> list[tuple[int, int, int, int]]:
 
 
 def build_ramp_model(instance: Instance, incumbent_value: int | None = None, *,
-                     with_lags: bool = True) -> RampModel:
+                     with_lags: bool = True, caps: np.ndarray | None = None) -> RampModel:
     """The model's data; windows as in the time-indexed model (same proofs). ``with_lags=False``
     leaves out the lag disjunctions (for benchmarks/bench_ramp_rows.py)."""
     if int(instance.output.sum()) > MAX_RECTANGLES:
         raise SolverError(f"the ramp-cumulative model would have {int(instance.output.sum()):,} "
                           f"rectangles (limit {MAX_RECTANGLES:,}); too large for exact solving")
-    horizon, windows = start_windows(instance, incumbent_value)
+    horizon, windows = start_windows(instance, incumbent_value, caps)
     return RampModel(instance, horizon, windows, conflict_cliques(instance),
                      identical_groups(instance), lag_pairs(instance) if with_lags else [])
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from optsched.bounds import lower_bound
+import numpy as np
+
+from optsched.bounds import completion_caps, lower_bound
 from optsched.errors import SolverError
 from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
 from optsched.exact.bruteforce import brute_force
@@ -20,6 +22,10 @@ from optsched.validate import validate
 SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 
 AUTO_PORTFOLIO_MAX_REQUESTS = 20
+#: Up to this many requests the model paths (epoch, cumulative, portfolio) shrink the start
+#: windows by completion caps from the others' lower bound (optsched.bounds.completion_caps;
+#: one bound per request, about 0.1 s each here). 0 turns them off (benchmarks/bench_caps.py).
+CAPS_MAX_REQUESTS = 20
 #: Above this many requests ``auto`` runs ``lns`` on CP-SAT (docs/exact-performance.md: at 33
 #: and at 41-59 requests it found better schedules than ``epoch`` in the same time; at 20-27
 #: the two were even, and ``epoch`` can still prove an optimum there).
@@ -101,8 +107,10 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
 
 
 def _solve(instance: Instance, solver: str, params: SolveParameters, *,
-           initial_solution: Schedule | None, use_incumbent: bool, method: str) -> SolveResult:
-    """:func:`solve` once its arguments are checked."""
+           initial_solution: Schedule | None, use_incumbent: bool, method: str,
+           caps: np.ndarray | None = None) -> SolveResult:
+    """:func:`solve` once its arguments are checked; ``caps`` as computed by
+    :func:`_completion_caps` (the portfolio computes them once for both its models)."""
     recorded = {**params.to_dict(), "method": method}
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
@@ -135,12 +143,14 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     if method == "lns":
         return _solve_lns(instance, params, recorded, incumbent, lb0, t0)
     window_value = incumbent_value if use_incumbent else None
+    if caps is None and method in ("epoch", "cumulative"):
+        caps = _completion_caps(instance, window_value)
     if method == "cumulative":
-        model = build_ramp_model(instance, window_value)
+        model = build_ramp_model(instance, window_value, caps=caps)
         out = solve_ramp_cpsat(model, params, incumbent)
         schedule = out.schedule
     else:
-        model = build_model(instance, window_value)
+        model = build_model(instance, window_value, caps if method == "epoch" else None)
         hint = model.values_from_schedule(incumbent) if incumbent is not None else None
         out = BACKENDS[solver].run(model, params, hint)
         schedule = model.schedule_from_values(out.values) if out.values is not None else None
@@ -198,7 +208,10 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
     from concurrent.futures import ThreadPoolExecutor
 
     t0 = time.perf_counter()
-    kw = {"initial_solution": initial_solution, "use_incumbent": use_incumbent}
+    incumbent = best_incumbent(instance, initial_solution) if use_incumbent else None
+    caps = None if incumbent is None else _completion_caps(
+        instance, incumbent.objective(_outputs(instance)))
+    kw = {"initial_solution": initial_solution, "use_incumbent": use_incumbent, "caps": caps}
     if params.threads >= 2:  # CP-SAT releases the GIL while it solves: true parallelism
         group = StopGroup()
         share = {"cumulative": params.threads // 2, "epoch": params.threads - params.threads // 2}
@@ -248,6 +261,14 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
 #: Up to this many requests the incumbent search also tries MC-SF with start spacing
 #: (optsched.exact.heuristics; about 0.5 s at 50 requests, 1-3% better than MC-SF there).
 SPACED_MAX_REQUESTS = 300
+
+
+def _completion_caps(instance: Instance, upper: int | None) -> np.ndarray | None:
+    """Completion caps for schedules of value <= ``upper`` (None above
+    :data:`CAPS_MAX_REQUESTS` requests or without an incumbent)."""
+    if upper is None or instance.n > CAPS_MAX_REQUESTS:
+        return None
+    return completion_caps(instance, upper)
 
 
 def best_incumbent(instance: Instance, initial_solution: Schedule | None = None) -> Schedule:

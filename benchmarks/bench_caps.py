@@ -1,0 +1,58 @@
+"""Start windows with and without completion caps (0.5), side by side, through solve().
+
+    python benchmarks/bench_caps.py --set small --method portfolio --time-limit 20
+
+The caps: in a schedule no worse than the incumbent, c_i <= incumbent - LB(all but i)
+(optsched.bounds.completion_caps, models/time_indexed.md). Both variants run the same solve path
+with the same instances, time limit, threads and seed, one solve at a time, alternating per
+instance; "without" sets optsched.exact.solve.CAPS_MAX_REQUESTS to 0 for its solves. Every
+schedule is validated by solve(); the variants must agree wherever both prove optimality.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from optsched.exact.benchmark import INSTANCE_SETS, disagreements, instance_set, summary_table
+
+# the module, not the function optsched.exact re-exports under the same name
+solve_module = importlib.import_module("optsched.exact.solve")
+VARIANTS = {"without caps (0.4)": 0, "with caps": solve_module.CAPS_MAX_REQUESTS}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="small", choices=list(INSTANCE_SETS))
+    ap.add_argument("--limit", type=int, default=None, help="first K seeds of each family")
+    ap.add_argument("--method", default="portfolio", choices=["portfolio", "cumulative", "epoch"])
+    ap.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve")
+    ap.add_argument("--threads", type=int, default=1, help="CP-SAT workers per solve")
+    args = ap.parse_args()
+    if args.time_limit <= 0 or args.threads < 1:
+        ap.error("--time-limit must be > 0 and --threads >= 1")
+    cases = [c for c in instance_set(args.set) if args.limit is None or c.seed < args.limit]
+    rows = []  # in the shape of optsched.exact.benchmark's rows, so its summary applies
+    for case in cases:
+        inst = case.instance()
+        for name, cap_limit in VARIANTS.items():
+            solve_module.CAPS_MAX_REQUESTS = cap_limit
+            res = solve_module.solve(inst, "cpsat", time_limit=args.time_limit,
+                                     threads=args.threads, method=args.method)
+            rows.append({"instance": case.name, "family": case.family, "variant": name,
+                         "status": res.status.value, "objective": res.objective,
+                         "bound": res.bound, "gap": res.gap, "runtime": res.runtime,
+                         "time_limit": args.time_limit})
+        print(f"{case.name}: done", file=sys.stderr, flush=True)
+    problems = disagreements(rows)
+    if problems:
+        raise SystemExit("the variants disagree:\n" + "\n".join(problems))
+    print(f"set {args.set}: {len(cases)} instances, method {args.method}, {args.time_limit:g} s "
+          f"per solve, {args.threads} worker(s)")
+    print(summary_table(rows))
+
+
+if __name__ == "__main__":
+    main()
