@@ -157,3 +157,15 @@ def test_caps_shrink_the_windows_and_an_empty_window_is_refused():
     low = np.array(inst.output) - 1
     with pytest.raises(SolverError, match=inst.ids[0]):
         start_windows(inst, upper, low)
+
+
+@pytest.mark.parametrize("method", ["epoch", "portfolio"])
+def test_solve_with_caps_matches_oracle(method, oracle, monkeypatch):
+    """With completion caps switched on, the epoch and portfolio paths still prove exactly the
+    brute-force optimum on the exhaustive peak family."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("optsched.exact.solve"), "CAPS_MAX_REQUESTS", 20)
+    for inst, want in zip(PEAK[1::4], oracle[1::4], strict=True):
+        res = solve(inst, "cpsat", method=method)
+        assert res.status == "optimal" and res.objective == want

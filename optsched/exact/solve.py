@@ -24,8 +24,10 @@ SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 AUTO_PORTFOLIO_MAX_REQUESTS = 20
 #: Up to this many requests the model paths (epoch, cumulative, portfolio) shrink the start
 #: windows by completion caps from the others' lower bound (optsched.bounds.completion_caps;
-#: one bound per request, about 0.1 s each here). 0 turns them off (benchmarks/bench_caps.py).
-CAPS_MAX_REQUESTS = 20
+#: one bound per request, about 0.1 s each at 10-20 requests). Off (0) by default: on the
+#: small set they proved 11 instead of 12 of 20 in 20 s (benchmarks/bench_caps.py,
+#: docs/exact-performance.md); set it to 20 to use them.
+CAPS_MAX_REQUESTS = 0
 #: Above this many requests ``auto`` runs ``lns`` on CP-SAT (docs/exact-performance.md: at 33
 #: and at 41-59 requests it found better schedules than ``epoch`` in the same time; at 20-27
 #: the two were even, and ``epoch`` can still prove an optimum there).
