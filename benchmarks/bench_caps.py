@@ -16,7 +16,7 @@ import argparse
 import importlib
 import sys
 
-from optsched.exact.benchmark import INSTANCE_SETS, disagreements, instance_set, summary_table
+from optsched.exact.benchmark import INSTANCE_SETS, instance_set, print_side_by_side
 
 # the module, not the function optsched.exact re-exports under the same name
 solve_module = importlib.import_module("optsched.exact.solve")
@@ -47,12 +47,8 @@ def main() -> None:
                          "bound": res.bound, "gap": res.gap, "runtime": res.runtime,
                          "time_limit": args.time_limit})
         print(f"{case.name}: done", file=sys.stderr, flush=True)
-    problems = disagreements(rows)
-    if problems:
-        raise SystemExit("the variants disagree:\n" + "\n".join(problems))
-    print(f"set {args.set}: {len(cases)} instances, method {args.method}, {args.time_limit:g} s "
-          f"per solve, {args.threads} worker(s)")
-    print(summary_table(rows))
+    print_side_by_side(rows, f"set {args.set}: {len(cases)} instances, method {args.method}, "
+                             f"{args.time_limit:g} s per solve, {args.threads} worker(s)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sys
 
 from optsched.bounds import lower_bound
 from optsched.exact.backends import SolveParameters
-from optsched.exact.benchmark import INSTANCE_SETS, disagreements, instance_set, summary_table
+from optsched.exact.benchmark import INSTANCE_SETS, instance_set, print_side_by_side
 from optsched.exact.ramp import build_ramp_model, solve_ramp_cpsat
 from optsched.exact.solve import best_incumbent
 from optsched.validate import validate
@@ -59,12 +59,8 @@ def main() -> None:
                          "bound": bound, "gap": (value - bound) / value,
                          "runtime": out.runtime, "time_limit": args.time_limit})
         print(f"{case.name}: done", file=sys.stderr, flush=True)
-    problems = disagreements(rows)
-    if problems:
-        raise SystemExit("the variants disagree:\n" + "\n".join(problems))
-    print(f"set {args.set}: {len(cases)} instances, {args.time_limit:g} s per solve, "
-          f"{args.threads} worker(s)")
-    print(summary_table(rows))
+    print_side_by_side(rows, f"set {args.set}: {len(cases)} instances, {args.time_limit:g} s "
+                             f"per solve, {args.threads} worker(s)")
 
 
 if __name__ == "__main__":

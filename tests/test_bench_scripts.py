@@ -9,38 +9,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run benchmarks/<script> with ``args``; the process must exit 0."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 def test_bench_bounds_quick_prints_every_bound():
     """bench_bounds.py --set quick exits 0 and reports every bound per family."""
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_bounds.py"),
-                          "--set", "quick"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = _run("bench_bounds.py", "--set", "quick")
     for name in ("trivial", "volume", "epoch", "machine", "bound-0.4", "bound-0.5"):
         assert out.stdout.count(f" {name} ") == 2  # one row per family (m1-tiny, m2-tiny)
 
 
 def test_bench_ramp_rows_quick_compares_both_variants():
     """bench_ramp_rows.py --set quick exits 0 with a row per family and variant."""
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ramp_rows.py"),
-                          "--set", "quick", "--time-limit", "5"], capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = _run("bench_ramp_rows.py", "--set", "quick", "--time-limit", "5")
     assert out.stdout.count("lag disjunctions") == 2 and out.stdout.count("no lags") == 2
 
 
 def test_bench_bounds_large_only_with_lns_runs():
     """bench_bounds.py --large-only --lns 1 exits 0 and says what it measured."""
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_bounds.py"),
-                          "--set", "quick", "--large-only", "--lns", "1"],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = _run("bench_bounds.py", "--set", "quick", "--large-only", "--lns", "1")
     assert "large-peak requests only, best known after 1 s of LNS" in out.stdout
     assert out.stdout.count(" bound-0.5 ") == 2
 
 
 def test_bench_caps_quick_compares_both_variants():
     """bench_caps.py --set quick exits 0 with a row per family and variant."""
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_caps.py"),
-                          "--set", "quick", "--time-limit", "5"], capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = _run("bench_caps.py", "--set", "quick", "--time-limit", "5")
     assert out.stdout.count("without caps (0.4)") == 2 and out.stdout.count("with caps") == 2

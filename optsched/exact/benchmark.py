@@ -234,6 +234,16 @@ def disagreements(rows: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def print_side_by_side(rows: list[dict[str, Any]], title: str) -> None:
+    """End of a side-by-side benchmark script: stop (exit message) if its variants disagree,
+    else print ``title`` and the summary table."""
+    problems = disagreements(rows)
+    if problems:
+        raise SystemExit("the variants disagree:\n" + "\n".join(problems))
+    print(title)
+    print(summary_table(rows))
+
+
 def write_parquet(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Write the result rows as one Parquet table (atomically: temp file, then rename)."""
     atomic_write_parquet(rows, path)
