@@ -12,11 +12,10 @@ schedule is validated by solve(); the variants must agree wherever both prove op
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
-from optsched.exact.benchmark import INSTANCE_SETS, instance_set, print_side_by_side
+from optsched.exact.benchmark import print_side_by_side, side_by_side_arguments
 
 # the module, not the function optsched.exact re-exports under the same name
 solve_module = importlib.import_module("optsched.exact.solve")
@@ -24,17 +23,8 @@ VARIANTS = {"without caps (0.4)": 0, "with caps": 20}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", default="small", choices=list(INSTANCE_SETS))
-    ap.add_argument("--limit", type=int, default=None, help="first K seeds of each family")
-    ap.add_argument("--method", default="portfolio", choices=["portfolio", "cumulative", "epoch"])
-    ap.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve")
-    ap.add_argument("--threads", type=int, default=1, help="CP-SAT workers per solve")
-    args = ap.parse_args()
-    if args.time_limit <= 0 or args.threads < 1:
-        ap.error("--time-limit must be > 0 and --threads >= 1")
-    cases = [c for c in instance_set(args.set) if args.limit is None or c.seed < args.limit]
+    args, cases = side_by_side_arguments(__doc__, lambda ap: ap.add_argument(
+        "--method", default="portfolio", choices=["portfolio", "cumulative", "epoch"]))
     rows = []  # in the shape of optsched.exact.benchmark's rows, so its summary applies
     for case in cases:
         inst = case.instance()

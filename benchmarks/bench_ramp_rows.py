@@ -11,13 +11,12 @@ and no bound may exceed a validated value (the harness's own checks and summary 
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 
 from optsched.bounds import lower_bound
 from optsched.exact.backends import SolveParameters
-from optsched.exact.benchmark import INSTANCE_SETS, instance_set, print_side_by_side
+from optsched.exact.benchmark import print_side_by_side, side_by_side_arguments
 from optsched.exact.ramp import build_ramp_model, solve_ramp_cpsat
 from optsched.exact.solve import best_incumbent
 from optsched.validate import validate
@@ -26,16 +25,7 @@ VARIANTS = {"no lags (0.2)": False, "lag disjunctions": True}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", default="small", choices=list(INSTANCE_SETS))
-    ap.add_argument("--limit", type=int, default=None, help="first K seeds of each family")
-    ap.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve")
-    ap.add_argument("--threads", type=int, default=1, help="CP-SAT workers per solve")
-    args = ap.parse_args()
-    if args.time_limit <= 0 or args.threads < 1:
-        ap.error("--time-limit must be > 0 and --threads >= 1")
-    cases = [c for c in instance_set(args.set) if args.limit is None or c.seed < args.limit]
+    args, cases = side_by_side_arguments(__doc__)
     rows = []  # in the shape of optsched.exact.benchmark's rows, so its summary applies
     for case in cases:
         inst = case.instance()

@@ -10,6 +10,7 @@ any instance where they do not (that would be a bug in a formulation or a bound)
 
 from __future__ import annotations
 
+import argparse
 import math
 import statistics
 from collections.abc import Callable, Iterable
@@ -232,6 +233,25 @@ def disagreements(rows: list[dict[str, Any]]) -> list[str]:
         if best_obj is not None and best_bound is not None and best_bound > best_obj:
             problems.append(f"{name}: a bound {best_bound} exceeds a valid objective {best_obj}")
     return problems
+
+
+def side_by_side_arguments(doc: str, add: Callable[[argparse.ArgumentParser], None] | None = None
+                           ) -> tuple[argparse.Namespace, list[Case]]:
+    """Command line of a side-by-side benchmark script: --set, --limit, --time-limit, --threads
+    (checked) and whatever ``add`` puts on the parser; returns the arguments and the cases."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="small", choices=list(INSTANCE_SETS))
+    ap.add_argument("--limit", type=int, default=None, help="first K seeds of each family")
+    ap.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve")
+    ap.add_argument("--threads", type=int, default=1, help="CP-SAT workers per solve")
+    if add is not None:
+        add(ap)
+    args = ap.parse_args()
+    if args.time_limit <= 0 or args.threads < 1:
+        ap.error("--time-limit must be > 0 and --threads >= 1")
+    cases = [c for c in instance_set(args.set) if args.limit is None or c.seed < args.limit]
+    return args, cases
 
 
 def print_side_by_side(rows: list[dict[str, Any]], title: str) -> None:
