@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from optsched import __version__
+from optsched.bounds import lower_bound
 from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
 from optsched.exact.solve import METHODS, choose_method
@@ -226,8 +227,6 @@ _BOUNDS: dict[str, int] = {}
 def combinatorial_bound(instance: Instance) -> int:
     """The lower bound of :mod:`optsched.bounds` for ``instance`` (memoised by content hash:
     the report asks again for trials already solved)."""
-    from optsched.bounds import lower_bound
-
     key = instance.content_hash()
     if key not in _BOUNDS:
         _BOUNDS[key] = lower_bound(instance).value

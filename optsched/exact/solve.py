@@ -210,9 +210,10 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
     from concurrent.futures import ThreadPoolExecutor
 
     t0 = time.perf_counter()
-    incumbent = best_incumbent(instance, initial_solution) if use_incumbent else None
-    caps = None if incumbent is None else _completion_caps(
-        instance, incumbent.objective(_outputs(instance)))
+    caps = None  # computed once here for both models (only when switched on)
+    if use_incumbent and instance.n <= CAPS_MAX_REQUESTS:
+        upper = best_incumbent(instance, initial_solution).objective(_outputs(instance))
+        caps = _completion_caps(instance, upper)
     kw = {"initial_solution": initial_solution, "use_incumbent": use_incumbent, "caps": caps}
     if params.threads >= 2:  # CP-SAT releases the GIL while it solves: true parallelism
         group = StopGroup()
