@@ -279,6 +279,8 @@ def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None,
                      int(res.objective), int(res.bound if res.bound is not None else 0),
                      round(res.runtime, 3), res.raw_status, dict(res.schedule.starts),
                      res.solver_version, method, __version__)
+    if method in ("heuristic", "lns"):  # their bound is the combinatorial one: no recompute
+        _BOUNDS.setdefault(entry.instance_hash, entry.lower)
     if cache is not None:
         cache.add(entry)
     return entry

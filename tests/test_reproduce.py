@@ -283,6 +283,9 @@ def test_cached_bound_is_raised_to_the_current_bound(tmp_path):
     inst = rp.trial_instance(1, 0)  # papers' size: the bound is far above sum(a + o)
     cache = rp.SolveCache(tmp_path / "solves.jsonl")
     old = rp.hindsight_optimum(inst, "cpsat", 1.0, 1, cache, method="heuristic")
+    from optsched.bounds import lower_bound
+
+    assert rp.combinatorial_bound(inst) == old.lower == lower_bound(inst).value
     weak = dataclasses.replace(old, lower=trivial_bound(inst), status="feasible")
     stale = rp.SolveCache(tmp_path / "stale.jsonl")
     stale.add(weak)
