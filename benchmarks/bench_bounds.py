@@ -40,7 +40,8 @@ BOUNDS = {"trivial": trivial_bound, "volume": volume_bound, "epoch": epoch_bound
           "machine": machine_bound,
           "split-0.2": lambda inst: restriction_bound(inst, machine=False, paths=False)[0],
           "bound-0.4": lambda inst: restriction_bound(inst, paths=False)[0],
-          "bound-0.5": lambda inst: restriction_bound(inst)[0]}
+          "bound-0.5": lambda inst: restriction_bound(inst, windows=False)[0],
+          "bound-0.6": lambda inst: restriction_bound(inst)[0]}
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ The bounds below are proven in ``models/epoch-bound.md``. Most take O(n log n) t
 small dynamic program per distinct prompt size; the restriction bound repeats that per split
 point (at most 64) and the lag intervals cost O(k^2) for k large requests, so the whole bound
 takes at most about 1.5 s on 1,400 requests. The path bound (sets of at most 64 requests) adds
-up to about 6 s at the papers' size (docs/exact-performance.md).
+up to about 6 s at the papers' size and the window bound (at most 48) about as much again
+(docs/exact-performance.md).
 
 * ``trivial``: sum_i (a_i + o_i).
 * ``volume``: the k-th smallest completion time is at least ceil(V_k / M), V_k the sum of the k
@@ -39,6 +40,11 @@ up to about 6 s at the papers' size (docs/exact-performance.md).
   walks (dynamic program over the last two members, subgradient on one multiplier per
   request) bounds the least price over all orders. ``restriction`` tries it for the
   larger-peak part of the splits.
+
+* ``window`` (0.6, up to 48 requests): the same relaxation over walks, but the state also
+  holds the last gap, and each gap must let the memory at the two completions before it hold
+  (Lemma 8): the gaps are exact instead of priced by lags, so it is never below the path bound
+  for the same multipliers. ``restriction`` runs it on the path bound's best split.
 
 Arrivals enter only through c_(k) >= the k-th smallest a_i + o_i and the release dates of the
 interval bound, so instances with spread-out arrivals get weaker bounds than all-at-zero ones
@@ -486,6 +492,151 @@ def _best_walk(first: np.ndarray, y: np.ndarray, z: np.ndarray, lag_cost: np.nda
     return best, walk[::-1]
 
 
+#: Sets of at most this many requests get :func:`window_bound` (its transition table has
+#: K^3 (G + 1) entries for outputs up to G: about 45 MB at 48 members and G = 50).
+WINDOW_MAX = 48
+
+#: Subgradient iterations of :func:`window_bound` (warm-started from the path bound's
+#: multipliers by :func:`restriction_bound`; every iterate is a valid bound).
+WINDOW_ITERATIONS = 30
+
+_SCALE = 8  # window_bound rounds its multipliers to 1/8: its dynamic program runs in integers
+_BIG = 2**30  # an unreachable state of window_bound's dynamic program
+
+
+def window_gaps(instance: Instance, members: np.ndarray) -> np.ndarray:
+    """least[x, y, g1, z] = least g2 = c_k - c_j over schedules in which i, j, k (members x, y,
+    z) complete in this order with c_j - c_i = g1 (models/epoch-bound.md §9).
+
+    Memory is checked at c_j (k holds P_k - g2 if running, beside P_j: the pair lag) and at
+    c_i (j holds P_j - g1 if running, k holds P_k - g1 - g2 if running, beside P_i). Gaps
+    g1 >= max o mean nobody is running any more and are not needed. Non-increasing in g1."""
+    members = np.asarray(members, dtype=np.int64)
+    s, o = (x.astype(np.int64)[members] for x in (instance.prompt, instance.output))
+    peak, m = s + o, instance.memory_limit
+    g = np.arange(int(o.max()) + 1)
+    j_holds = np.where(g[None, :] < o[:, None], peak[:, None] - g[None, :], 0)  # (j, g1)
+    at_ci = np.minimum(o[None, None, None, :] - g[None, None, :, None],
+                       peak[:, None, None, None] + j_holds[None, :, :, None]
+                       + peak[None, None, None, :] - g[None, None, :, None] - m)
+    lag = lag_matrix(instance, members)
+    return np.maximum(np.maximum(at_ci, 0), lag[None, :, None, :])
+
+
+def window_bound(instance: Instance, members: np.ndarray, *,
+                 iterations: int = WINDOW_ITERATIONS, start: np.ndarray | None = None) -> int:
+    """A lower bound on sum_{j in members} c_j from the memory at each completion, checked
+    against the next two completions exactly (models/epoch-bound.md §9); 0 (no bound) for sets
+    above :data:`WINDOW_MAX`.
+
+    Like :func:`path_bound` it relaxes the completion order to walks with one multiplier per
+    member, but a walk's state also holds the last gap, so the gaps are chosen exactly (each
+    >= :func:`window_gaps` of the last two members and gap) instead of being priced by lags.
+    For the same multipliers it is never below the path bound's value (every walk costs at
+    least its path price). ``start`` warm-starts the multipliers."""
+    return _window_lagrangian(instance, np.asarray(members, dtype=np.int64), iterations,
+                              start)[0]
+
+
+def _window_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
+                       start: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """:func:`window_bound` and the multipliers of its best iterate."""
+    k = members.size
+    if k == 0 or k > WINDOW_MAX:
+        return 0, np.zeros(k)
+    release = _releases(instance)[members].astype(np.int64)
+    if k == 1:
+        return int(release[0]), np.zeros(1)
+    least = window_gaps(instance, members)
+    gaps = least.shape[2]
+    # first[x, y, z, g2] = first g1 from which every larger g1 allows g2 (least is
+    # non-increasing in g1), as a flat index into the (x, y, g1) table with one extra
+    # unreachable column g1 = gaps
+    first = np.stack([(least > g2).sum(axis=2) for g2 in range(gaps)], axis=3)
+    same = np.eye(k, dtype=bool)
+    repeat = same[:, :, None] | same[:, None, :] | same[None, :, :]
+    first = np.where(repeat[:, :, :, None], gaps, first)
+    rows = (np.arange(k)[:, None] * k + np.arange(k)[None, :]) * (gaps + 1)
+    lag = lag_matrix(instance, members)
+    table = dict(least=least, lag=lag, first=first,
+                 flat=(rows[:, :, None, None] + first).astype(np.intp),
+                 start_ok=(np.arange(gaps)[None, None, :] >= lag[:, :, None]) & ~same[:, :, None])
+    weight = np.array([k - r + 1 for r in range(k + 1)], dtype=np.int64)  # w_r, r = 0..k
+
+    def value_of(mu_int: np.ndarray) -> tuple[int, np.ndarray]:
+        best, walk = _best_window_walk(table, k * release * _SCALE, weight * _SCALE, mu_int)
+        return best + int(mu_int.sum()), walk
+
+    upper = _SCALE * _greedy_window_price(table, release, weight,
+                                          np.argsort(instance.prompt[members]
+                                                     + instance.output[members], kind="stable"))
+    mu = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
+    best, best_mu, step, stall = -_BIG, mu, 1.0, 0
+    for _ in range(iterations):
+        mu_int = np.round(mu * _SCALE).astype(np.int64)
+        value, walk = value_of(mu_int)
+        if value > best:
+            best, best_mu, stall = value, mu_int / _SCALE, 0
+        else:
+            stall += 1
+            if stall >= 10:
+                step, stall = step / 2, 0
+        grad = 1.0 - np.bincount(walk, minlength=k)
+        if not grad.any():  # the best walk is an order: the relaxation is solved
+            break
+        mu = mu + step * max(upper - value, _SCALE) / _SCALE / float(grad @ grad) * grad
+    return -(-best // _SCALE), best_mu
+
+
+def _greedy_window_price(table: dict, release: np.ndarray, weight: np.ndarray,
+                         order: np.ndarray) -> int:
+    """The walk price of one order with each gap as small as allowed (at least the least price
+    over orders: the subgradient's target)."""
+    least, lag = table["least"], table["lag"]
+    total, g1 = order.size * int(release[order[0]]), 0
+    for r in range(1, order.size):
+        y, z = order[r - 1], order[r]
+        g1 = int(lag[y, z]) if r == 1 else int(least[order[r - 2], y, g1, z])
+        total += int(weight[r + 1]) * g1
+    return total
+
+
+def _best_window_walk(table: dict, first_cost: np.ndarray, weight: np.ndarray,
+                      mu_int: np.ndarray) -> tuple[int, list[int]]:
+    """Least integer price of a walk (state: last two members and the gap between them) with
+    -mu_int[j] per visit of j, and the walk; costs already scaled by _SCALE."""
+    k = first_cost.size
+    gaps = table["least"].shape[2]
+    g = np.arange(gaps, dtype=np.int32)
+    mu_int = mu_int.astype(np.int32)
+    value = ((first_cost.astype(np.int32) - mu_int)[:, None, None]
+             + np.int32(weight[2]) * g[None, None, :] - mu_int[None, :, None])
+    value = np.where(table["start_ok"], value, np.int32(_BIG))
+    values = [value]
+    flat = table["flat"]
+    for r in range(3, k + 1):
+        suffix = np.minimum.accumulate(value[:, :, ::-1], axis=2)[:, :, ::-1]
+        padded = np.concatenate([suffix, np.full((k, k, 1), _BIG, dtype=np.int32)], axis=2)
+        reached = padded.ravel()[flat].min(axis=0)  # (y, z, g2)
+        value = np.minimum(reached + np.int32(weight[r]) * g[None, None, :]
+                           - mu_int[None, :, None], np.int32(_BIG))
+        values.append(value)
+    y, z, gap = np.unravel_index(int(value.argmin()), value.shape)
+    best = int(value[y, z, gap])
+    walk = [int(z), int(y)]
+    first = table["first"]
+    for r in range(k, 2, -1):
+        previous = values[r - 3]
+        suffix = np.minimum.accumulate(previous[:, y, ::-1], axis=1)[:, ::-1]
+        padded = np.concatenate([suffix, np.full((k, 1), _BIG, dtype=np.int32)], axis=1)
+        lo = first[:, y, z, gap]
+        x = int(padded[np.arange(k), lo].argmin())
+        g1 = int(lo[x]) + int(previous[x, y, lo[x]:].argmin())
+        walk.append(x)
+        y, z, gap = x, y, g1
+    return best, walk[::-1]
+
+
 #: At most this many split points are tried by :func:`restriction_bound` (evenly spaced).
 MAX_SPLITS = 64
 
@@ -496,7 +647,8 @@ PATH_SEARCH_ITERATIONS = 40
 
 
 def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
-                      machine: bool = True, paths: bool = True) -> tuple[int, int]:
+                      machine: bool = True, paths: bool = True,
+                      windows: bool = True) -> tuple[int, int]:
     """max over k of LB(k largest-peak requests) + epoch bound of the others, and the best k.
 
     Restricting a schedule to a subset gives a schedule of the sub-instance, so the optimum is
@@ -506,7 +658,9 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
     the split points of :func:`_path_split_points`. Measured: the epoch bound is weakened by
     short requests, so leaving the shortest ones to their own bound helps. ``machine=False``
     leaves out the machine and interval parts (the 0.2 bound, kept for benchmarks);
-    ``paths=False`` gives the 0.4 bound.
+    ``paths=False`` gives the 0.4 bound. ``windows`` (0.6) then tries :func:`window_bound` on
+    the best split point of the path bound, warm-started from its multipliers
+    (``windows=False`` gives the 0.5 bound).
     """
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     n, m = instance.n, instance.memory_limit
@@ -557,6 +711,11 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
                 tried[k] = with_path(k, PATH_SEARCH_ITERATIONS)
         top_k = max(tried, key=lambda k: tried[k])
         value = max(tried[top_k], with_path(top_k, PATH_ITERATIONS))
+        if windows and top_k <= WINDOW_MAX:
+            top, rest = split(top_k)
+            window = _window_lagrangian(instance, order[:top_k], WINDOW_ITERATIONS,
+                                        start=multipliers[:top_k])[0]
+            value = max(value, max(top, window) + rest)
         if value > best:
             best, best_k = value, top_k
     return best, best_k
