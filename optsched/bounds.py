@@ -4,7 +4,7 @@ The bounds below are proven in ``models/epoch-bound.md``. Most take O(n log n) t
 small dynamic program per distinct prompt size; the restriction bound repeats that per split
 point (at most 64) and the lag intervals cost O(k^2) for k large requests, so the whole bound
 takes at most about 1.5 s on 1,400 requests. The path bound (sets of at most 64 requests) adds
-up to about 6 s at the papers' size and the window bound (at most 48) about as much again
+up to about 6 s at the papers' size and the window bound (at most 64) about as much again
 (docs/exact-performance.md).
 
 * ``trivial``: sum_i (a_i + o_i).
@@ -41,7 +41,7 @@ up to about 6 s at the papers' size and the window bound (at most 48) about as m
   request) bounds the least price over all orders. ``restriction`` tries it for the
   larger-peak part of the splits.
 
-* ``window`` (0.6, up to 48 requests): the same relaxation over walks, but the state also
+* ``window`` (0.6, up to 64 requests): the same relaxation over walks, but the state also
   holds the last gap, and each gap must let the memory at the two completions before it hold
   (Lemma 8): the gaps are exact instead of priced by lags, so it is never below the path bound
   for the same multipliers. ``restriction`` runs it on the path bound's best split.
@@ -492,9 +492,13 @@ def _best_walk(first: np.ndarray, y: np.ndarray, z: np.ndarray, lag_cost: np.nda
     return best, walk[::-1]
 
 
-#: Sets of at most this many requests get :func:`window_bound` (its transition table has
-#: K^3 (G + 1) entries for outputs up to G: about 45 MB at 48 members and G = 50).
-WINDOW_MAX = 48
+#: Sets of at most this many requests get :func:`window_bound`, if their move table is not
+#: larger than :data:`WINDOW_MAX_MOVES`.
+WINDOW_MAX = 64
+
+#: At most this many entries K^3 G in window_bound's move table for K members with outputs up
+#: to G (K = 64 and G = 57 at most; a few hundred MB while the table is built).
+WINDOW_MAX_MOVES = 15_000_000
 
 #: Subgradient iterations of :func:`window_bound` (warm-started from the path bound's
 #: multipliers by :func:`restriction_bound`; every iterate is a valid bound).
@@ -512,14 +516,14 @@ def window_gaps(instance: Instance, members: np.ndarray) -> np.ndarray:
     c_i (j holds P_j - g1 if running, k holds P_k - g1 - g2 if running, beside P_i). Gaps
     g1 >= max o mean nobody is running any more and are not needed. Non-increasing in g1."""
     members = np.asarray(members, dtype=np.int64)
-    s, o = (x.astype(np.int64)[members] for x in (instance.prompt, instance.output))
+    s, o = (x.astype(np.int32)[members] for x in (instance.prompt, instance.output))
     peak, m = s + o, instance.memory_limit
-    g = np.arange(int(o.max()) + 1)
+    g = np.arange(int(o.max()) + 1, dtype=np.int32)
     j_holds = np.where(g[None, :] < o[:, None], peak[:, None] - g[None, :], 0)  # (j, g1)
     at_ci = np.minimum(o[None, None, None, :] - g[None, None, :, None],
                        peak[:, None, None, None] + j_holds[None, :, :, None]
                        + peak[None, None, None, :] - g[None, None, :, None] - m)
-    lag = lag_matrix(instance, members)
+    lag = lag_matrix(instance, members).astype(np.int32)
     return np.maximum(np.maximum(at_ci, 0), lag[None, :, None, :])
 
 
@@ -527,7 +531,7 @@ def window_bound(instance: Instance, members: np.ndarray, *,
                  iterations: int = WINDOW_ITERATIONS, start: np.ndarray | None = None) -> int:
     """A lower bound on sum_{j in members} c_j from the memory at each completion, checked
     against the next two completions exactly (models/epoch-bound.md §9); 0 (no bound) for sets
-    above :data:`WINDOW_MAX`.
+    above :data:`WINDOW_MAX` members or :data:`WINDOW_MAX_MOVES` moves.
 
     Like :func:`path_bound` it relaxes the completion order to walks with one multiplier per
     member, but a walk's state also holds the last gap, so the gaps are chosen exactly (each
@@ -542,25 +546,13 @@ def _window_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
                        start: np.ndarray | None = None) -> tuple[int, np.ndarray]:
     """:func:`window_bound` and the multipliers of its best iterate."""
     k = members.size
-    if k == 0 or k > WINDOW_MAX:
+    if k == 0 or k > WINDOW_MAX or \
+            k**3 * (int(instance.output[members].max()) + 1) > WINDOW_MAX_MOVES:
         return 0, np.zeros(k)
     release = _releases(instance)[members].astype(np.int64)
     if k == 1:
         return int(release[0]), np.zeros(1)
-    least = window_gaps(instance, members)
-    gaps = least.shape[2]
-    # first[x, y, z, g2] = first g1 from which every larger g1 allows g2 (least is
-    # non-increasing in g1), as a flat index into the (x, y, g1) table with one extra
-    # unreachable column g1 = gaps
-    first = np.stack([(least > g2).sum(axis=2) for g2 in range(gaps)], axis=3)
-    same = np.eye(k, dtype=bool)
-    repeat = same[:, :, None] | same[:, None, :] | same[None, :, :]
-    first = np.where(repeat[:, :, :, None], gaps, first)
-    rows = (np.arange(k)[:, None] * k + np.arange(k)[None, :]) * (gaps + 1)
-    lag = lag_matrix(instance, members)
-    table = dict(least=least, lag=lag, first=first,
-                 flat=(rows[:, :, None, None] + first).astype(np.intp),
-                 start_ok=(np.arange(gaps)[None, None, :] >= lag[:, :, None]) & ~same[:, :, None])
+    table = _window_moves(instance, members)
     weight = np.array([k - r + 1 for r in range(k + 1)], dtype=np.int64)  # w_r, r = 0..k
 
     def value_of(mu_int: np.ndarray) -> tuple[int, np.ndarray]:
@@ -588,6 +580,47 @@ def _window_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
     return -(-best // _SCALE), best_mu
 
 
+def _window_moves(instance: Instance, members: np.ndarray) -> dict:
+    """The move table of window_bound's dynamic program, split by how much of the previous
+    gap a move allows (models/epoch-bound.md §9).
+
+    A move (x, y, g1) -> (y, z, g2) is allowed for every g1 from first = #{g1: least > g2}
+    on (least is non-increasing in g1). Where first = 0 the move takes the whole row (x, y):
+    that happens exactly for g2 >= least[x, y, 0, z], so for each (y, z) the members x sorted
+    by that threshold and a running minimum serve every g2 at once. Only the partial moves
+    (0 < first <= the last gap, about a fifth at the papers' size) are listed one by one,
+    sorted by target state for a segmented minimum. Repeats (x, y, z not distinct) are never
+    allowed."""
+    k = members.size
+    least = window_gaps(instance, members)
+    gaps = least.shape[2]
+    same = np.eye(k, dtype=bool)
+    repeat = same[:, :, None] | same[:, None, :] | same[None, :, :]  # (x, y, z)
+    whole_from = np.where(repeat, gaps, least[:, :, 0, :])  # (x, y, z): first g2 taking all g1
+    by_threshold = np.argsort(whole_from.transpose(1, 2, 0), axis=2, kind="stable")  # (y, z, r)
+    thresholds = np.take_along_axis(whole_from.transpose(1, 2, 0), by_threshold, axis=2)
+    # whole_count[y, z, g2] = number of x whose whole row is allowed at g2
+    whole_count = np.stack([(thresholds <= g2).sum(axis=2) for g2 in range(gaps)], axis=2)
+    # first[y, z, g2, x] = #{g1: least[x, y, g1, z] > g2}, from a histogram of least's values
+    # (O(K^3 G)); laid out so that the partial moves come out sorted by target (y, z, g2)
+    cells = np.arange(k**3).reshape(k, k, k)[:, :, :, None]  # cell (y, z, x)
+    values = least.transpose(1, 3, 0, 2)  # (y, z, x, g1)
+    histogram = np.bincount((cells * gaps + values).ravel(), minlength=k**3 * gaps)
+    first = (gaps - np.cumsum(histogram.reshape(k, k, k, gaps), axis=3)).transpose(0, 1, 3, 2)
+    partial = (first > 0) & (first < gaps) & ~repeat.transpose(1, 2, 0)[:, :, None, :]
+    y, z, g2, x = np.nonzero(partial)
+    flat_all = (x * k + y) * (gaps + 1) + first[y, z, g2, x]
+    target_all = (y * k + z) * gaps + g2
+    starts = np.flatnonzero(np.r_[True, target_all[1:] != target_all[:-1]]) \
+        if target_all.size else np.zeros(0, dtype=np.intp)
+    lag = lag_matrix(instance, members)
+    return dict(least=least.astype(np.int16), lag=lag, repeat=repeat,
+                by_threshold=by_threshold, whole_count=whole_count,
+                partial_flat=flat_all.astype(np.intp), partial_starts=starts,
+                partial_target=target_all[starts] if target_all.size else target_all,
+                start_ok=(np.arange(gaps)[None, None, :] >= lag[:, :, None]) & ~same[:, :, None])
+
+
 def _greedy_window_price(table: dict, release: np.ndarray, weight: np.ndarray,
                          order: np.ndarray) -> int:
     """The walk price of one order with each gap as small as allowed (at least the least price
@@ -604,32 +637,45 @@ def _greedy_window_price(table: dict, release: np.ndarray, weight: np.ndarray,
 def _best_window_walk(table: dict, first_cost: np.ndarray, weight: np.ndarray,
                       mu_int: np.ndarray) -> tuple[int, list[int]]:
     """Least integer price of a walk (state: last two members and the gap between them) with
-    -mu_int[j] per visit of j, and the walk; costs already scaled by _SCALE."""
+    -mu_int[j] per visit of j, and the walk; costs already scaled by _SCALE.
+
+    Each position takes suffix minima over the previous gap, serves the whole-row moves by a
+    running minimum over members sorted by threshold and the partial moves by a segmented
+    minimum (:func:`_window_moves`); the walk is recovered backwards from the stored values."""
     k = first_cost.size
-    gaps = table["least"].shape[2]
+    least = table["least"]
+    gaps = least.shape[2]
     g = np.arange(gaps, dtype=np.int32)
+    big = np.int32(_BIG)
     mu_int = mu_int.astype(np.int32)
     value = ((first_cost.astype(np.int32) - mu_int)[:, None, None]
              + np.int32(weight[2]) * g[None, None, :] - mu_int[None, :, None])
-    value = np.where(table["start_ok"], value, np.int32(_BIG))
+    value = np.where(table["start_ok"], value, big)
     values = [value]
-    flat = table["flat"]
+    rows = np.arange(k)[:, None, None]
     for r in range(3, k + 1):
         suffix = np.minimum.accumulate(value[:, :, ::-1], axis=2)[:, :, ::-1]
-        padded = np.concatenate([suffix, np.full((k, k, 1), _BIG, dtype=np.int32)], axis=2)
-        reached = padded.ravel()[flat].min(axis=0)  # (y, z, g2)
-        value = np.minimum(reached + np.int32(weight[r]) * g[None, None, :]
-                           - mu_int[None, :, None], np.int32(_BIG))
+        whole = suffix[:, :, 0]  # (x, y): best over every previous gap
+        running = np.minimum.accumulate(whole[table["by_threshold"], rows], axis=2)
+        running = np.concatenate([np.full((k, k, 1), big, dtype=np.int32), running], axis=2)
+        reached = np.take_along_axis(running, table["whole_count"], axis=2).ravel()
+        if table["partial_flat"].size:
+            padded = np.concatenate([suffix, np.full((k, k, 1), big, dtype=np.int32)], axis=2)
+            part = np.minimum.reduceat(padded.ravel()[table["partial_flat"]],
+                                       table["partial_starts"])
+            targets = table["partial_target"]
+            reached[targets] = np.minimum(reached[targets], part)
+        value = np.minimum(reached.reshape(k, k, gaps) + np.int32(weight[r]) * g[None, None, :]
+                           - mu_int[None, :, None], big)
         values.append(value)
     y, z, gap = np.unravel_index(int(value.argmin()), value.shape)
     best = int(value[y, z, gap])
     walk = [int(z), int(y)]
-    first = table["first"]
     for r in range(k, 2, -1):
         previous = values[r - 3]
         suffix = np.minimum.accumulate(previous[:, y, ::-1], axis=1)[:, ::-1]
-        padded = np.concatenate([suffix, np.full((k, 1), _BIG, dtype=np.int32)], axis=1)
-        lo = first[:, y, z, gap]
+        padded = np.concatenate([suffix, np.full((k, 1), big, dtype=np.int32)], axis=1)
+        lo = np.where(table["repeat"][:, y, z], gaps, (least[:, y, :, z] > gap).sum(axis=1))
         x = int(padded[np.arange(k), lo].argmin())
         g1 = int(lo[x]) + int(previous[x, y, lo[x]:].argmin())
         walk.append(x)
@@ -711,7 +757,7 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
                 tried[k] = with_path(k, PATH_SEARCH_ITERATIONS)
         top_k = max(tried, key=lambda k: tried[k])
         value = max(tried[top_k], with_path(top_k, PATH_ITERATIONS))
-        if windows and top_k <= WINDOW_MAX:
+        if windows:
             top, rest = split(top_k)
             window = _window_lagrangian(instance, order[:top_k], WINDOW_ITERATIONS,
                                         start=multipliers[:top_k])[0]

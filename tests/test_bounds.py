@@ -11,10 +11,13 @@ import pytest
 from optsched import make_instance, validate
 from optsched.bounds import (
     WINDOW_MAX,
+    WINDOW_MAX_MOVES,
+    _best_window_walk,
     _epoch_costs_dp,
     _epoch_costs_relaxed,
     _path_lagrangian,
     _srpt_total,
+    _window_moves,
     chain_bound,
     completion_bounds,
     core_bound,
@@ -386,9 +389,14 @@ def test_window_bound_is_at_least_the_path_bound_from_its_multipliers():
 
 
 def test_window_bound_skips_large_sets():
-    """Sets above WINDOW_MAX give no bound (0); one member gives its release bound."""
+    """Sets above WINDOW_MAX members or WINDOW_MAX_MOVES moves give no bound (0); one member
+    gives its release bound."""
     big = make_instance(100, [1] * (WINDOW_MAX + 1), 0)
     assert window_bound(big, np.arange(WINDOW_MAX + 1)) == 0
+    side = round((WINDOW_MAX_MOVES / 301) ** (1 / 3)) + 1  # K^3 * 301 moves, just above the cap
+    assert side <= WINDOW_MAX
+    long = make_instance(600, [300] * side, 0)
+    assert window_bound(long, np.arange(side)) == 0
     assert window_bound(make_instance(10, [4], 2, 3), np.arange(1)) == 7
 
 
@@ -401,3 +409,34 @@ def test_window_bound_lifts_a_papers_size_split():
     path, mu = _path_lagrangian(inst, top, 200)
     assert window_bound(inst, top, start=mu) >= 1.015 * path
     assert restriction_bound(inst)[0] > restriction_bound(inst, windows=False)[0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_window_dynamic_program_matches_enumerating_every_walk(seed):
+    """The dynamic program of window_bound (suffix, running and segmented minima) finds the
+    least walk price that enumerating every walk and every allowed gap sequence finds."""
+    rng = np.random.default_rng(seed)
+    k, m = 4, 9
+    out = rng.integers(1, 6, size=k)
+    inst = make_instance(m, out, rng.integers(0, m - out + 1), rng.integers(0, 3, size=k))
+    members = np.arange(k)
+    least, lag = window_gaps(inst, members), lag_matrix(inst, members)
+    release = (inst.arrival + inst.output).astype(np.int64)
+    mu = rng.integers(-20, 20, size=k)
+    table = _window_moves(inst, members)
+    weight = np.array([k - r + 1 for r in range(k + 1)])
+    found, walk = _best_window_walk(table, k * release, weight, mu)
+    best = None
+    for w in itertools.product(range(k), repeat=k):
+        if any(len({*w[r:r + 3]}) < len(w[r:r + 3]) for r in range(k - 1)):
+            continue
+        for gaps in itertools.product(range(least.shape[2]), repeat=k - 1):
+            ok = gaps[0] >= lag[w[0], w[1]] and all(
+                gaps[r] >= least[w[r - 1], w[r], gaps[r - 1], w[r + 1]] for r in range(1, k - 1))
+            if ok:
+                price = k * release[w[0]] + sum(weight[r + 2] * gaps[r] for r in range(k - 1))
+                price -= sum(mu[j] for j in w)
+                best = price if best is None else min(best, price)
+    assert found == best
+    assert len(walk) == k
+    assert all(len({*walk[r:r + 3]}) == len(walk[r:r + 3]) for r in range(k - 1))
