@@ -53,7 +53,9 @@ interval bound, so instances with spread-out arrivals get weaker bounds than all
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -443,13 +445,30 @@ def _path_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
 
     upper = price(np.argsort(instance.prompt[members] + instance.output[members],
                              kind="stable"))
-    mu = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
-    best, best_mu, step, stall = -_INF, mu, 1.0, 0
-    for _ in range(iterations):
+    def evaluate(mu: np.ndarray) -> tuple[float, list[int], np.ndarray]:
         value, walk = _best_walk(k * release, y, z, lag_cost, triple_cost, mu)
-        value += mu.sum()
+        return value + mu.sum(), walk, mu
+
+    best, best_mu = _subgradient_ascent(evaluate, k, iterations, upper, start)
+    if best == -np.inf:
+        return 0, best_mu
+    return int(np.ceil(best - 1e-6 * max(1.0, abs(best)))), best_mu
+
+
+def _subgradient_ascent(evaluate: Callable[[np.ndarray], tuple[float, list[int], np.ndarray]],
+                        k: int, iterations: int, upper: float, start: np.ndarray | None
+                        ) -> tuple[float, np.ndarray]:
+    """Raise a Lagrangian bound over walks with one multiplier per member (path and window
+    bounds): Polyak steps towards ``upper`` (the price of some order) along 1 - visits,
+    halved after 10 steps without progress; stops early when the best walk is an order.
+    ``evaluate(mu)`` gives the bound at mu, the best walk and the multipliers it actually
+    used. Returns the best bound seen (-inf without iterations) and its multipliers."""
+    mu = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
+    best, best_mu, step, stall = -np.inf, mu, 1.0, 0
+    for _ in range(iterations):
+        value, walk, used = evaluate(mu)
         if value > best + 1e-9:
-            best, best_mu, stall = value, mu, 0
+            best, best_mu, stall = value, used, 0
         else:
             stall += 1
             if stall >= 10:
@@ -458,7 +477,7 @@ def _path_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
         if not grad.any():  # the best walk is an order: the relaxation is solved
             break
         mu = mu + step * max(upper - value, 1.0) / float(grad @ grad) * grad
-    return int(np.ceil(best - 1e-6 * max(1.0, abs(best)))), best_mu
+    return best, best_mu
 
 
 def _best_walk(first: np.ndarray, y: np.ndarray, z: np.ndarray, lag_cost: np.ndarray,
@@ -567,29 +586,17 @@ def _window_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
         iterations = min(iterations, max(WINDOW_MIN_ITERATIONS, work // per_iteration))
     weight = np.array([k - r + 1 for r in range(k + 1)], dtype=np.int64)  # w_r, r = 0..k
 
-    def value_of(mu_int: np.ndarray) -> tuple[int, np.ndarray]:
-        best, walk = _best_window_walk(table, k * release * _SCALE, weight * _SCALE, mu_int)
-        return best + int(mu_int.sum()), walk
-
-    upper = _SCALE * _greedy_window_price(table, release, weight,
-                                          np.argsort(instance.prompt[members]
-                                                     + instance.output[members], kind="stable"))
-    mu = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
-    best, best_mu, step, stall = -_BIG, mu, 1.0, 0
-    for _ in range(iterations):
+    def evaluate(mu: np.ndarray) -> tuple[float, list[int], np.ndarray]:
+        """The bound at mu rounded to 1/_SCALE, exact: integers divided by a power of two."""
         mu_int = np.round(mu * _SCALE).astype(np.int64)
-        value, walk = value_of(mu_int)
-        if value > best:
-            best, best_mu, stall = value, mu_int / _SCALE, 0
-        else:
-            stall += 1
-            if stall >= 10:
-                step, stall = step / 2, 0
-        grad = 1.0 - np.bincount(walk, minlength=k)
-        if not grad.any():  # the best walk is an order: the relaxation is solved
-            break
-        mu = mu + step * max(upper - value, _SCALE) / _SCALE / float(grad @ grad) * grad
-    return -(-best // _SCALE), best_mu
+        value, walk = _best_window_walk(table, k * release * _SCALE, weight * _SCALE, mu_int)
+        return (value + int(mu_int.sum())) / _SCALE, walk, mu_int / _SCALE
+
+    upper = _greedy_window_price(table, release, weight,
+                                 np.argsort(instance.prompt[members] + instance.output[members],
+                                            kind="stable"))
+    best, best_mu = _subgradient_ascent(evaluate, k, iterations, upper, start)
+    return (0 if best == -np.inf else math.ceil(best)), best_mu
 
 
 def _window_moves(instance: Instance, members: np.ndarray) -> dict:

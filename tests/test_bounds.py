@@ -266,10 +266,11 @@ def test_triple_lags_hold_for_every_schedule(seed):
             assert 2 * (c[b] - c[a]) + (c[d] - c[b]) >= triple[a, b, d]
 
 
+@pytest.mark.parametrize("bound", [path_bound, window_bound], ids=["path", "window"])
 @pytest.mark.parametrize("seed", range(6))
-def test_path_bound_holds_for_every_schedule_and_subset(seed):
-    """The path bound of any subset is <= that subset's total completion time in valid
-    schedules of the whole instance (restriction keeps a schedule valid)."""
+def test_walk_bounds_hold_for_every_schedule_and_subset(bound, seed):
+    """The path and window bounds of any subset are <= that subset's total completion time in
+    valid schedules of the whole instance (restriction keeps a schedule valid)."""
     inst, scheds = _scheduled(seed)
     rng = np.random.default_rng(seed)
     subsets = [np.arange(inst.n), peak_order(inst)[: inst.n // 2]]
@@ -278,7 +279,7 @@ def test_path_bound_holds_for_every_schedule_and_subset(seed):
     for sched in scheds:
         c = np.array([sched.starts[r.id] + r.output_tokens for r in inst.requests])
         for members in subsets:
-            assert path_bound(inst, members) <= c[members].sum()
+            assert bound(inst, members) <= c[members].sum()
 
 
 def test_path_bound_never_exceeds_the_brute_force_optimum(oracle):
@@ -338,21 +339,6 @@ def test_window_gaps_never_grow_with_the_first_gap(seed):
     inst = (jaillet_model1 if seed % 2 == 0 else jaillet_model2)(seed)
     least = window_gaps(inst, peak_order(inst)[:20])
     assert (np.diff(least, axis=2) <= 0).all()
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_window_bound_holds_for_every_schedule_and_subset(seed):
-    """The window bound of any subset is <= that subset's total completion time in valid
-    schedules of the whole instance."""
-    inst, scheds = _scheduled(seed)
-    rng = np.random.default_rng(100 + seed)
-    subsets = [np.arange(inst.n), peak_order(inst)[: inst.n // 2]]
-    subsets += [rng.choice(inst.n, size=int(rng.integers(1, inst.n + 1)), replace=False)
-                for _ in range(6)]
-    for sched in scheds:
-        c = np.array([sched.starts[r.id] + r.output_tokens for r in inst.requests])
-        for members in subsets:
-            assert window_bound(inst, members) <= c[members].sum()
 
 
 def test_window_bound_never_exceeds_the_brute_force_optimum(oracle):
