@@ -531,7 +531,6 @@ WINDOW_WORK = 1_500_000_000
 WINDOW_MIN_ITERATIONS = 5
 
 _SCALE = 8  # window_bound rounds its multipliers to 1/8: its dynamic program runs in integers
-_BIG = 2**30  # an unreachable state of window_bound's dynamic program
 
 
 def window_gaps(instance: Instance, members: np.ndarray) -> np.ndarray:
@@ -664,11 +663,15 @@ def _best_window_walk(table: dict, first_cost: np.ndarray, weight: np.ndarray,
     k = first_cost.size
     least = table["least"]
     gaps = least.shape[2]
-    g = np.arange(gaps, dtype=np.int32)
-    big = np.int32(_BIG)
-    mu_int = mu_int.astype(np.int32)
-    value = ((first_cost.astype(np.int32) - mu_int)[:, None, None]
-             + np.int32(weight[2]) * g[None, None, :] - mu_int[None, :, None])
+    # every walk's price lies within +-span; int32 (twice as fast) when span + big cannot
+    # overflow, else int64; big marks unreachable states and never clips a real price
+    span = int(first_cost.max()) + int(weight[2]) * gaps * k + 2 * k * int(np.abs(mu_int).max())
+    kind = np.int32 if span < 2**29 else np.int64
+    big = kind(2**30 if kind is np.int32 else 2**62)
+    g = np.arange(gaps, dtype=kind)
+    mu_int = mu_int.astype(kind)
+    value = ((first_cost.astype(kind) - mu_int)[:, None, None]
+             + kind(weight[2]) * g[None, None, :] - mu_int[None, :, None])
     value = np.where(table["start_ok"], value, big)
     values = [value]
     rows = np.arange(k)[:, None, None]
@@ -676,15 +679,15 @@ def _best_window_walk(table: dict, first_cost: np.ndarray, weight: np.ndarray,
         suffix = np.minimum.accumulate(value[:, :, ::-1], axis=2)[:, :, ::-1]
         whole = suffix[:, :, 0]  # (x, y): best over every previous gap
         running = np.minimum.accumulate(whole[table["by_threshold"], rows], axis=2)
-        running = np.concatenate([np.full((k, k, 1), big, dtype=np.int32), running], axis=2)
+        running = np.concatenate([np.full((k, k, 1), big, dtype=kind), running], axis=2)
         reached = np.take_along_axis(running, table["whole_count"], axis=2).ravel()
         if table["partial_flat"].size:
-            padded = np.concatenate([suffix, np.full((k, k, 1), big, dtype=np.int32)], axis=2)
+            padded = np.concatenate([suffix, np.full((k, k, 1), big, dtype=kind)], axis=2)
             part = np.minimum.reduceat(padded.ravel()[table["partial_flat"]],
                                        table["partial_starts"])
             targets = table["partial_target"]
             reached[targets] = np.minimum(reached[targets], part)
-        value = np.minimum(reached.reshape(k, k, gaps) + np.int32(weight[r]) * g[None, None, :]
+        value = np.minimum(reached.reshape(k, k, gaps) + kind(weight[r]) * g[None, None, :]
                            - mu_int[None, :, None], big)
         values.append(value)
     y, z, gap = np.unravel_index(int(value.argmin()), value.shape)
@@ -693,7 +696,7 @@ def _best_window_walk(table: dict, first_cost: np.ndarray, weight: np.ndarray,
     for r in range(k, 2, -1):
         previous = values[r - 3]
         suffix = np.minimum.accumulate(previous[:, y, ::-1], axis=1)[:, ::-1]
-        padded = np.concatenate([suffix, np.full((k, 1), big, dtype=np.int32)], axis=1)
+        padded = np.concatenate([suffix, np.full((k, 1), big, dtype=kind)], axis=1)
         lo = np.where(table["repeat"][:, y, z], gaps, (least[:, y, :, z] > gap).sum(axis=1))
         x = int(padded[np.arange(k), lo].argmin())
         g1 = int(lo[x]) + int(previous[x, y, lo[x]:].argmin())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 
@@ -470,3 +471,15 @@ def test_window_bound_nearly_meets_the_optimum_of_many_identical_requests():
     optimum = _identical_optimum(24, 1, 19, 40)
     assert optimum >= restriction_bound(inst)[0] >= 0.995 * optimum
     assert restriction_bound(inst, windows=False)[0] < 0.9 * optimum
+
+
+def test_window_bound_shifts_exactly_with_late_arrivals():
+    """Delaying every arrival by A adds exactly K * A to the window bound of K requests, also
+    when the prices no longer fit the fast 32-bit dynamic program (A = 10^7)."""
+    inst = jaillet_model1(3, n_range=(12, 14))
+    members = peak_order(inst)[:10]
+    base = window_bound(inst, members)
+    for shift in (1000, 10**7):
+        late = inst.with_requests([dataclasses.replace(r, arrival=r.arrival + shift)
+                                   for r in inst.requests])
+        assert window_bound(late, members) == base + members.size * shift
