@@ -632,7 +632,7 @@ def _window_moves(instance: Instance, members: np.ndarray) -> dict:
     starts = np.flatnonzero(np.r_[True, target_all[1:] != target_all[:-1]]) \
         if target_all.size else np.zeros(0, dtype=np.intp)
     lag = lag_matrix(instance, members)
-    return dict(least=least.astype(np.int16), lag=lag, repeat=repeat,
+    return dict(least=least, lag=lag, repeat=repeat,
                 by_threshold=by_threshold, whole_count=whole_count,
                 partial_flat=flat_all.astype(np.intp), partial_starts=starts,
                 partial_target=target_all[starts] if target_all.size else target_all,

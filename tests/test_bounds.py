@@ -483,3 +483,10 @@ def test_window_bound_shifts_exactly_with_late_arrivals():
         late = inst.with_requests([dataclasses.replace(r, arrival=r.arrival + shift)
                                    for r in inst.requests])
         assert window_bound(late, members) == base + members.size * shift
+
+
+def test_window_bound_handles_outputs_beyond_16_bits():
+    """Long outputs (o = 40,000, small sets within the move cap) keep exact gaps: three
+    requests that must run one after the other get the one-by-one optimum."""
+    inst = make_instance(40_001, [40_000] * 3, 1)
+    assert window_bound(inst, np.arange(3)) == 40_000 + 80_000 + 120_000
