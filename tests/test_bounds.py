@@ -429,9 +429,11 @@ def test_window_dynamic_program_matches_enumerating_every_walk(seed):
     assert all(len({*walk[r:r + 3]}) == len(walk[r:r + 3]) for r in range(k - 1))
 
 
-def _identical_optimum(n, prompt, output, memory):
+def _identical_optimum(n, prompt, output, memory, depth=None):
     """Optimal sum of completions of n identical requests arriving at 0, by a dynamic program
-    over the gaps between consecutive completions (an oracle for these tests only).
+    over the gaps between consecutive completions (an oracle for these tests only); with
+    ``depth``, the memory at each completion is checked against the next ``depth``
+    completions only (a relaxation: a lower bound on the optimum).
 
     Memory only needs checking at completions (models/epoch-bound.md §8), and identical
     requests make the order irrelevant, so the state is the list of (age, memory left) of the
@@ -454,6 +456,7 @@ def _identical_optimum(n, prompt, output, memory):
                     continue
                 key = tuple(moved) if gap == 0 and position > 1 else \
                     ((0, memory - peak), *moved)
+                key = key[:depth]  # the completions further back are forgotten
                 if cost + weight * gap < following.get(key, float("inf")):
                     following[key] = cost + weight * gap
         layer = following
@@ -471,6 +474,21 @@ def test_window_bound_nearly_meets_the_optimum_of_many_identical_requests():
     optimum = _identical_optimum(24, 1, 19, 40)
     assert optimum >= restriction_bound(inst)[0] >= 0.995 * optimum
     assert restriction_bound(inst, windows=False)[0] < 0.9 * optimum
+
+
+def test_window_bound_is_the_two_ahead_relaxation_when_three_do_not_fit():
+    """On 20 identical requests of which two, but not three, fit at once (s = 1, o = 15,
+    M = 40) the restriction bound equals the optimum with memory checked two completion times
+    ahead, and three ahead already give the optimum; with o = 12 (three fit) four are needed."""
+    inst = make_instance(40, [15] * 20, 1)
+    assert restriction_bound(inst)[0] == _identical_optimum(20, 1, 15, 40, depth=2)
+    optimum = _identical_optimum(20, 1, 15, 40)
+    assert _identical_optimum(20, 1, 15, 40, depth=2) < _identical_optimum(20, 1, 15, 40, depth=3)
+    assert _identical_optimum(20, 1, 15, 40, depth=3) == optimum
+    optimum = _identical_optimum(20, 1, 12, 40)
+    assert restriction_bound(make_instance(40, [12] * 20, 1))[0] <= optimum
+    assert _identical_optimum(20, 1, 12, 40, depth=3) < _identical_optimum(20, 1, 12, 40, depth=4)
+    assert _identical_optimum(20, 1, 12, 40, depth=4) == optimum
 
 
 def test_window_bound_shifts_exactly_with_late_arrivals():

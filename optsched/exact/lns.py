@@ -22,15 +22,18 @@ memory profile is rechecked after every accepted move and the final schedule goe
 :func:`optsched.validate.validate`. Nothing here proves optimality: the result is an upper
 bound only.
 
-Reproducibility: each sub-solve is limited by CP-SAT's *deterministic* time, so a run with
-``iterations`` set, ``time_limit=None`` and one worker gives the same schedule every time. A wall
-time limit (or several workers sharing the best schedule) depends on the machine's speed.
+Reproducibility: each sub-solve is limited by CP-SAT's *deterministic* time, and several
+workers run in synchronous *rounds*: each draws its own neighbourhood of the same best schedule,
+and when all are back their answers are merged in a fixed order (:meth:`_Search.merge`). So a
+run with ``iterations`` set and ``time_limit=None`` gives the same schedule every time and on
+any machine, for a given number of workers (one worker and two follow different sequences); a
+wall time limit only decides where that sequence of rounds stops (the last round may be cut
+short).
 """
 
 from __future__ import annotations
 
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -77,7 +80,6 @@ class _Search:
         self.max_o = int(self.o.max())
         self.starts = starts.copy()
         self.profile = self._profile(self.starts)
-        self.lock = threading.Lock()
         self.iterations = 0
         self.improvements = 0
         self.history: list[tuple[float, int]] = []
@@ -96,16 +98,14 @@ class _Search:
     def value(self, starts: np.ndarray) -> int:
         return int(starts.sum() + self.o.sum())
 
-    def neighbourhood(self, rng: random.Random, sizes: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-        """(freed requests, snapshot of starts, snapshot of the profile)."""
-        with self.lock:
-            starts, profile = self.starts.copy(), self.profile.copy()
+    def neighbourhood(self, rng: random.Random, sizes: tuple[int, ...],
+                      starts: np.ndarray) -> np.ndarray:
+        """The requests to free: the ``k`` starts nearest a random anchor (k from ``sizes``)."""
         k = min(rng.choice(sizes), self.inst.n)
         anchor = rng.randrange(0, int(starts.max()) + 1)
         # nearest starts to the anchor; ties broken at random so repeated anchors differ
         keys = np.abs(starts - anchor) + np.array([rng.random() for _ in range(self.inst.n)])
-        free = np.argsort(keys, kind="stable")[:k]
-        return free, starts, profile
+        return np.argsort(keys, kind="stable")[:k]
 
     def resolve(self, free: np.ndarray, starts: np.ndarray, profile: np.ndarray,
                 sub_limit: float, seed: int, wall_left: float | None) -> np.ndarray | None:
@@ -180,18 +180,32 @@ class _Search:
 
     def offer(self, new: np.ndarray, elapsed: float) -> bool:
         """Keep ``new`` if it beats the best (checked against the whole memory profile)."""
-        with self.lock:
-            if self.value(new) >= self.value(self.starts):
-                return False
-            new = self.left_shift(new, 0)
-            profile = self._profile(new)
-            if profile.max() > self.m or (new < self.a).any():
-                raise SolverError("LNS produced an infeasible schedule (a bug in the "
-                                  "neighbourhood model)")
-            self.starts, self.profile = new, profile
-            self.improvements += 1
-            self.history.append((elapsed, self.value(new)))
-            return True
+        if self.value(new) >= self.value(self.starts):
+            return False
+        new = self.left_shift(new, 0)
+        profile = self._profile(new)
+        if profile.max() > self.m or (new < self.a).any():
+            raise SolverError("LNS produced an infeasible schedule (a bug in the "
+                              "neighbourhood model)")
+        self.starts, self.profile = new, profile
+        self.improvements += 1
+        self.history.append((elapsed, self.value(new)))
+        return True
+
+    def merge(self, base: np.ndarray, answers: list[tuple[np.ndarray, np.ndarray]],
+              elapsed: float) -> bool:
+        """Offer the best combination of one round's answers, all re-placing their freed
+        requests in the same ``base`` schedule: best answer first (ties: lower worker), then
+        each other answer's freed requests on top when that stays feasible and is better.
+        Deterministic in the answers, so rounds reproduce whatever the threads' timing."""
+        ranked = sorted(answers, key=lambda fa: self.value(fa[1]))  # stable: worker order
+        best = base
+        for free, new in ranked:
+            trial = best.copy()
+            trial[free] = new[free]
+            if self.value(trial) < self.value(best) and self._profile(trial).max() <= self.m:
+                best = trial
+        return self.offer(best, elapsed)
 
 
 def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: float | None = None,
@@ -203,8 +217,10 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     sub-solves (whichever comes first; :data:`DEFAULT_ITERATIONS` when neither is given), or
     until the value reaches ``target`` (a proven lower bound: nothing better exists).
 
-    ``workers`` searches run side by side in threads (CP-SAT releases the GIL while it solves)
-    and share the best schedule. The result is validated; it is never worse than the input.
+    ``workers`` sub-solves run side by side in threads (CP-SAT releases the GIL while it
+    solves), in synchronous rounds on the same best schedule (module docstring: with a given
+    number of workers, the same ``iterations`` give the same schedule on any machine). The
+    result is validated; it is never worse than the input.
     """
     report = validate(instance, schedule)
     if not report.valid:
@@ -225,38 +241,46 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     initial = search.value(search.starts)
     search.history.append((0.0, initial))
     search.offer(search.left_shift(search.starts, 0), 0.0)
-    counter_lock = threading.Lock()
+    rngs = [random.Random(f"{seed}-{w}") for w in range(workers)]
+    if search.inst.n <= min(sizes):
+        rngs = rngs[:1]  # one neighbourhood holds every request: more workers add nothing
 
-    def next_iteration() -> int | None:
-        """The next iteration's number (0, 1, ...), or None when the budget is spent."""
+    def budget_left() -> bool:
         if time_limit is not None and time.perf_counter() - t0 >= time_limit:
-            return None
+            return False
         if target is not None and search.value(search.starts) <= target:
-            return None
-        with counter_lock:
-            if iterations is not None and search.iterations >= iterations:
-                return None
-            search.iterations += 1
-            return search.iterations - 1
+            return False
+        return iterations is None or search.iterations < iterations
 
-    def work(worker: int) -> None:
-        rng = random.Random(f"{seed}-{worker}")
-        while (k := next_iteration()) is not None:
-            free, starts, profile = search.neighbourhood(rng, sizes)
-            left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-            new = search.resolve(free, starts, profile, sub_limit,
-                                 seed=(seed * 1_000_003 + k) % 2**31, wall_left=left)
-            if new is not None:
-                search.offer(new, time.perf_counter() - t0)
+    def sub_solve(job: tuple[np.ndarray, int, np.ndarray, np.ndarray]) -> np.ndarray | None:
+        free, k, starts, profile = job
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+        return search.resolve(free, starts, profile, sub_limit,
+                              seed=(seed * 1_000_003 + k) % 2**31, wall_left=left)
 
-    if workers == 1 or search.inst.n <= min(sizes):
-        work(0)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    pool = None
+    if len(rngs) > 1:
+        from concurrent.futures import ThreadPoolExecutor  # CP-SAT releases the GIL
 
-        with ThreadPoolExecutor(workers) as pool:
-            for done in [pool.submit(work, w) for w in range(workers)]:
-                done.result()  # re-raises a worker's error
+        pool = ThreadPoolExecutor(len(rngs))
+    try:
+        while budget_left():  # one round: every worker re-solves a neighbourhood of the best
+            base, profile = search.starts.copy(), search.profile.copy()
+            jobs = []
+            for rng in rngs:
+                if iterations is not None and search.iterations >= iterations:
+                    break
+                jobs.append((search.neighbourhood(rng, sizes, base), search.iterations, base,
+                             profile))
+                search.iterations += 1
+            news = list(pool.map(sub_solve, jobs)) if pool else [sub_solve(j) for j in jobs]
+            answers = [(job[0], new) for job, new in zip(jobs, news, strict=True)
+                       if new is not None]
+            if answers:
+                search.merge(base, answers, time.perf_counter() - t0)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     best = Schedule({rid: int(search.starts[i]) for i, rid in enumerate(instance.ids)})
     final = validate(instance, best)
     if not final.valid:
