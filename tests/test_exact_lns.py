@@ -58,18 +58,17 @@ def test_lns_with_two_workers_is_reproducible():
 
 
 def test_lns_round_merge_combines_answers_that_fit_together():
-    """A round's merge keeps the best answer and adds another worker's re-placed requests on
-    top when the result still fits in M, and leaves out an answer that would overflow."""
+    """A round's merge keeps the best worker result and adds another worker's moved requests
+    on top when the result still fits in M, and leaves out one that would overflow."""
     inst = make_instance(10, [2, 2, 2], [3, 3, 3])  # peak 5: two fit side by side, three do not
     search = _Search(inst, np.array([20, 60, 100]))
     base = search.starts.copy()
     first, second, third = base.copy(), base.copy(), base.copy()
     first[0], second[1], third[2] = 0, 0, 0  # each alone is feasible; all three at 0 are not
-    search.merge(base, [(np.array([1]), second), (np.array([0]), first),
-                        (np.array([2]), third)], 0.0)
-    assert sorted(search.starts.tolist())[:2] == [0, 0]  # two answers combined
-    assert search._profile(search.starts).max() <= 10
-    assert search.value(search.starts) < search.value(second)  # better than any one answer
+    best = search.merge(base, [second, first, third])
+    assert sorted(best.tolist())[:2] == [0, 0]  # two results combined
+    assert search._profile(best).max() <= 10
+    assert search.value(best) < search.value(second)  # better than any one result
 
 
 def test_lns_refuses_bad_input():
@@ -90,7 +89,7 @@ def test_an_infeasible_move_is_caught_before_it_is_kept():
     inst = make_instance(6, [2, 2, 2], 1)
     search = _Search(inst, np.array([0, 0, 2]))
     with pytest.raises(SolverError, match="infeasible"):
-        search.offer(np.array([0, 0, 0]), 0.0)
+        search.improved(search.starts, np.array([0, 0, 0]))
 
 
 def test_left_shift_only_moves_requests_earlier_and_keeps_memory():
