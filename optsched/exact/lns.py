@@ -255,28 +255,34 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     if search.inst.n <= min(sizes):
         rngs = rngs[:1]  # one neighbourhood holds every request: more workers add nothing
     batch = 1 if len(rngs) == 1 else ROUND_SUB_SOLVES
+    numbered = 0  # sub-solves numbered so far (their seeds), whether or not they ran
 
     def budget_left() -> bool:
         if time_limit is not None and time.perf_counter() - t0 >= time_limit:
             return False
         if target is not None and search.value(search.starts) <= target:
             return False
-        return iterations is None or search.iterations < iterations
+        return iterations is None or numbered < iterations
 
     def run(worker: int, numbers: list[int], starts: np.ndarray, profile: np.ndarray
-            ) -> tuple[np.ndarray, int]:
+            ) -> tuple[np.ndarray, int, int]:
         """One worker's part of a round: sub-solves numbered ``numbers``, each on the
-        worker's own best so far (which starts as the round's base)."""
-        accepted = 0
+        worker's own best so far (which starts as the round's base). Returns that best, the
+        improving sub-solves and the sub-solves run (fewer when time or the target ran out)."""
+        accepted = ran = 0
         for k in numbers:
-            free = search.neighbourhood(rngs[worker], sizes, starts)
             left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+            if (left is not None and left <= 0) or \
+                    (target is not None and search.value(starts) <= target):
+                break
+            free = search.neighbourhood(rngs[worker], sizes, starts)
             new = search.resolve(free, starts, profile, sub_limit,
                                  seed=(seed * 1_000_003 + k) % 2**31, wall_left=left)
+            ran += 1
             better = None if new is None else search.improved(starts, new)
             if better is not None:
                 starts, profile, accepted = better, search._profile(better), accepted + 1
-        return starts, accepted
+        return starts, accepted, ran
 
     pool = None
     if len(rngs) > 1:
@@ -288,17 +294,17 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
             base = search.starts.copy()
             plan = []
             for w in range(len(rngs)):
-                take = batch if iterations is None else \
-                    min(batch, iterations - search.iterations)
+                take = batch if iterations is None else min(batch, iterations - numbered)
                 if take > 0:
-                    plan.append((w, list(range(search.iterations, search.iterations + take)),
-                                 base, search.profile))
-                    search.iterations += take
+                    plan.append((w, list(range(numbered, numbered + take)), base,
+                                 search.profile))
+                    numbered += take
             done = list(pool.map(lambda job: run(*job), plan)) if pool else \
                 [run(*job) for job in plan]
-            best = search.merge(base, [starts for starts, _ in done])
+            search.iterations += sum(ran for _, _, ran in done)
+            best = search.merge(base, [starts for starts, _, _ in done])
             if search.value(best) < search.value(base):
-                search.install(best, sum(accepted for _, accepted in done),
+                search.install(best, sum(accepted for _, accepted, _ in done),
                                time.perf_counter() - t0)
     finally:
         if pool is not None:
