@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optsched.errors import OptschedError
 from optsched.instance import Instance
 
 #: Multipliers tried for the epoch bound (any lam >= 0 gives a valid bound; this grid is dense
@@ -812,12 +813,26 @@ def completion_caps(instance: Instance, upper: int) -> np.ndarray:
     return caps
 
 
-def lower_bound(instance: Instance) -> BoundReport:
+#: What :func:`lower_bound` computes: ``"full"``, every bound; ``"fast"``, all but the path
+#: and window bounds (the 0.4 bound: at most about 1.5 s even at 1,400 requests, where ``full``
+#: can take about 10 s at the papers' size; docs/exact-performance.md).
+BOUND_EFFORTS = ("full", "fast")
+
+
+def lower_bound(instance: Instance, *, effort: str = "full") -> BoundReport:
     """The best of the trivial, volume, epoch, machine and restriction bounds, with each part
-    and the time taken."""
+    and the time taken; ``effort="fast"`` leaves out the path and window bounds."""
+    check_bound_effort(effort)
     t0 = time.perf_counter()
     parts = {"trivial": trivial_bound(instance), "volume": volume_bound(instance),
              "epoch": epoch_bound(instance), "machine": machine_bound(instance),
-             "restriction": restriction_bound(instance)[0]}
+             "restriction": restriction_bound(instance, paths=effort == "full")[0]}
     method = max(parts, key=lambda name: parts[name])
     return BoundReport(parts[method], method, parts, time.perf_counter() - t0)
+
+
+def check_bound_effort(effort: str) -> None:
+    """Refuse an unknown bound effort with a message naming the choices."""
+    if effort not in BOUND_EFFORTS:
+        raise OptschedError(f"unknown bound effort {effort!r}; choose one of "
+                            f"{', '.join(BOUND_EFFORTS)}")

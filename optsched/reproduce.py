@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from optsched import __version__
-from optsched.bounds import lower_bound
+from optsched.bounds import check_bound_effort, lower_bound
 from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
 from optsched.exact.solve import METHODS, choose_method
@@ -221,25 +221,26 @@ def _entry_valid(instance: Instance, e: OptEntry) -> bool:
             and report.metrics.total_completion_time == e.upper and e.lower <= e.upper)
 
 
-_BOUNDS: dict[str, int] = {}
+_BOUNDS: dict[tuple[str, str], int] = {}
 
 
-def combinatorial_bound(instance: Instance) -> int:
-    """The lower bound of :mod:`optsched.bounds` for ``instance`` (memoised by content hash:
-    the report asks again for trials already solved)."""
-    key = instance.content_hash()
+def combinatorial_bound(instance: Instance, effort: str = "full") -> int:
+    """The lower bound of :mod:`optsched.bounds` for ``instance`` (memoised by content hash and
+    effort: the report asks again for trials already solved)."""
+    key = (instance.content_hash(), effort)
     if key not in _BOUNDS:
-        _BOUNDS[key] = lower_bound(instance).value
+        _BOUNDS[key] = lower_bound(instance, effort=effort).value
     return _BOUNDS[key]
 
 
-def _with_current_bound(instance: Instance, entry: OptEntry, cache: SolveCache) -> OptEntry:
+def _with_current_bound(instance: Instance, entry: OptEntry, cache: SolveCache,
+                        effort: str = "full") -> OptEntry:
     """A cached unproven answer with its lower end raised to this version's combinatorial bound
     (bounds improve between versions and need no new solve); the raised entry is appended to
     the cache, so the record says which version proved what."""
     if entry.proven:
         return entry
-    bound = combinatorial_bound(instance)
+    bound = combinatorial_bound(instance, effort)
     if bound <= entry.lower:
         return entry
     if bound > entry.upper:
@@ -255,7 +256,7 @@ def _with_current_bound(instance: Instance, entry: OptEntry, cache: SolveCache) 
 
 def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None, threads: int,
                       cache: SolveCache | None, warm: Iterable[Schedule] = (),
-                      method: str = "time-indexed") -> OptEntry:
+                      method: str = "time-indexed", bound_effort: str = "full") -> OptEntry:
     """Solve (or fetch from ``cache``) the hindsight optimum with ``solver`` and ``method`` (see
     :data:`optsched.exact.solve.METHODS`), warm-started with the best of the ``warm`` schedules
     and any cached schedule. ``"auto"`` is resolved first (:func:`choose_method`), so the entry
@@ -265,14 +266,14 @@ def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None,
     if cache is not None:
         hit = cache.lookup(instance, solver, time_limit, method)
         if hit is not None:
-            return _with_current_bound(instance, hit, cache)
+            return _with_current_bound(instance, hit, cache, bound_effort)
     candidates = [s for s in warm if validate(instance, s).valid]
     if cache is not None and (c := cache.best_schedule(instance)) is not None:
         candidates.append(c)
     outputs = {r.id: r.output_tokens for r in instance.requests}
     initial = min(candidates, key=lambda s: s.objective(outputs)) if candidates else None
     res = solve(instance, solver, time_limit=time_limit, threads=threads,
-                initial_solution=initial, method=method)
+                initial_solution=initial, method=method, bound_effort=bound_effort)
     if res.schedule is None or res.objective is None:
         raise OptschedError(f"{solver} found no schedule for instance {instance.content_hash()}")
     entry = OptEntry(instance.content_hash(), solver, time_limit, res.status.value,
@@ -280,7 +281,7 @@ def hindsight_optimum(instance: Instance, solver: str, time_limit: float | None,
                      round(res.runtime, 3), res.raw_status, dict(res.schedule.starts),
                      res.solver_version, method, __version__)
     if method in ("heuristic", "lns"):  # their bound is the combinatorial one: no recompute
-        _BOUNDS.setdefault(entry.instance_hash, entry.lower)
+        _BOUNDS.setdefault((entry.instance_hash, bound_effort), entry.lower)
     if cache is not None:
         cache.add(entry)
     return entry
@@ -304,6 +305,9 @@ class SyntheticConfig:
     seed: int = 0
     policies: tuple[str, ...] = field(default_factory=default_policies)
     scale: str = "paper"
+    #: optsched.bounds.BOUND_EFFORTS: "fast" leaves the path and window bounds out of the
+    #: lower ends (much quicker at the papers' size, wider intervals)
+    bound_effort: str = "full"
 
     def seeds(self) -> range:
         """Trial k of each model uses generator seed ``seed + k``."""
@@ -322,6 +326,7 @@ class SyntheticConfig:
             raise OptschedError("time limit must be > 0 seconds")
         if self.method not in METHODS:
             raise OptschedError(f"method must be one of {', '.join(METHODS)}")
+        check_bound_effort(self.bound_effort)
         known = available_policies()
         for p in self.policies:
             if p not in known:
@@ -356,7 +361,7 @@ def synthetic_rows(model: int, seed: int, trial: int, config: SyntheticConfig,
     outcomes = [run_one_policy(inst, p, seed=seed) for p in config.policies]
     warm = [final_runs_only(o.schedule) for o in outcomes if o.valid]
     opt = hindsight_optimum(inst, config.solver, config.time_limit, config.threads, cache, warm,
-                            config.method)
+                            config.method, config.bound_effort)
     # Any valid policy schedule is also an upper bound on OPT (the solver was warm-started with
     # the best of them, so opt.upper is already <= each of them).
     gen = inst.metadata.get("generator", {})
@@ -693,6 +698,9 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
            "without any MILP (method `heuristic`): the best schedule known (the best of the "
            "policies', MC-SF's and earliest-fit) as upper end and the combinatorial lower bound of "
            "`optsched.bounds` as lower end")
+    if cfg.bound_effort != "full":
+        how += (f" (combinatorial bound with effort `{cfg.bound_effort}`: without the path and "
+                "window bounds, so the lower ends are weaker than the default's)")
     L = ["## Synthetic study (SPEC §6)", "",
          f"{cfg.trials} seeded trials per model (generator seeds {cfg.seed}..."
          f"{cfg.seed + cfg.trials - 1}); hindsight optimum {how}. Ratio = policy's total "
@@ -831,7 +839,7 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
         idle = sum(1 for r in unproven
                    if r["opt_upper"] >= best_policy[(r["model"], r["trial"])]
                    and r["opt_lower"] <= combinatorial_bound(
-                       trial_instance(r["model"], r["seed"], cfg.scale)))
+                       trial_instance(r["model"], r["seed"], cfg.scale), cfg.bound_effort))
         L.append(f"   In {idle} of them the exact solve improved neither the best policy "
                  "schedule (its warm start) nor the combinatorial lower bound of "
                  "`optsched.bounds` (computed in seconds without any solver): the interval comes "

@@ -41,3 +41,17 @@ def test_bench_caps_quick_compares_both_variants():
     """bench_caps.py --set quick exits 0 with a row per family and variant."""
     out = _run("bench_caps.py", "--set", "quick", "--time-limit", "5")
     assert out.stdout.count("without caps (0.4)") == 2 and out.stdout.count("with caps") == 2
+
+
+def test_bench_gap_parts_quick_splits_the_gap():
+    """bench_gap_parts.py --set quick exits 0 with one row per instance and both gap pieces."""
+    out = _run("bench_gap_parts.py", "--set", "quick", "--limit", "1", "--lns", "0")
+    assert "m1-tiny-s0" in out.stdout and "m2-tiny-s0" in out.stdout
+    assert "gap inside first part" in out.stdout and "interaction" in out.stdout
+
+
+def test_bench_lns_quick_compares_worker_counts():
+    """bench_lns.py --set quick exits 0 with a ratio column per worker count."""
+    out = _run("bench_lns.py", "--set", "quick", "--limit", "1", "--time-limit", "1")
+    assert "1w ratio" in out.stdout and "2w ratio" in out.stdout
+    assert "geometric-mean ratio" in out.stdout

@@ -37,6 +37,7 @@ from optsched.bounds import (
     window_bound,
     window_gaps,
 )
+from optsched.errors import OptschedError
 from optsched.exact import solve
 from optsched.exact.incumbent import earliest_fit_schedule
 from optsched.generators import jaillet_model1, jaillet_model2
@@ -474,6 +475,17 @@ def test_window_bound_nearly_meets_the_optimum_of_many_identical_requests():
     optimum = _identical_optimum(24, 1, 19, 40)
     assert optimum >= restriction_bound(inst)[0] >= 0.995 * optimum
     assert restriction_bound(inst, windows=False)[0] < 0.9 * optimum
+
+
+def test_lower_bound_fast_effort_leaves_out_path_and_window_bounds():
+    """effort="fast" is the 0.4 restriction bound (no path or window bound), never above the
+    full bound and below it on a papers'-size instance; an unknown effort is refused."""
+    inst = jaillet_model1(2)
+    fast, full = lower_bound(inst, effort="fast"), lower_bound(inst)
+    assert fast.parts["restriction"] == restriction_bound(inst, paths=False)[0]
+    assert fast.value == max(fast.parts.values()) < full.value
+    with pytest.raises(OptschedError, match="fast"):
+        lower_bound(inst, effort="quick")
 
 
 def test_window_bound_is_the_two_ahead_relaxation_when_three_do_not_fit():

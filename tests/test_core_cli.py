@@ -175,3 +175,13 @@ def test_solve_method_option_is_recorded(run_cli, tmp_path, method):
     assert res.json()["parameters"]["method"] == method and res.json()["objective"] == 4
     assert json.loads(cert.read_text())["solver"]["parameters"]["method"] == method
     assert run_cli("verify", cert).code == 0
+
+
+def test_solve_bound_effort_option_is_recorded_and_checked(run_cli):
+    """--bound-effort fast is recorded in the result's parameters; an unknown effort is an
+    argparse error (exit 2) naming the choices."""
+    res = run_cli("solve", "builtin:worked-example", "--bound-effort", "fast", "--json")
+    assert res.code == 0, res.err
+    assert res.json()["parameters"]["bound_effort"] == "fast"
+    res = run_cli("solve", "builtin:worked-example", "--bound-effort", "slow")
+    assert res.code == 2 and "full" in res.err and "fast" in res.err

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import optsched.reproduce as rp
+from optsched.bounds import lower_bound, trivial_bound
 from optsched.exact import Status, solve
 from optsched.validate import validate
 
@@ -216,12 +217,29 @@ def test_read_trace_lengths_formats(tmp_path):
     (["--no-synthetic", "--no-trace"], "nothing to run"),
     (["--trace", "no-such-sample"], "trace file not found"),
     (["--time-limit", "0"], "time limit must be > 0"),
+    (["--bound-effort", "slow"], "invalid choice"),
 ])
 def test_reproduce_bad_input(tmp_path, run_cli, args, message):
     """Bad options fail fast with exit 2 and one clear line, before any work."""
     res = run_cli("reproduce", "jaillet2025", "-o", tmp_path / "o", *args)
     assert res.code == 2 and message in res.err and "Traceback" not in res.err
     assert not (tmp_path / "o").exists()
+
+
+def test_fast_bound_effort_reaches_the_solves_and_the_report(tmp_path, run_cli, monkeypatch):
+    """--bound-effort fast gives every trial the fast combinatorial bound as its lower end, and
+    the report names the effort and repeats the flag in its command."""
+    monkeypatch.setitem(rp.SCALES, "small", TINY)
+    out = tmp_path / "f"
+    res = run_cli("reproduce", "jaillet2025", "--trials", "2", "--models", "1", "--scale",
+                  "small", "--method", "heuristic", "--bound-effort", "fast", "--no-trace",
+                  "--no-progress", "-o", out)
+    assert res.code == 0, res.err
+    report = (out / "report.md").read_text()
+    assert "--bound-effort fast" in report and "effort `fast`" in report
+    for r in pq.read_table(out / "results.parquet").to_pylist():
+        inst = rp.trial_instance(1, r["seed"], "small")
+        assert r["opt_lower"] == lower_bound(inst, effort="fast").value
 
 
 def test_cache_lookup_respects_method(tmp_path, tiny_scale):
@@ -278,13 +296,9 @@ def test_auto_method_is_recorded_as_the_method_that_ran(tmp_path, tiny_scale):
 def test_cached_bound_is_raised_to_the_current_bound(tmp_path):
     """A cached unproven answer gets this version's combinatorial bound as its lower end,
     without a new solve, and the raised entry is appended to the cache."""
-    from optsched.bounds import trivial_bound
-
     inst = rp.trial_instance(1, 0)  # papers' size: the bound is far above sum(a + o)
     cache = rp.SolveCache(tmp_path / "solves.jsonl")
     old = rp.hindsight_optimum(inst, "cpsat", 1.0, 1, cache, method="heuristic")
-    from optsched.bounds import lower_bound
-
     assert rp.combinatorial_bound(inst) == old.lower == lower_bound(inst).value
     weak = dataclasses.replace(old, lower=trivial_bound(inst), status="feasible")
     stale = rp.SolveCache(tmp_path / "stale.jsonl")

@@ -27,6 +27,17 @@ def add_method_option(parser: argparse.ArgumentParser, default: str) -> None:
                         "docs/exact-performance.md")
 
 
+def add_bound_effort_option(parser: argparse.ArgumentParser) -> None:
+    """The --bound-effort option (one text for all commands)."""
+    from optsched.bounds import BOUND_EFFORTS
+
+    parser.add_argument("--bound-effort", choices=BOUND_EFFORTS, default="full",
+                        help="how much of the combinatorial lower bound the solve paths "
+                        "compute: 'full' (default) or 'fast', without the path and window "
+                        "bounds (seconds saved per instance at 40-60 requests, a weaker bound; "
+                        "see docs/exact-performance.md)")
+
+
 def builtin_names() -> list[str]:
     """Names of the instances shipped inside the package."""
     root = resources.files("optsched") / "data"

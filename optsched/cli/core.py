@@ -14,6 +14,7 @@ from optsched.certificate import (
     verify_certificate,
 )
 from optsched.cli.common import (
+    add_bound_effort_option,
     add_method_option,
     check_output_path,
     print_json,
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="solver threads (default 1, deterministic)")
     p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     add_method_option(p, DEFAULT_METHOD)
+    add_bound_effort_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/cli.md)")
     p.add_argument("--certificate", metavar="FILE",
                    help="also write an optimality certificate (JSON) to FILE")
@@ -92,7 +94,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     check_output_path(args.certificate, "certificate")
     with solver_logs_to_stderr(args.log):
         res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
-                    seed=args.seed, log=args.log, method=args.method)
+                    seed=args.seed, log=args.log, method=args.method,
+                    bound_effort=args.bound_effort)
     if args.certificate:
         save_certificate(res, args.certificate)
     if args.json:

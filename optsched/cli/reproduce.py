@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from optsched.cli.common import (
+    add_bound_effort_option,
     add_method_option,
     check_output_path,
     print_json,
@@ -52,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default="cpsat", help="MILP solver for the hindsight optimum (default cpsat)")
     default_method = SyntheticConfig().method
     add_method_option(p, default_method)
+    add_bound_effort_option(p)
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds per exact solve (default 60)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
@@ -123,7 +125,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     synthetic = None if args.no_synthetic else SyntheticConfig(
         trials=trials, models=tuple(dict.fromkeys(args.models)), solver=args.solver,
         method=args.method, time_limit=limit, threads=args.threads, seed=args.seed,
-        policies=policies, scale=args.scale)
+        policies=policies, scale=args.scale, bound_effort=args.bound_effort)
     if synthetic is not None:
         synthetic.check()
     trace = None if args.no_trace else args.trace
@@ -188,6 +190,8 @@ def _command_line(args: argparse.Namespace, out: Path, trace: str | None) -> str
         parts += ["--solver", args.solver]
     if args.method != SyntheticConfig().method:
         parts += ["--method", args.method]
+    if args.bound_effort != "full":
+        parts += ["--bound-effort", args.bound_effort]
     if args.threads != 1:
         parts += ["--threads", str(args.threads)]
     if args.no_synthetic:

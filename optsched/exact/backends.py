@@ -28,17 +28,20 @@ from optsched.schedule import Schedule
 
 @dataclass
 class SolveParameters:
-    """Parameters common to all backends (None = solver default)."""
+    """Parameters common to all backends and solve paths (None = solver default)."""
 
     time_limit: float | None = None
     threads: int = 1
     seed: int = 0
     log: bool = False
+    #: how much of optsched.bounds the solve paths compute (optsched.bounds.BOUND_EFFORTS)
+    bound_effort: str = "full"
     #: CP-SAT runs register here so a concurrent run that proves optimality can stop them.
     stop_group: StopGroup | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"time_limit": self.time_limit, "threads": self.threads, "seed": self.seed}
+        return {"time_limit": self.time_limit, "threads": self.threads, "seed": self.seed,
+                "bound_effort": self.bound_effort}
 
 
 class StopGroup:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from optsched.bounds import completion_caps, lower_bound
+from optsched.bounds import check_bound_effort, completion_caps, lower_bound
 from optsched.errors import SolverError
 from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
 from optsched.exact.bruteforce import brute_force
@@ -75,7 +75,7 @@ class InvalidSolverSchedule(RuntimeError):
 def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None = None,
           threads: int = 1, seed: int = 0, initial_solution: Schedule | None = None,
           log: bool = False, use_incumbent: bool = True,
-          method: str = DEFAULT_METHOD) -> SolveResult:
+          method: str = DEFAULT_METHOD, bound_effort: str = "full") -> SolveResult:
     """Solve ``instance`` exactly with ``solver`` and return a validated :class:`SolveResult`.
 
     An incumbent warm-starts the backend and, with ``use_incumbent``, shrinks the start
@@ -91,7 +91,9 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     (:mod:`optsched.exact.lns`) and proves nothing beyond the combinatorial bound. The default,
     ``"auto"``, picks ``"portfolio"``, ``"epoch"`` or ``"lns"`` by instance size
     (:func:`choose_method`), as measured in docs/exact-performance.md; the result records the
-    method that ran.
+    method that ran. ``bound_effort="fast"`` leaves the path and window bounds out of that
+    combinatorial bound (:data:`optsched.bounds.BOUND_EFFORTS`: seconds saved per solve at the
+    papers' size, a weaker bound).
     """
     if method not in METHODS:
         raise SolverError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -101,7 +103,8 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
         raise SolverError("threads must be >= 1")
     if time_limit is not None and time_limit <= 0:
         raise SolverError("time limit must be > 0 seconds")
-    params = SolveParameters(time_limit, threads, seed, log)
+    check_bound_effort(bound_effort)
+    params = SolveParameters(time_limit, threads, seed, log, bound_effort=bound_effort)
     if method == "auto":
         method = choose_method(instance, solver)
     return _solve(instance, solver, params, initial_solution=initial_solution,
@@ -134,7 +137,7 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     incumbent_value = incumbent.objective(_outputs(instance)) if incumbent else None
     lb0 = trivial_lower_bound(instance)
     if method != "time-indexed":  # epoch and restriction bounds (models/epoch-bound.md)
-        lb0 = max(lb0, lower_bound(instance).value)
+        lb0 = max(lb0, lower_bound(instance, effort=params.bound_effort).value)
     if method == "heuristic":
         return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
                                  "no solver run (heuristic incumbent + combinatorial bound)")
