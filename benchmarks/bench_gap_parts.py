@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from optsched.bounds import lower_bound, peak_order, restriction_bound
+from optsched.bounds import lower_bound, peak_order
 from optsched.cli.common import table
 from optsched.exact.benchmark import INSTANCE_SETS, instance_set
 from optsched.exact.lns import improve_schedule
@@ -47,8 +47,8 @@ def main() -> None:
     body = []
     for case in cases:
         inst = case.instance()
-        whole_bound, k = restriction_bound(inst)
-        whole_bound = max(whole_bound, lower_bound(inst).value)
+        report = lower_bound(inst)
+        whole_bound, k = report.value, report.split
         first = inst.with_requests([inst.requests[i] for i in peak_order(inst)[:k]])
         first_bound = lower_bound(first).value
         whole_best = best_known(inst, args.lns)

@@ -80,10 +80,12 @@ class BoundReport:
     method: str
     parts: dict[str, int] = field(default_factory=dict)
     runtime: float = 0.0
+    #: the restriction bound's best split: how many largest-peak requests its first part holds
+    split: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {"value": self.value, "method": self.method, "parts": dict(self.parts),
-                "runtime": round(self.runtime, 6)}
+                "runtime": round(self.runtime, 6), "split": self.split}
 
 
 def trivial_bound(instance: Instance) -> int:
@@ -824,11 +826,12 @@ def lower_bound(instance: Instance, *, effort: str = "full") -> BoundReport:
     and the time taken; ``effort="fast"`` leaves out the path and window bounds."""
     check_bound_effort(effort)
     t0 = time.perf_counter()
+    restriction, split = restriction_bound(instance, paths=effort == "full")
     parts = {"trivial": trivial_bound(instance), "volume": volume_bound(instance),
              "epoch": epoch_bound(instance), "machine": machine_bound(instance),
-             "restriction": restriction_bound(instance, paths=effort == "full")[0]}
+             "restriction": restriction}
     method = max(parts, key=lambda name: parts[name])
-    return BoundReport(parts[method], method, parts, time.perf_counter() - t0)
+    return BoundReport(parts[method], method, parts, time.perf_counter() - t0, split)
 
 
 def check_bound_effort(effort: str) -> None:

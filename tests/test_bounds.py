@@ -478,11 +478,12 @@ def test_window_bound_nearly_meets_the_optimum_of_many_identical_requests():
 
 
 def test_lower_bound_fast_effort_leaves_out_path_and_window_bounds():
-    """effort="fast" is the 0.4 restriction bound (no path or window bound), never above the
-    full bound and below it on a papers'-size instance; an unknown effort is refused."""
+    """effort="fast" is the 0.4 restriction bound (no path or window bound; the report names
+    its split), never above the full bound and below it on a papers'-size instance; an unknown
+    effort is refused."""
     inst = jaillet_model1(2)
     fast, full = lower_bound(inst, effort="fast"), lower_bound(inst)
-    assert fast.parts["restriction"] == restriction_bound(inst, paths=False)[0]
+    assert (fast.parts["restriction"], fast.split) == restriction_bound(inst, paths=False)
     assert fast.value == max(fast.parts.values()) < full.value
     with pytest.raises(OptschedError, match="fast"):
         lower_bound(inst, effort="quick")
