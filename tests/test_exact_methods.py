@@ -9,6 +9,8 @@ from optsched import make_instance, validate
 from optsched.errors import SolverError
 from optsched.exact import solve
 from optsched.exact.benchmark import (
+    FRONTIER_HORIZONS,
+    FRONTIER_SIZES,
     VARIANTS,
     Case,
     cactus_plot,
@@ -87,6 +89,21 @@ def test_cases_are_reproducible():
     assert len(instance_set("paper")) == 40
     traces = instance_set("traces")
     assert len(traces) == 9 and all(c.instance().n == 40 for c in traces[::3])
+    frontier = instance_set("frontier")
+    assert [c.instance().n for c in frontier if c.family.startswith("m1")] == \
+        [n for n in FRONTIER_SIZES for _ in range(3)]
+    assert {c.instance().metadata["generator"]["horizon"] for c in frontier
+            if c.family.startswith("m2")} == set(FRONTIER_HORIZONS)
+
+
+def test_auto_variant_runs_the_default_path():
+    """The `auto` variant is the default solve path: on a tiny instance it runs the portfolio
+    and proves the same optimum as the portfolio variant."""
+    case = instance_set("quick")[0]
+    auto, portfolio = (run_one(case, VARIANTS[v], time_limit=10)
+                       for v in ("auto", "cpsat-portfolio"))
+    assert auto["method"] == "portfolio" and auto["status"] == "optimal"
+    assert disagreements([auto, portfolio]) == [] and auto["objective"] == portfolio["objective"]
 
 
 def test_cli_bench_exact(run_cli, tmp_path):

@@ -50,7 +50,13 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "the epoch incumbent + combinatorial bound; never proves unless the bound meets it"),
     Variant("heuristic", "cpsat", "heuristic", "no MILP: best of MC-SF / earliest-fit and the "
             "epoch lower bound"),
+    Variant("auto", "cpsat", "auto", "the default solve path: portfolio up to 20 requests, "
+            "epoch up to 30, lns above"),
 )}
+
+#: Model 1 sizes and Model 2 horizons of the ``frontier`` set: how far proofs reach.
+FRONTIER_SIZES = (12, 16, 20, 24)
+FRONTIER_HORIZONS = (10, 15, 20)
 
 #: (family name, generator call) -- each family is seeded 0..count-1.
 _FAMILIES: dict[str, Callable[[int], Instance]] = {
@@ -67,6 +73,10 @@ _FAMILIES: dict[str, Callable[[int], Instance]] = {
     "azure-conv-40": lambda seed: _trace_window("azure-conv", 40, seed),
     "azure-code-40": lambda seed: _trace_window("azure-code", 40, seed),
     "mooncake-conv-40": lambda seed: _trace_window("mooncake-conv", 40, seed),
+    **{f"m1-n{n}": (lambda seed, n=n: jaillet_model1(seed, n_range=(n, n)))
+       for n in FRONTIER_SIZES},
+    **{f"m2-h{h}": (lambda seed, h=h: jaillet_model2(seed, horizon_range=(h, h)))
+       for h in FRONTIER_HORIZONS},
 }
 
 
@@ -88,6 +98,8 @@ INSTANCE_SETS: dict[str, dict[str, int]] = {
     "m2": {"m2": 20},
     "scale": {"m1-1000": 3, "m2-1000": 3},
     "traces": {"azure-conv-40": 3, "azure-code-40": 3, "mooncake-conv-40": 3},
+    "frontier": {**{f"m1-n{n}": 3 for n in FRONTIER_SIZES},
+                 **{f"m2-h{h}": 3 for h in FRONTIER_HORIZONS}},
 }
 
 
@@ -139,7 +151,8 @@ def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
     return {
         "instance": case.name, "family": case.family, "seed": case.seed, "n": inst.n,
         "memory_limit": inst.memory_limit, "instance_hash": inst.content_hash(),
-        "variant": variant.name, "solver": res.solver, "method": variant.method,
+        "variant": variant.name, "solver": res.solver,
+        "method": res.parameters.get("method", variant.method),  # what `auto` chose
         "status": res.status.value, "objective": res.objective, "bound": res.bound,
         "gap": res.gap, "runtime": res.runtime, "time_limit": float(time_limit),
         "threads": threads, "solver_seed": seed, "raw_status": res.raw_status,
