@@ -35,7 +35,13 @@ from optsched.exact.formulation import trivial_lower_bound
 from optsched.exact.result import SolveResult, Status
 from optsched.exact.solve import BRUTEFORCE_MAX_REQUESTS, SOLVERS, solve
 from optsched.instance import Instance, instance_from_dict
-from optsched.io import atomic_write_json, atomic_write_text
+from optsched.io import (
+    append_jsonl,
+    atomic_write_json,
+    atomic_write_text,
+    jsonl_appender,
+    read_jsonl,
+)
 from optsched.schedule import Schedule
 from optsched.validate import validate
 
@@ -297,18 +303,7 @@ def _work(task: Task) -> Outcome:
 # -- runs ------------------------------------------------------------------------------------------
 def load_results(path: Path) -> dict[str, dict[str, Any]]:
     """Records of an earlier run by key; a torn last line (crash while appending) is ignored."""
-    out: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return out
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and "key" in rec and "verdict" in rec:
-                out[rec["key"]] = rec
-    return out
+    return {rec["key"]: rec for rec in read_jsonl(path) if "key" in rec and "verdict" in rec}
 
 
 def _reusable(rec: dict[str, Any], cfg: CertifyConfig) -> bool:
@@ -407,7 +402,7 @@ def run_tasks(tasks: Sequence[Task], cfg: CertifyConfig, out_dir: Path, *, jobs:
     last_write = time.monotonic()
     bar = tqdm(total=len(tasks), initial=len(records), disable=not progress, unit="inst",
                desc=f"certify {cfg.policy}", dynamic_ncols=True, mininterval=0.5)
-    with results_path.open("a", encoding="utf-8") as fh:
+    with jsonl_appender(results_path) as fh:
         def finish(out: Outcome) -> None:
             nonlocal saved, last_write
             rec = out.record
@@ -415,8 +410,7 @@ def run_tasks(tasks: Sequence[Task], cfg: CertifyConfig, out_dir: Path, *, jobs:
                 rec["files"] = write_counterexample(
                     out_dir / "counterexamples" / cx_dirname(rec), out.artifacts)
                 saved += 1
-            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
-            fh.flush()
+            append_jsonl(fh, rec, sync=False)
             records[rec["key"]] = rec
             info.computed += 1
             bar.update(1)

@@ -8,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -70,6 +70,48 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file, in order. Lines that do not parse as an object
+    (a torn last line after a crash while appending) are skipped; a missing file has none."""
+    p = Path(path)
+    if not p.exists():
+        return
+    with p.open(encoding="utf-8", errors="replace") as fh:  # a binary file yields no object
+        for line in fh:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict):
+                yield obj
+
+
+@contextlib.contextmanager
+def jsonl_appender(path: str | Path) -> Iterator[IO[str]]:
+    """Open a JSON-lines file for appending. If a crash left its last line torn (no final
+    newline), a newline is added first, so the next record starts a line of its own instead of
+    being glued to the torn one and lost with it."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("a+b") as raw:
+        if raw.seek(0, os.SEEK_END) > 0:
+            raw.seek(-1, os.SEEK_END)
+            if raw.read(1) != b"\n":
+                raw.write(b"\n")
+    with p.open("a", encoding="utf-8") as fh:
+        yield fh
+
+
+def append_jsonl(fh: IO[str], obj: Any, *, sync: bool = True) -> None:
+    """Append ``obj`` as one compact JSON line to an open file and flush it, so a run killed
+    later loses nothing already reported; ``sync`` also pushes it to disk (costly when
+    thousands of small records a second are written)."""
+    fh.write(json.dumps(obj, separators=(",", ":"), default=_default) + "\n")
+    fh.flush()
+    if sync:
+        os.fsync(fh.fileno())
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -38,7 +37,15 @@ from optsched.exact import SOLVERS, solve
 from optsched.exact.solve import METHODS, choose_method
 from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.instance import Instance, make_instance
-from optsched.io import atomic_write_json, atomic_write_parquet, atomic_write_text, dumps
+from optsched.io import (
+    append_jsonl,
+    atomic_write_json,
+    atomic_write_parquet,
+    atomic_write_text,
+    dumps,
+    jsonl_appender,
+    read_jsonl,
+)
 from optsched.schedule import Schedule
 from optsched.validate import validate
 
@@ -174,13 +181,12 @@ class SolveCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.entries: dict[str, list[OptEntry]] = {}
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    e = OptEntry(**json.loads(line))
-                except (json.JSONDecodeError, TypeError):
-                    continue
-                self.entries.setdefault(e.instance_hash, []).append(e)
+        for obj in read_jsonl(path):
+            try:
+                e = OptEntry(**obj)
+            except TypeError:
+                continue
+            self.entries.setdefault(e.instance_hash, []).append(e)
 
     def lookup(self, instance: Instance, solver: str, time_limit: float | None,
                method: str = "time-indexed") -> OptEntry | None:
@@ -206,11 +212,8 @@ class SolveCache:
         return Schedule(dict(min(good, key=lambda e: e.upper).starts)) if good else None
 
     def add(self, entry: OptEntry) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(entry), separators=(",", ":")) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        with jsonl_appender(self.path) as fh:
+            append_jsonl(fh, asdict(entry))
         self.entries.setdefault(entry.instance_hash, []).append(entry)
 
 

@@ -6,7 +6,7 @@ import pytest
 from test_bounds import PEAK
 
 from optsched import make_instance, validate
-from optsched.errors import SolverError
+from optsched.errors import OptschedError, SolverError
 from optsched.exact import solve
 from optsched.exact.benchmark import (
     FRONTIER_HORIZONS,
@@ -17,6 +17,7 @@ from optsched.exact.benchmark import (
     disagreements,
     instance_set,
     read_parquet,
+    run_benchmark,
     run_one,
     summarize,
     summary_table,
@@ -73,6 +74,47 @@ def test_harness_rows_summary_and_parquet(tmp_path):
     assert read_parquet(tmp_path / "r.parquet") == rows
     cactus_plot(rows, tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_benchmark_checkpoint_resumes_without_rerunning(tmp_path, monkeypatch):
+    """With a checkpoint, every finished row is on disk at once; a second run with the same
+    file runs only the solves not recorded there (same rows back, in task order), and a torn
+    last line only costs that solve."""
+    from optsched.exact import benchmark
+
+    cases, variant = instance_set("quick")[:2], [VARIANTS["heuristic"]]
+    path = tmp_path / "rows.jsonl"
+    first = run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
+    assert len(path.read_text().splitlines()) == 2
+    ran = []
+    real = benchmark._run_packed
+    monkeypatch.setattr(benchmark, "_run_packed", lambda task: ran.append(task) or real(task))
+    again = run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
+    assert ran == [] and [r["instance"] for r in again] == [r["instance"] for r in first]
+    lines = path.read_text().splitlines()
+    path.write_text(lines[0] + "\n" + lines[1][:40])  # killed while writing the second row
+    third = run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
+    assert [t[0].name for t in ran] == [cases[1].name]
+    assert [r["objective"] for r in third] == [r["objective"] for r in first]
+    run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
+    assert len(ran) == 1  # the recomputed row was kept on a line of its own
+    longer = run_benchmark(cases[:1], variant, time_limit=6, progress=False, checkpoint=path)
+    assert len(ran) == 2 and longer[0]["time_limit"] == 6.0  # another time limit is rerun
+
+
+def test_benchmark_refuses_a_checkpoint_that_is_not_one(tmp_path, run_cli):
+    """A checkpoint file that holds no benchmark rows (here a Parquet file) is refused, exit 2
+    from the CLI, and left byte for byte as it was."""
+    other = tmp_path / "rows.parquet"
+    write_parquet([{"a": 1}], other)
+    before = other.read_bytes()
+    with pytest.raises(OptschedError, match="holds no benchmark rows"):
+        run_benchmark(instance_set("quick")[:1], [VARIANTS["heuristic"]], time_limit=5,
+                      progress=False, checkpoint=other)
+    r = run_cli("bench", "exact", "--quick", "--limit", "1", "--variants", "heuristic",
+                "--checkpoint", other, "--no-progress")
+    assert r.code == 2 and "holds no benchmark rows" in r.err and "Traceback" not in r.err
+    assert other.read_bytes() == before
 
 
 def test_disagreement_detection():

@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     e.add_argument("--limit", type=int, default=None, metavar="K",
                    help="only the first K instances of each family")
+    e.add_argument("--checkpoint", metavar="FILE.jsonl",
+                   help="append each finished solve to FILE (JSON lines) as it ends; run the "
+                   "same command with the same FILE again to resume: solves already recorded "
+                   "(same instance, variant, time limit, threads, seed and optsched version) "
+                   "are not run again")
     e.add_argument("--out", metavar="FILE.parquet", help="write one row per solve as Parquet")
     e.add_argument("--plot", metavar="FILE.png", help="write a cactus plot")
     e.add_argument("--json", action="store_true", help="print rows and summary as JSON")
@@ -78,12 +83,13 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
         raise OptschedError("--limit must be >= 1")
     check_output_path(args.out, "--out")
     check_output_path(args.plot, "--plot")
+    check_output_path(args.checkpoint, "--checkpoint")
     variants = parse_variants(args.variants)
     cases = instance_set(args.instance_set)
     if args.limit is not None:
         cases = [c for c in cases if c.seed < args.limit]
     rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, checkpoint=args.checkpoint)
     if args.out:
         write_parquet(rows, args.out)
     if args.plot:

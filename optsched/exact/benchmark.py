@@ -11,10 +11,11 @@ any instance where they do not (that would be a bug in a formulation or a bound)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from optsched.errors import OptschedError
 from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.instance import Instance
-from optsched.io import atomic_write_parquet
+from optsched.io import append_jsonl, atomic_write_parquet, jsonl_appender, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -167,25 +168,66 @@ def _run_packed(args: tuple[Case, Variant, float, int, int]) -> dict[str, Any]:
 
 
 def run_benchmark(cases: Iterable[Case], variants: Iterable[Variant], time_limit: float,
-                  threads: int = 1, seed: int = 0, jobs: int = 1,
-                  progress: bool = True) -> list[dict[str, Any]]:
-    """Run every case with every variant; ``jobs`` solves run side by side in processes."""
+                  threads: int = 1, seed: int = 0, jobs: int = 1, progress: bool = True,
+                  checkpoint: str | Path | None = None) -> list[dict[str, Any]]:
+    """Run every case with every variant; ``jobs`` solves run side by side in processes.
+
+    With ``checkpoint`` (a JSON-lines file) every finished row is appended to it at once, and
+    solves already recorded there with the same instance content, variant, time limit,
+    threads, solver seed and optsched version are not run again: an interrupted run resumes
+    where it stopped. Rows come back in task order either way."""
     from tqdm import tqdm
 
+    from optsched import __version__
+
     tasks = [(c, v, time_limit, threads, seed) for c in cases for v in variants]
-    bar = tqdm(total=len(tasks), desc="bench exact", unit="solve", disable=not progress)
-    rows: list[dict[str, Any]] = []
-    if jobs <= 1:
-        for t in tasks:
-            rows.append(_run_packed(t))
+    done = {}
+    if checkpoint is not None:
+        done = {_row_key(r): r for r in read_jsonl(checkpoint) if _row_key(r) is not None}
+        if not done and Path(checkpoint).exists() and Path(checkpoint).stat().st_size:
+            raise OptschedError(f"checkpoint {checkpoint} holds no benchmark rows; it is left "
+                                "untouched (choose another file)")
+    rows: dict[int, dict[str, Any]] = {}
+    todo = []
+    for index, (c, v, *_) in enumerate(tasks):
+        key = (c.instance().content_hash(), v.name, float(time_limit), threads, seed,
+               __version__)
+        if key in done:
+            rows[index] = done[key]
+        else:
+            todo.append(index)
+    bar = tqdm(total=len(tasks), initial=len(rows), desc="bench exact", unit="solve",
+               disable=not progress)
+    with contextlib.ExitStack() as stack:
+        fh = None
+        if checkpoint is not None:
+            fh = stack.enter_context(jsonl_appender(checkpoint))
+
+        def finish(index: int, row: dict[str, Any]) -> None:
+            rows[index] = row
+            if fh is not None:
+                append_jsonl(fh, row)
             bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for row in pool.map(_run_packed, tasks):
-                rows.append(row)
-                bar.update()
+
+        if jobs <= 1:
+            for index in todo:
+                finish(index, _run_packed(tasks[index]))
+        else:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
+            futures = {pool.submit(_run_packed, tasks[i]): i for i in todo}
+            for future in as_completed(futures):
+                finish(futures[future], future.result())
     bar.close()
-    return rows
+    return [rows[i] for i in range(len(tasks))]
+
+
+def _row_key(row: dict[str, Any]) -> tuple | None:
+    """What makes a recorded row answer a task again (None for a row missing a field)."""
+    try:
+        return (row["instance_hash"], row["variant"], float(row["time_limit"]), row["threads"],
+                row["solver_seed"], row["optsched_version"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
