@@ -1,6 +1,6 @@
 """optsched: provably optimal LLM-inference schedules under a KV-cache memory budget."""
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 from optsched.errors import InstanceError, OptschedError, ScheduleError  # noqa: E402
 from optsched.instance import (  # noqa: E402

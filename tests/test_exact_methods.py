@@ -149,7 +149,8 @@ def test_auto_variant_runs_the_default_path():
 
 
 def test_cli_bench_exact(run_cli, tmp_path):
-    """`optsched bench exact` prints the table, writes Parquet + PNG; bad input exits 2."""
+    """`optsched bench exact` prints the table, writes Parquet + PNG, keeps only the chosen
+    families; bad input exits 2."""
     out = tmp_path / "b.parquet"
     r = run_cli("bench", "exact", "--set", "quick", "--limit", "1", "--variants", "heuristic",
                 "--out", out, "--plot", tmp_path / "b.png", "--no-progress")
@@ -159,6 +160,11 @@ def test_cli_bench_exact(run_cli, tmp_path):
     assert r.code == 2 and "unknown variant 'nope'" in r.err
     r = run_cli("bench", "exact", "--time-limit", "0")
     assert r.code == 2 and "--time-limit" in r.err
+    r = run_cli("bench", "exact", "--set", "frontier", "--families", "m1-n12,m1-n99")
+    assert r.code == 2 and "m1-n99 not in set frontier" in r.err and "m2-h10" in r.err
+    r = run_cli("bench", "exact", "--quick", "--families", "m2-tiny", "--limit", "1",
+                "--variants", "heuristic", "--json", "--no-progress")
+    assert r.code == 0 and [row["family"] for row in r.json()["rows"]] == ["m2-tiny"]
     r = run_cli("bench", "exact", "--quick", "--limit", "1", "--variants", "heuristic", "--json",
                 "--no-progress")
     assert r.code == 0 and r.json()["summary"]

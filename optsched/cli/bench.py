@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     e.add_argument("--limit", type=int, default=None, metavar="K",
                    help="only the first K instances of each family")
+    e.add_argument("--families", default=None, metavar="F1,F2",
+                   help="only these families of the set (comma-separated, e.g. m1-n16,m1-n20 "
+                   "of the frontier set)")
     e.add_argument("--checkpoint", metavar="FILE.jsonl",
                    help="append each finished solve to FILE (JSON lines) as it ends; run the "
                    "same command with the same FILE again to resume: solves already recorded "
@@ -88,6 +91,14 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
     cases = instance_set(args.instance_set)
     if args.limit is not None:
         cases = [c for c in cases if c.seed < args.limit]
+    if args.families is not None:
+        wanted = [f.strip() for f in args.families.split(",") if f.strip()]
+        unknown = sorted(set(wanted) - {c.family for c in cases})
+        if unknown or not wanted:
+            raise OptschedError(f"--families: {', '.join(unknown) or 'none given'} not in set "
+                                f"{args.instance_set} (its families: "
+                                f"{', '.join(INSTANCE_SETS[args.instance_set])})")
+        cases = [c for c in cases if c.family in wanted]
     rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,
                          progress=not args.no_progress, checkpoint=args.checkpoint)
     if args.out:
