@@ -95,8 +95,8 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
         wanted = [f.strip() for f in args.families.split(",") if f.strip()]
         unknown = sorted(set(wanted) - {c.family for c in cases})
         if unknown or not wanted:
-            raise OptschedError(f"--families: {', '.join(unknown) or 'none given'} not in set "
-                                f"{args.instance_set} (its families: "
+            what = f"{', '.join(unknown)} not in" if unknown else "no family named for"
+            raise OptschedError(f"--families: {what} set {args.instance_set} (its families: "
                                 f"{', '.join(INSTANCE_SETS[args.instance_set])})")
         cases = [c for c in cases if c.family in wanted]
     rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,
