@@ -191,7 +191,7 @@ def run_benchmark(cases: Iterable[Case], variants: Iterable[Variant], time_limit
     todo = []
     for index, (c, v, *_) in enumerate(tasks):
         key = (c.instance().content_hash(), v.name, float(time_limit), threads, seed,
-               __version__)
+               __version__) if done else None
         if key in done:
             rows[index] = done[key]
         else:
