@@ -162,6 +162,8 @@ def test_cli_bench_exact(run_cli, tmp_path):
     assert r.code == 2 and "--time-limit" in r.err
     r = run_cli("bench", "exact", "--set", "frontier", "--families", "m1-n12,m1-n99")
     assert r.code == 2 and "m1-n99 not in set frontier" in r.err and "m2-h10" in r.err
+    r = run_cli("bench", "exact", "--families", " , ")
+    assert r.code == 2 and "no family named" in r.err
     r = run_cli("bench", "exact", "--quick", "--families", "m2-tiny", "--limit", "1",
                 "--variants", "heuristic", "--json", "--no-progress")
     assert r.code == 0 and [row["family"] for row in r.json()["rows"]] == ["m2-tiny"]
