@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "optsched.cli.reproduce",
     "optsched.cli.bench",
     "optsched.cli.dataset",
+    "optsched.cli.timemodel",
 ]
 
 DESCRIPTION = """\
