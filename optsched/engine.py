@@ -37,6 +37,7 @@ from optsched.predictions import Predictions, parse_predictions
 from optsched.schedule import AbortedRun, Schedule
 
 if TYPE_CHECKING:
+    from optsched.clock import RoundClock
     from optsched.policies.base import Policy
 
 
@@ -89,10 +90,14 @@ class EngineResult:
     decision_rounds: int
     runtime: float
     predictions: Predictions
+    clock: RoundClock | None = None  # set when the run had a batch-time model
 
     def metrics(self, instance: Instance) -> dict[str, Any]:
         """Latency, TTFT, makespan and throughput (times in rounds). TTFT counts from arrival to
-        the first token of the request's *first* run (first start + 1)."""
+        the first token of the request's *first* run (first start + 1). With a clock, the
+        arrival rounds are the ones it revealed, and the same measures follow in seconds."""
+        if self.clock is not None:
+            instance = self.clock.round_instance(instance)
         comp = np.array([self.completion[r.id] for r in instance.requests], dtype=np.int64)
         a = instance.arrival
         ttft = np.array([self.first_start[r.id] + 1 for r in instance.requests]) - a
@@ -111,7 +116,13 @@ class EngineResult:
             "overflows": self.overflows,
             "evictions": self.evictions,
             "wasted_tokens": self.wasted_tokens,
-        }
+        } | (self._seconds(instance) if self.clock is not None else {})
+
+    def _seconds(self, instance: Instance) -> dict[str, Any]:
+        assert self.clock is not None
+        ids = instance.ids
+        return self.clock.metrics([self.first_start[i] for i in ids],
+                                  [self.completion[i] for i in ids], instance.output.tolist())
 
 
 def default_stall_limit(instance: Instance) -> int:
@@ -122,12 +133,19 @@ def default_stall_limit(instance: Instance) -> int:
 
 
 def simulate(instance: Instance, policy: Policy, predictions: Predictions | str | None = None,
-             *, seed: int = 0, stall_limit: int | None = None) -> EngineResult:
-    """Run ``policy`` on ``instance`` round by round (see the module doc for the rules)."""
+             *, seed: int = 0, stall_limit: int | None = None,
+             clock: RoundClock | None = None) -> EngineResult:
+    """Run ``policy`` on ``instance`` round by round (see the module doc for the rules).
+
+    With a ``clock`` (:class:`optsched.clock.RoundClock`) rounds last what its batch-time model
+    says and requests arrive at its arrival seconds (the instance's arrival rounds are ignored);
+    without one, every round is one unit, exactly as before."""
     t0 = time.perf_counter()
     pred = parse_predictions(predictions, instance, seed)
     n, M = instance.n, instance.memory_limit
     arrival = instance.arrival.tolist()
+    if clock is not None:
+        arrival, clock_order = clock.bind(n)
     prompt = instance.prompt.tolist()
     output = instance.output.tolist()
     ids = instance.ids
@@ -137,7 +155,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
                       pred.upper.tolist(), state)
     policy.reset(view, np.random.default_rng([seed, 7]))
 
-    by_arrival = sorted(range(n), key=lambda i: (arrival[i], i))
+    by_arrival = sorted(range(n), key=lambda i: (arrival[i], i)) if clock is None else clock_order
     WAITING, RUNNING, DONE, FUTURE = 1, 2, 3, 0
     status = [FUTURE] * n
     start = [-1] * n
@@ -181,6 +199,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
             policy.on_arrival(i, t)
         # 3. starts
         idle_refusal = False
+        chosen: list[int] = []
         if n_waiting:
             chosen = [int(i) for i in policy.select(t)]
             idle_refusal = state.count == 0 and not chosen
@@ -232,6 +251,13 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
             raise NoProgressError(f"policy {policy.name!r} made no progress for {limit} rounds "
                                   f"(no completion or arrival; {overflows} overflows, "
                                   f"{evictions} evictions so far; {describe(t)})")
+        if clock is not None:
+            fresh = [i for i in chosen if status[i] == RUNNING and start[i] == t]
+            bound = (min(heap[0][0], (M - state.offset) // state.count) if state.count
+                     else t + 1)
+            t = clock.advance(t, n_waiting > 0, state.count, state.offset,
+                              sum(prompt[i] for i in fresh), len(fresh), bound)
+            continue
         if n_waiting:
             t += 1
             continue
@@ -250,4 +276,4 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         completion={ids[i]: completion[i] for i in range(n)},
         first_start={ids[i]: first_start[i] for i in range(n)},
         overflows=overflows, evictions=evictions, wasted_tokens=wasted, decision_rounds=rounds,
-        runtime=time.perf_counter() - t0, predictions=pred)
+        runtime=time.perf_counter() - t0, predictions=pred, clock=clock)

@@ -172,6 +172,8 @@ def fit_preset(profile_dir: Path, name: str) -> dict[str, Any]:
         "kv_seconds_per_token": kv_s,
         "residuals": {"train": stats(~test), "held_out": stats(test)},
         "held_out_tokens": sorted(int(t) for t in held),
+        # the profile rows the fit was judged on: [num_tokens, whole-pass linear-layer ms]
+        "rows_ms": [[int(t), round(float(v), 6)] for t, v in zip(tokens, total_ms, strict=True)],
     }
 
 

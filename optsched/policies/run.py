@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from optsched.clock import RoundClock
 from optsched.engine import EngineResult, simulate
 from optsched.errors import OptschedError
 from optsched.instance import Instance
@@ -25,6 +26,7 @@ from optsched.policies.online import (
 )
 from optsched.predictions import Predictions
 from optsched.schedule import Schedule
+from optsched.timemodel import BatchTimeModel, TimeModelError, get_time_model
 from optsched.validate import ValidationReport, validate
 
 #: name -> factory (keyword arguments are the policy's parameters, e.g. alpha, beta)
@@ -90,6 +92,9 @@ class PolicyRun:
     seed: int = 0
     parameters: dict[str, Any] = field(default_factory=dict)
     memory_limit: int = 0  # M, to turn utilisation into mean memory
+    #: with a batch-time model: per request (instance order) arrival_s, ttft_s, tpot_s,
+    #: latency_s and the arrival round the clock revealed
+    request_seconds: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``schedule --json`` object (a stable contract)."""
@@ -116,13 +121,20 @@ class PolicyRun:
 
 def run_policy(instance: Instance, policy: str | Policy, *,
                predictions: Predictions | str | None = None, seed: int = 0,
-               stall_limit: int | None = None, **policy_kwargs: Any) -> PolicyRun:
+               stall_limit: int | None = None,
+               time_model: str | BatchTimeModel | None = None,
+               arrival_seconds: Any = None, **policy_kwargs: Any) -> PolicyRun:
     """Run ``policy`` (a name from :data:`POLICIES` or a policy object) through the engine.
 
     ``predictions``: None = the instance's own ``predicted_output_tokens`` (true lengths where
     absent), a spec string (``exact``, ``noisy:0.2``, ``interval:0.5``) or a
     :class:`~optsched.predictions.Predictions`. The run is validated with the independent
     validator (aborted runs included); an invalid run raises :class:`InvalidPolicySchedule`.
+
+    ``time_model``: ``unit``/None (default: unit rounds, unchanged), a preset name, ``fixed:S``
+    or a :class:`~optsched.timemodel.BatchTimeModel`; it needs ``arrival_seconds`` (one per
+    request), and the round schedule is then validated against the arrival rounds the clock
+    revealed (see :mod:`optsched.clock`). The policy sees nothing of the time model.
     """
     t0 = time.perf_counter()
     if isinstance(policy, str):
@@ -132,12 +144,34 @@ def run_policy(instance: Instance, policy: str | Policy, *,
         if policy_kwargs:
             raise TypeError("policy parameters can only be given with a policy name")
         pol, name = policy, policy.name
-    res: EngineResult = simulate(instance, pol, predictions, seed=seed, stall_limit=stall_limit)
-    report = validate(instance, res.schedule)
+    model = get_time_model(time_model)
+    clock = None
+    if model is not None:
+        if arrival_seconds is None:
+            raise TimeModelError(f"time model {model.name!r} needs the arrival time of every "
+                                 "request in seconds (arrival_seconds)")
+        clock = RoundClock(model, arrival_seconds)
+    elif arrival_seconds is not None:
+        raise TimeModelError("arrival_seconds given without a time model (unit rounds use the "
+                             "instance's arrival rounds)")
+    res: EngineResult = simulate(instance, pol, predictions, seed=seed, stall_limit=stall_limit,
+                                 clock=clock)
+    checked = instance if clock is None else clock.round_instance(instance)
+    report = validate(checked, res.schedule)
     if not report.valid:
         raise InvalidPolicySchedule(f"policy {name!r} produced an invalid run:\n"
                                     f"{report.summary()}")
+    if clock is not None and (problems := clock.check()):
+        raise InvalidPolicySchedule(f"policy {name!r}: the clock is inconsistent: "
+                                    + "; ".join(problems))
     metrics = res.metrics(instance)
+    per_request = None
+    if clock is not None:
+        ids = instance.ids
+        per_request = dict(clock.request_seconds([res.first_start[i] for i in ids],
+                                                 [res.completion[i] for i in ids],
+                                                 instance.output.tolist()),
+                           arrival_round=list(clock.arrival))
     params = {k: v for k, v in vars(pol).items()
               if k in ("alpha", "beta") and isinstance(v, int | float)}
     return PolicyRun(
@@ -146,4 +180,4 @@ def run_policy(instance: Instance, policy: str | Policy, *,
         evictions=res.evictions, wasted_tokens=res.wasted_tokens,
         runtime=time.perf_counter() - t0, metrics=metrics,
         predictions=res.predictions.describe(), seed=seed, parameters=params,
-        memory_limit=instance.memory_limit)
+        memory_limit=instance.memory_limit, request_seconds=per_request)
