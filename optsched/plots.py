@@ -169,3 +169,47 @@ def cactus_figure(groups: Mapping[str, Sequence[float]], title: str | None = Non
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def cdf_figure(groups: Mapping[str, Sequence[float]], title: str | None = None,
+               xlabel: str = "latency (s)") -> Any:
+    """Empirical CDF of a per-request measure, one line per policy (with its mean)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name, values in groups.items():
+        v = np.sort(np.asarray(values, dtype=float))
+        v = v[~np.isnan(v)]
+        if v.size:
+            ax.step(v, np.arange(1, v.size + 1) / v.size, where="post",
+                    label=f"{name} (n={v.size}, mean {v.mean():.3g})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0, 1.01)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def memory_time_figure(profiles: Mapping[str, tuple[Sequence[float], Sequence[int]]],
+                       memory_limit: int, title: str | None = None) -> Any:
+    """Memory in use against M over time in seconds. ``profiles`` maps a policy to (round start
+    times, validated memory profile by round); round t holds ``memory[t + 1]`` at its end and
+    is drawn over [start[t], start[t + 1])."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for name, (starts, memory) in profiles.items():
+        s = np.asarray(starts, dtype=float)
+        m = np.asarray(memory, dtype=float)
+        k = min(s.size, m.size)
+        if k >= 2:
+            ax.step(s[:k - 1], m[1:k], where="post", lw=0.7, label=name)
+    ax.axhline(memory_limit, color="k", ls="--", lw=1, label=f"M = {memory_limit:,}")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("KV-cache tokens")
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

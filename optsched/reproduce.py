@@ -566,16 +566,26 @@ def memory_area(prompt: np.ndarray, output: np.ndarray) -> np.ndarray:
     return prompt * output + output * (output + 1) / 2
 
 
-def trace_instance(prompts: np.ndarray, outputs: np.ndarray, requests: int, rate: float,
-                   memory_limit: int, seed: int, meta: dict[str, Any]) -> Instance:
-    """Sample ``requests`` (prompt, output) pairs and give them Poisson arrivals at ``rate``
-    requests per round (exponential gaps, arrival round = floor of the continuous time)."""
+def sample_poisson(prompts: np.ndarray, outputs: np.ndarray, requests: int, rate: float,
+                   memory_limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, continuous arrival times): ``requests`` rows that fit in ``memory_limit`` drawn
+    without replacement (with, if too few), Poisson arrivals at ``rate`` per time unit
+    (exponential gaps; the first arrival after one gap)."""
     rng = np.random.default_rng(seed)
     fits = np.flatnonzero(prompts + outputs <= memory_limit)
     if fits.size == 0:
         raise OptschedError("no request of the trace fits in the memory limit")
     pick = rng.choice(fits, size=requests, replace=fits.size < requests)
-    times = np.floor(np.cumsum(rng.exponential(1.0 / rate, size=requests))).astype(np.int64)
+    return pick, np.cumsum(rng.exponential(1.0 / rate, size=requests))
+
+
+def trace_instance(prompts: np.ndarray, outputs: np.ndarray, requests: int, rate: float,
+                   memory_limit: int, seed: int, meta: dict[str, Any]) -> Instance:
+    """Sample ``requests`` (prompt, output) pairs and give them Poisson arrivals at ``rate``
+    requests per round (exponential gaps, arrival round = floor of the continuous time)."""
+    fits = np.flatnonzero(prompts + outputs <= memory_limit)
+    pick, secs = sample_poisson(prompts, outputs, requests, rate, memory_limit, seed)
+    times = np.floor(secs).astype(np.int64)
     return make_instance(memory_limit, outputs[pick].tolist(), prompts[pick].tolist(),
                          times.tolist(), metadata=dict(meta, rate_per_round=rate, seed=seed,
                                                        requests=requests,
@@ -671,6 +681,7 @@ class ReportInputs:
     elapsed: float
     versions: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, Any] | None = None  # the study in seconds (optsched.reproduce_seconds)
 
 
 def render_report(inp: ReportInputs) -> str:
@@ -686,6 +697,10 @@ def render_report(inp: ReportInputs) -> str:
         L += _synthetic_section(inp.synthetic, inp.rows, inp.figures)
     if inp.trace is not None:
         L += _trace_section(inp.trace, inp.figures)
+    if inp.seconds is not None:
+        from optsched.reproduce_seconds import seconds_section
+
+        L += seconds_section(inp.seconds, inp.figures)
     return "\n".join(L).rstrip() + "\n"
 
 
@@ -1038,9 +1053,13 @@ def make_figures(rows: list[dict[str, Any]], cfg: SyntheticConfig, out_dir: Path
 # --------------------------------------------------------------------------------------------
 def run_study(out_dir: Path, synthetic: SyntheticConfig | None, trace: str | Path | None,
               trace_config: TraceConfig | None, command: str, progress: bool = True,
-              notes: Sequence[str] = ()) -> dict[str, Any]:
+              notes: Sequence[str] = (), seconds: Any = None) -> dict[str, Any]:
     """Run the synthetic study and/or the trace study and write report.md, results.parquet,
-    trace.json and figures/ into ``out_dir``. Returns a JSON-ready summary."""
+    trace.json and figures/ into ``out_dir``. Returns a JSON-ready summary.
+
+    ``seconds`` (a :class:`optsched.reproduce_seconds.SecondsConfig`): also the trace study in
+    seconds under its time model, into trace-seconds.json, trace-requests.parquet (one row per
+    request and policy: arrival, TTFT, TPOT, latency in seconds) and figures/."""
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -1055,14 +1074,22 @@ def run_study(out_dir: Path, synthetic: SyntheticConfig | None, trace: str | Pat
     if trace is not None and trace_config is not None:
         trace_res = run_trace_study(trace, trace_config, progress)
         atomic_write_json(out_dir / "trace.json", trace_res)
+    sec_res = None
+    if seconds is not None:
+        from optsched.reproduce_seconds import run_seconds_study, seconds_figures
+
+        sec_res, sec_rows, sec_runs = run_seconds_study(seconds, progress)
+        atomic_write_json(out_dir / "trace-seconds.json", sec_res)
+        atomic_write_parquet(sec_rows, out_dir / "trace-requests.parquet")
+        figures.update(seconds_figures(sec_res, sec_rows, sec_runs, out_dir))
     inp = ReportInputs(command, synthetic, rows, trace_res, figures,
-                       time.perf_counter() - t0, versions(), list(notes))
+                       time.perf_counter() - t0, versions(), list(notes), sec_res)
     atomic_write_text(out_dir / "report.md", render_report(inp))
     summary = {"report": "report.md", "results": "results.parquet" if rows else None,
                "figures": {k: v for k, v in figures.items() if k.endswith(".png")
                            or v.endswith(".png")},
                "synthetic": [_summary_dict(s) for s in summarise(rows)] if rows else [],
-               "trace": trace_res}
+               "trace": trace_res, "trace_seconds": sec_res}
     return json.loads(dumps(summary))
 
 

@@ -72,6 +72,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="requests sampled from the trace (default 10000, as in the paper)")
     p.add_argument("--load-factors", type=float, nargs="+", metavar="RHO",
                    help="offered loads for the trace study, high then low (default 4 0.8)")
+    p.add_argument("--time-model", default="unit", metavar="NAME",
+                   help="batch-time model for the real-trace study: unit (default: rounds, "
+                   "load factors as above) or a preset (see `optsched time-model list`), which "
+                   "runs the study in seconds instead: --trace with its own timestamps, and "
+                   "--lengths-trace with Poisson arrivals at --rates")
+    p.add_argument("--lengths-trace", default="sharegpt", metavar="TRACE",
+                   help="request lengths for the Poisson settings of the study in seconds "
+                   "(default sharegpt)")
+    p.add_argument("--rates", type=float, nargs="+", metavar="PER_S",
+                   help="Poisson rates in requests/second for the study in seconds "
+                   "(default 50 10, the paper's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=cmd_reproduce)
@@ -140,15 +151,36 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     loads = tuple(args.load_factors) if args.load_factors else TraceConfig.load_factors
     if any(x <= 0 for x in loads):
         raise OptschedError("--load-factors must be > 0")
+    from optsched.timemodel import get_time_model
+
+    timed = get_time_model(args.time_model) is not None  # an unknown name fails here
+    seconds = None
+    if timed and trace is not None:
+        from optsched.reproduce_seconds import SECONDS_POLICIES, SecondsConfig
+
+        load_trace(args.lengths_trace)
+        rates = tuple(args.rates) if args.rates else SecondsConfig.rates
+        if any(not r > 0 for r in rates):
+            raise OptschedError("--rates must be > 0 requests/second")
+        seconds = SecondsConfig(args.time_model, requests=requests, seed=args.seed,
+                                conv_trace=trace, lengths_trace=args.lengths_trace, rates=rates,
+                                policies=(tuple(policies) if args.policies
+                                          else SECONDS_POLICIES))
+        if not load_trace(trace).has_times:
+            raise OptschedError(f"--trace {trace}: the study in seconds needs a trace with "
+                                "timestamps (lengths-only traces go to --lengths-trace)")
+    elif timed:
+        raise OptschedError("--time-model needs the real-trace study (drop --no-trace)")
     trace_cfg = TraceConfig(requests=requests, load_factors=loads, seed=args.seed,
-                            policies=policies) if trace is not None else None
+                            policies=policies) if trace is not None and not timed else None
     if synthetic is None and trace is None:
         raise OptschedError("nothing to run: both --no-synthetic and --no-trace given")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise OptschedError(f"output path {out} exists and is not a directory")
-    summary = run_study(out, synthetic, trace, trace_cfg, _command_line(args, out, trace),
-                        progress=not args.no_progress)
+    summary = run_study(out, synthetic, trace if not timed else None, trace_cfg,
+                        _command_line(args, out, trace), progress=not args.no_progress,
+                        seconds=seconds)
     if args.json:
         print_json(dict(summary, output=str(out)))
     else:
@@ -202,6 +234,12 @@ def _command_line(args: argparse.Namespace, out: Path, trace: str | None) -> str
         parts += ["--trace", Path(trace).name]
     if args.load_factors:
         parts += ["--load-factors", *map(str, args.load_factors)]
+    if args.time_model != "unit":
+        parts += ["--time-model", args.time_model]
+    if args.lengths_trace != "sharegpt":
+        parts += ["--lengths-trace", Path(args.lengths_trace).name]
+    if args.rates:
+        parts += ["--rates", *map(str, args.rates)]
     parts += ["-o", show(out)]
     return shlex.join(parts)
 

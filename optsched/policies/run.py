@@ -95,6 +95,8 @@ class PolicyRun:
     #: with a batch-time model: per request (instance order) arrival_s, ttft_s, tpot_s,
     #: latency_s and the arrival round the clock revealed
     request_seconds: dict[str, Any] | None = None
+    #: with a batch-time model: start of every round t in seconds (index = round)
+    round_start_s: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``schedule --json`` object (a stable contract)."""
@@ -180,4 +182,5 @@ def run_policy(instance: Instance, policy: str | Policy, *,
         evictions=res.evictions, wasted_tokens=res.wasted_tokens,
         runtime=time.perf_counter() - t0, metrics=metrics,
         predictions=res.predictions.describe(), seed=seed, parameters=params,
-        memory_limit=instance.memory_limit, request_seconds=per_request)
+        memory_limit=instance.memory_limit, request_seconds=per_request,
+        round_start_s=None if clock is None else clock.now)
