@@ -249,3 +249,47 @@ def test_cli_list_shows_presets(run_cli):
     r = run_cli("time-model", "list")
     assert r.code == 0
     assert all(p in r.out for p in PRESETS)
+
+
+def _azure_csv(path: Path, rows: int = 40) -> Path:
+    lines = ["TIMESTAMP,ContextTokens,GeneratedTokens"]
+    lines += [f"2023-11-16 18:15:{i // 4:02d}.{i % 4 * 25:02d}00000,{50 + 37 * i % 400},"
+              f"{5 + 13 * i % 90}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_reproduce_in_seconds_cli(tmp_path, run_cli):
+    """--time-model runs the trace study in seconds: table beside the paper, Parquet, figures."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    r = run_cli("reproduce", "jaillet2025", "--no-synthetic", "--time-model", "llama2-7b-h100",
+                "--trace", _azure_csv(tmp_path / "conv.csv"), "--trace-requests", "30",
+                "--rates", "50", "10", "-o", out, "--no-progress")
+    assert r.code == 0, r.err
+    data = json.loads((out / "trace-seconds.json").read_text())
+    assert [s["name"] for s in data["settings"]] == ["conv", "lengths@50/s", "lengths@10/s"]
+    assert all(x["valid"] and x["mean_latency_s"] > 0 for x in data["runs"])
+    cols = pq.read_table(out / "trace-requests.parquet").column_names
+    assert {"arrival_s", "ttft_s", "tpot_s", "latency_s", "arrival_round"} <= set(cols)
+    report = (out / "report.md").read_text()
+    assert "Real-trace study in seconds" in report and "32.11" in report and "46.47" in report
+    assert "--time-model llama2-7b-h100" in report and str(tmp_path) not in report
+    assert (out / "figures" / "latency-cdf-conv.png").is_file()
+    assert (out / "figures" / "memory-lengths-50s.png").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--time-model", "llama9-h100"], "unknown time model 'llama9-h100'"),
+    (["--time-model", "fixed:0"], "round time must be > 0"),
+    (["--time-model", "fixed:-1"], "round time must be > 0"),
+    (["--time-model", "llama2-7b-a100", "--no-trace"], "needs the real-trace study"),
+    (["--time-model", "llama2-7b-a100", "--rates", "0"], "--rates must be > 0"),
+    (["--time-model", "llama2-7b-a100", "--trace", "sharegpt"], "needs a trace with timestamps"),
+])
+def test_reproduce_time_model_bad_input(tmp_path, run_cli, args, message):
+    """Bad time-model options: exit 2, one clear line, nothing written."""
+    r = run_cli("reproduce", "jaillet2025", "--no-synthetic", "-o", tmp_path / "o", *args)
+    assert r.code == 2 and message in r.err and r.err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
