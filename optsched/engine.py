@@ -20,6 +20,11 @@ A policy that makes no progress (nothing completes and nothing arrives for ``sta
 rounds, or nothing runs while requests wait and none will ever arrive) stops the run with a
 :class:`NoProgressError` naming the state. The result's schedule (final starts + aborted runs)
 is what :func:`optsched.validate.validate` checks.
+
+Every round lasts one unit unless a :class:`optsched.clock.RoundClock` is passed: then rounds
+last what its batch-time model says, requests arrive at their arrival *seconds* (revealed at the
+first round starting at or after them) and the result also reports latencies in seconds. The
+clock only maps rounds to seconds; the rules above are unchanged.
 """
 
 from __future__ import annotations
