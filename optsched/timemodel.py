@@ -147,12 +147,16 @@ def fit_preset(profile_dir: Path, name: str) -> dict[str, Any]:
         raise TimeModelError(f"profile file {file} not found in {profile_dir.name or '.'}")
     model = file.split("_")[1]
     layers = MODEL_LAYERS[model]
-    tokens, total_ms, shape = _read_totals(path, tp, layers)
+    tokens, per_layer, once, shape = _profile_rows(path, tp)
+    total_ms = layers * per_layer + once  # whole forward pass
     distinct = np.unique(tokens)
     held = set(distinct[1::HOLDOUT].tolist())
     test = np.array([t in held for t in tokens])
     A = _hat_basis(tokens[~test].astype(float), KNOTS)
     values_ms, *_ = np.linalg.lstsq(A, total_ms[~test], rcond=None)
+    if not (values_ms > 0).all():
+        raise TimeModelError(f"profile file {file}: the fit gives a non-positive round time "
+                             "at some knot; the profile rows cannot be right")
     pred = _hat_basis(tokens.astype(float), KNOTS) @ values_ms
     rel = (pred - total_ms) / total_ms
     head_dim = shape["n_embd"] // shape["n_head"]
@@ -177,15 +181,10 @@ def fit_preset(profile_dir: Path, name: str) -> dict[str, Any]:
     }
 
 
-def _read_totals(path: Path, tp: int, layers: int) -> tuple[np.ndarray, np.ndarray,
-                                                                dict[str, int]]:
-    """Tokens and whole-forward-pass linear-layer milliseconds (layers x per-layer + once)."""
-    tokens, per_layer, once, shape = _profile_rows(path, tp)
-    return tokens, layers * per_layer + once, shape
-
-
 def _profile_rows(path: Path, tp: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                 dict[str, int]]:
+    """(num_tokens, per-layer ms, once-per-pass ms, model shape) of the rows with ``tp``
+    tensor-parallel workers; every needed column must be present and every timing > 0."""
     ops = {**LAYER_OPS, **ONCE_OPS}
     need = [f"time_stats.{op}.{STAT}" for op in ops] + list(SHAPE_COLUMNS)
     try:
@@ -217,6 +216,9 @@ def _profile_rows(path: Path, tp: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     t = np.array(tokens)
     if (t < 1).any():
         raise TimeModelError(f"profile file {path.name}: num_tokens must be >= 1")
+    if min(per_layer) <= 0 or min(once) < 0:
+        raise TimeModelError(f"profile file {path.name}: timings must be > 0 ms (a row with "
+                             f"num_tensor_parallel_workers = {tp} has a zero or negative one)")
     shape = {c: int(rows[0][c]) for c in ("n_head", "n_kv_head", "n_embd")}
     return t, np.array(per_layer), np.array(once), shape
 

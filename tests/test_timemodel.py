@@ -293,3 +293,10 @@ def test_reproduce_time_model_bad_input(tmp_path, run_cli, args, message):
     r = run_cli("reproduce", "jaillet2025", "--no-synthetic", "-o", tmp_path / "o", *args)
     assert r.code == 2 and message in r.err and r.err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_profile_with_non_positive_timings_is_refused(tmp_path):
+    """A profile row with a zero or negative timing is refused, naming the file."""
+    _profile_csv(tmp_path / "a100_Llama-2-70b-hf_mlp.csv", -0.001)
+    with pytest.raises(TimeModelError, match="timings must be > 0 ms"):
+        fit_preset(tmp_path, "llama2-70b-tp2-a100")
