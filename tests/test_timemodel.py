@@ -300,3 +300,17 @@ def test_profile_with_non_positive_timings_is_refused(tmp_path):
     _profile_csv(tmp_path / "a100_Llama-2-70b-hf_mlp.csv", -0.001)
     with pytest.raises(TimeModelError, match="timings must be > 0 ms"):
         fit_preset(tmp_path, "llama2-70b-tp2-a100")
+
+
+def test_bench_engine_time_on_the_sample_prints_every_variant():
+    """bench_engine_time.py on the shipped sample exits 0 with a row and ratio per variant."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_engine_time.py"
+    out = subprocess.run([sys.executable, str(script), "--trace", "azure-conv", "--repeat", "1",
+                          "--policies", "mcsf"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for variant in ("unit", "fixed:0.045", "llama2-70b-tp2-a100"):
+        assert f" {variant} " in out.stdout
+    assert "x unit" in out.stdout
