@@ -132,18 +132,21 @@ def test_idle_gpu_waits_for_the_next_arrival():
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("policy", ["mcsf", "mc-benchmark", "fcfs", "smallest-volume-first"])
-def test_fixed_one_second_rounds_match_unit_rounds(seed, policy):
-    """fixed:1 with integer arrival seconds gives the unit run's latencies and TTFTs in seconds."""
+@pytest.mark.parametrize("policy,pred", [("mcsf", None), ("mc-benchmark", None), ("fcfs", None),
+                                         ("smallest-volume-first", None),
+                                         ("mcsf", "noisy:0.5"), ("a-min", "interval:0.5")])
+def test_fixed_one_second_rounds_match_unit_rounds(seed, policy, pred):
+    """fixed:1 with integer arrival seconds gives the unit run's latencies, TTFTs and
+    evictions in seconds (also with overflows and restarts)."""
     inst = jaillet_model2(seed)
-    unit = run_policy(inst, policy, seed=seed)
-    timed = run_policy(inst, policy, seed=seed, time_model="fixed:1",
+    unit = run_policy(inst, policy, seed=seed, predictions=pred)
+    timed = run_policy(inst, policy, seed=seed, predictions=pred, time_model="fixed:1",
                        arrival_seconds=inst.arrival.tolist())
     starts = dict(unit.schedule.starts)
     comp = np.array([starts[r.id] + r.output_tokens for r in inst.requests])
     assert timed.request_seconds["latency_s"].tolist() == (comp - inst.arrival).tolist()
     assert timed.metrics["mean_ttft_s"] == unit.metrics["mean_ttft"]
-    assert timed.overflows == unit.overflows
+    assert (timed.overflows, timed.evictions) == (unit.overflows, unit.evictions)
 
 
 #: Digest of unit-round runs (schedules, aborted runs, completions, counters, decision rounds,
