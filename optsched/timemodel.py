@@ -227,6 +227,8 @@ def fit_profiles(profile_dir: str | Path) -> dict[str, Any]:
     """Every preset fitted from the profile files in ``profile_dir`` (which must also hold the
     Vidur LICENSE, shipped verbatim with the result)."""
     d = Path(profile_dir)
+    if not d.is_dir():
+        raise TimeModelError(f"profile directory {d.name or d} not found")
     lic = d / "LICENSE"
     if not lic.is_file():
         raise TimeModelError(f"no LICENSE file beside the profiles in {d.name or '.'}: the "

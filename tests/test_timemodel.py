@@ -317,3 +317,15 @@ def test_bench_engine_time_on_the_sample_prints_every_variant():
     for variant in ("unit", "fixed:0.045", "llama2-70b-tp2-a100"):
         assert f" {variant} " in out.stdout
     assert "x unit" in out.stdout
+
+
+def test_cli_fit_missing_directory_or_licence_exits_2(tmp_path, run_cli):
+    """No profile directory, or profiles without Vidur's LICENSE: exit 2, nothing written."""
+    out = tmp_path / "fit.json"
+    r = run_cli("time-model", "fit", tmp_path / "nope", "-o", out)
+    assert r.code == 2 and "profile directory nope not found" in r.err
+    (tmp_path / "prof").mkdir()
+    _profile_csv(tmp_path / "prof" / "a100_Llama-2-70b-hf_mlp.csv", 0.001)
+    r = run_cli("time-model", "fit", tmp_path / "prof", "-o", out)
+    assert r.code == 2 and "no LICENSE file" in r.err and r.err.count("\n") == 1
+    assert not out.exists()
