@@ -329,3 +329,23 @@ def test_cli_fit_missing_directory_or_licence_exits_2(tmp_path, run_cli):
     r = run_cli("time-model", "fit", tmp_path / "prof", "-o", out)
     assert r.code == 2 and "no LICENSE file" in r.err and r.err.count("\n") == 1
     assert not out.exists()
+
+
+def test_cli_schedule_in_seconds(run_cli):
+    """schedule --time-model prints seconds; the JSON metrics carry them; bad pairs exit 2."""
+    r = run_cli("schedule", "builtin:default", "--time-model", "fixed:0.5",
+                "--arrival-seconds-per-round", "0.5", "--json")
+    assert r.code == 0, r.err
+    unit = run_cli("schedule", "builtin:default", "--json").json()["metrics"]
+    m = r.json()["metrics"]
+    assert m["mean_latency_s"] == pytest.approx(0.5 * unit["mean_latency"])
+    assert m["time_model"] == "fixed:0.5"
+    r = run_cli("schedule", "builtin:default", "--time-model", "llama2-7b-a100",
+                "--arrival-seconds-per-round", "0.02")
+    assert r.code == 0 and "TTFT (s)" in r.out and "mean TPOT" in r.out
+    for bad, msg in ((["--time-model", "llama2-7b-a100"], "needs --arrival-seconds-per-round"),
+                     (["--arrival-seconds-per-round", "1"], "needs a --time-model"),
+                     (["--time-model", "x", "--arrival-seconds-per-round", "1"],
+                      "unknown time model 'x'")):
+        r = run_cli("schedule", "builtin:default", *bad)
+        assert r.code == 2 and msg in r.err and r.err.count("\n") == 1

@@ -62,6 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="FILE",
                    help="also write the schedule ({\"starts\", \"aborted\"}) to FILE")
     p.add_argument("--plot", metavar="PNG", help="also draw the Gantt chart + memory profile")
+    p.add_argument("--time-model", default="unit", metavar="NAME",
+                   help="batch-time model: unit (default, rounds), fixed:SECONDS or a preset "
+                   "(`optsched time-model list`); reports TTFT, TPOT, latency and throughput "
+                   "in seconds. Needs --arrival-seconds-per-round")
+    p.add_argument("--arrival-seconds-per-round", type=float, metavar="S",
+                   help="with --time-model: request i arrives at arrival_i x S seconds")
     p.set_defaults(func=cmd_schedule)
 
     p = sub.add_parser(
@@ -112,9 +118,21 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     check_output_path(args.plot, "plot")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise OptschedError(f"--plot {args.plot}: the file name must end in .png")
+    from optsched.timemodel import get_time_model
+
+    model = get_time_model(args.time_model)
+    scale = args.arrival_seconds_per_round
+    if model is not None and scale is None:
+        raise OptschedError("--time-model needs --arrival-seconds-per-round S (request i "
+                            "arrives at arrival_i x S seconds)")
+    if model is None and scale is not None:
+        raise OptschedError("--arrival-seconds-per-round needs a --time-model other than unit")
+    if scale is not None and not (math.isfinite(scale) and scale >= 0):
+        raise OptschedError(f"--arrival-seconds-per-round must be >= 0, got {scale}")
     inst = resolve_instance(args.instance)
     pred = parse_predictions(args.prediction, inst, args.seed)
-    run = run_policy(inst, args.policy, predictions=pred, seed=args.seed,
+    run = run_policy(inst, args.policy, predictions=pred, seed=args.seed, time_model=model,
+                     arrival_seconds=None if model is None else (inst.arrival * scale).tolist(),
                      **_policy_kwargs(args, args.policy))
     if args.output:
         atomic_write_json(args.output, run.schedule.to_dict())
@@ -137,16 +155,26 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     print(f"overflows   {run.overflows}; evictions {run.evictions}; wasted tokens "
           f"{run.wasted_tokens}")
     print(f"validator   {run.validation.summary()}; runtime {run.runtime:.3f} s")
+    if model is not None:
+        print(f"seconds     ({m['time_model']}) mean latency {m['mean_latency_s']:.4g} s, p99 "
+              f"{m['p99_latency_s']:.4g} s; mean TTFT {m['mean_ttft_s']:.4g} s; mean TPOT "
+              f"{m['mean_tpot_s']:.4g} s; throughput {m['throughput_tokens_per_s']:.4g} "
+              "tokens/s (rounds above are the clock's round indices)")
     if inst.n <= 60:
         restarts: dict[str, int] = {}
         for a in run.schedule.aborted:
             restarts[a.id] = restarts.get(a.id, 0) + 1
-        rows = [[r.id, r.arrival, r.prompt_tokens, r.output_tokens, int(pred.point[k]),
+        rs = run.request_seconds
+        rows = [[r.id, r.arrival if rs is None else rs["arrival_round"][k], r.prompt_tokens,
+                 r.output_tokens, int(pred.point[k]),
                  run.schedule.starts[r.id], run.schedule.starts[r.id] + r.output_tokens,
-                 restarts.get(r.id, 0)] for k, r in enumerate(inst.requests)]
+                 restarts.get(r.id, 0)]
+                + ([] if rs is None else [f"{rs['ttft_s'][k]:.4g}", f"{rs['latency_s'][k]:.4g}"])
+                for k, r in enumerate(inst.requests)]
         print()
         print(table(rows, ["id", "arrival", "prompt", "output", "predicted", "start",
-                           "completion", "evicted"]))
+                           "completion", "evicted"]
+                    + ([] if rs is None else ["TTFT (s)", "latency (s)"])))
     if args.output:
         print(f"schedule written to {args.output}")
     if args.plot:
