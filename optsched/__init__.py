@@ -1,17 +1,16 @@
 """optsched: provably optimal LLM-inference schedules under a KV-cache memory budget."""
 
-__version__ = "0.8.0"
-
-from optsched.errors import InstanceError, OptschedError, ScheduleError  # noqa: E402
-from optsched.instance import (  # noqa: E402
+from optsched.errors import InstanceError, OptschedError, ScheduleError
+from optsched.instance import (
     Instance,
     Request,
     load_instance,
     make_instance,
     save_instance,
 )
-from optsched.schedule import Schedule, load_schedule  # noqa: E402
-from optsched.validate import validate  # noqa: E402
+from optsched.schedule import Schedule, load_schedule
+from optsched.validate import validate
+from optsched.version import __version__
 
 __all__ = ["Instance", "InstanceError", "OptschedError", "Request", "Schedule", "ScheduleError",
            "__version__", "load_instance", "load_schedule", "make_instance", "save_instance",

@@ -29,7 +29,7 @@ FORMAT = "optsched-certificate/1"
 
 def certificate_dict(result: SolveResult) -> dict[str, Any]:
     """The certificate of a solve, as a JSON-ready dict."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     return {
         "format": FORMAT,

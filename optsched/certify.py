@@ -231,7 +231,7 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
             "optimum_proven") else _certificate_only(result)
     if rec["counterexample"]:
         assert result is not None and result.schedule is not None
-        from optsched.shrink import explain
+        from optsched.explain import explain
 
         if source:  # keep the file's ids even when its files are not saved (--max-saved)
             rec["instance"] = instance.to_dict()

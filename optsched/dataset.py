@@ -89,7 +89,7 @@ def standard_policies() -> list[str]:
 
 def package_versions(extra: Sequence[str] = ()) -> dict[str, str]:
     """Versions of the packages a dataset's numbers depend on."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     out = {"optsched": __version__, "python": platform.python_version()}
     for pkg in ("ortools", "highspy", "pulp", "numpy", "pyarrow", *extra):
@@ -113,9 +113,9 @@ def certify_task(task: dict[str, Any]) -> dict[str, Any]:
     """
     import time
 
-    from optsched import __version__
     from optsched.exact.solve import solve
     from optsched.policies import run_policy
+    from optsched.version import __version__
 
     fam = get_family(task["family"])
     inst = fam.instance(task["params"], task["seed"], task["index"])

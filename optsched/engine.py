@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -35,9 +36,6 @@ from optsched.errors import OptschedError
 from optsched.instance import Instance
 from optsched.predictions import Predictions, parse_predictions
 from optsched.schedule import AbortedRun, Schedule
-
-if TYPE_CHECKING:
-    from optsched.policies.base import Policy
 
 
 class PolicyError(OptschedError, RuntimeError):
@@ -74,6 +72,21 @@ class EngineView:
 class _State:
     count: int = 0  # running requests
     offset: int = 0  # sum over running of (s_i - p_i): memory at t' is count * t' + offset
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """What the engine needs from a policy."""
+
+    name: str
+
+    def reset(self, view: EngineView, rng: np.random.Generator) -> None: ...
+    def on_arrival(self, i: int, t: int) -> None: ...
+    def on_start(self, i: int, t: int) -> None: ...
+    def on_complete(self, i: int, t: int) -> None: ...
+    def on_evict(self, i: int, t: int) -> None: ...
+    def select(self, t: int) -> Sequence[int]: ...
+    def evict(self, t: int, excess: int) -> Sequence[int]: ...
 
 
 @dataclass

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from optsched import __version__
 from optsched.bounds import check_bound_effort, lower_bound
 from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
@@ -48,6 +47,7 @@ from optsched.io import (
 )
 from optsched.schedule import Schedule
 from optsched.validate import validate
+from optsched.version import __version__
 
 #: Figures published in arXiv 2502.07115 (v4/v5), SPEC §6: MC-SF / hindsight optimum.
 PUBLISHED: dict[int, dict[str, float | int | None]] = {
@@ -960,7 +960,7 @@ def _trace_section(tr: dict[str, Any], figures: dict[str, str]) -> list[str]:
 
 def versions() -> dict[str, str]:
     """Versions that matter for the numbers."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     out = {"optsched": __version__, "python": platform.python_version()}
     for mod in ("ortools", "highspy", "numpy"):

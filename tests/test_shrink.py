@@ -8,8 +8,9 @@ import pytest
 from optsched.certificate import load_certificate, verify_certificate
 from optsched.certify import CertifyConfig, certify_instance
 from optsched.errors import OptschedError
+from optsched.explain import explain
 from optsched.instance import load_instance, make_instance, save_instance
-from optsched.shrink import KEEP_CLASSES, explain, instance_class, reductions, shrink
+from optsched.shrink import KEEP_CLASSES, instance_class, reductions, shrink
 
 #: A Theorem 2 counterexample (a = 0, o_i <= o_j implies s_i <= s_j) with 6 requests.
 MONOTONE_CX = make_instance(9, [2, 2, 4, 5, 5, 3], [1, 1, 2, 2, 2, 2], 0)

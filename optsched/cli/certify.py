@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from optsched.cli.common import print_json, resolve_instance, table
+from optsched.cli.common import add_solver_options, print_json, resolve_instance, table
 from optsched.errors import OptschedError
 
 DEFAULT_OUT = "certify-out"
@@ -63,10 +63,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "prompt, then arrival) or all distinct orders")
     run = p.add_argument_group("judging")
     run.add_argument("--policy", default=DEFAULT_POLICY, help="policy to certify")
-    run.add_argument("--solver", choices=SOLVER_CHOICES, default="auto",
-                     help="auto: brute force for n <= 8 (2 s), else CP-SAT")
-    run.add_argument("--time-limit", type=float, default=10.0, metavar="S",
-                     help="per-instance solver time limit in seconds")
+    add_solver_options(
+        run, solver={"choices": SOLVER_CHOICES, "default": "auto",
+                     "help": "auto: brute force for n <= 8 (2 s), else CP-SAT"},
+        time_limit={"default": 10.0, "help": "per-instance solver time limit in seconds"})
     run.add_argument("--crosscheck", choices=("counterexamples", "all"),
                      default="counterexamples", help="re-solve independently: counterexamples "
                      "only, or every instance whose optimum the solver proved")
@@ -97,9 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=_Formatter)
     p.add_argument("instance", help="instance JSON file or builtin:NAME")
     p.add_argument("--policy", default=DEFAULT_POLICY, help="policy")
-    p.add_argument("--solver", choices=SOLVER_CHOICES, default="auto", help="optimum solver")
-    p.add_argument("--time-limit", type=float, default=10.0, metavar="S",
-                   help="per-check solver time limit in seconds")
+    add_solver_options(
+        p, solver={"choices": SOLVER_CHOICES, "default": "auto", "help": "optimum solver"},
+        time_limit={"default": 10.0, "help": "per-check solver time limit in seconds"})
     p.add_argument("--keep", choices=("auto", "equal", "strict", "monotone", "none"),
                    default="auto",
                    help="class to stay in (auto: the strongest the instance is in)")

@@ -7,7 +7,12 @@ import dataclasses
 import shlex
 import sys
 
-from optsched.cli.common import add_method_option, check_output_path, print_json, table
+from optsched.cli.common import (
+    add_solver_options,
+    check_output_path,
+    print_json,
+    table,
+)
 from optsched.dataset import (
     TABLE,
     BuildConfig,
@@ -43,15 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="family parameter (repeatable), e.g. --param n_max=8")
     b.add_argument("--count", type=int, default=20, help="number of instances (default 20)")
     b.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
-    b.add_argument("--solver", choices=SOLVERS, default="cpsat", help="exact solver (default "
-                   "cpsat)")
-    add_method_option(b, "time-indexed")
-    b.add_argument("--time-limit", type=float, default=10.0, metavar="S",
-                   help="per-instance solve limit in seconds (default 10); instances not proven "
-                   "optimal in time are kept with status 'feasible' and their bound")
-    b.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="solver threads per instance (default 1: deterministic)")
-    b.add_argument("--solver-seed", type=int, default=0, help="solver random seed (default 0)")
+    add_solver_options(
+        b, solver={"choices": SOLVERS}, method={"default": "time-indexed"},
+        time_limit={"default": 10.0,
+                    "help": "per-instance solve limit in seconds (default 10); instances not "
+                    "proven optimal in time are kept with status 'feasible' and their bound"},
+        threads={"help": "solver threads per instance (default 1: deterministic)"},
+        seed={"flag": "--solver-seed"})
     b.add_argument("--policies", default=None, metavar="P1,P2",
                    help="policies whose values each row records (default: the standard ones, "
                    "algorithm1, mc-benchmark, alpha-greedy, alpha-beta-clearing)")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from optsched.cli.common import (
+    add_solver_options,
     check_output_path,
     print_json,
     resolve_instance,
@@ -74,11 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("instances", metavar="INSTANCE-or-DIR", help=FAMILY_HELP)
     p.add_argument("--policies", default=",".join(STANDARD_POLICIES), metavar="LIST",
                    help=f"comma-separated policy names (default {','.join(STANDARD_POLICIES)})")
-    p.add_argument("--solver", choices=[s for s in SOLVERS], default="cpsat",
-                   help="exact solver for the hindsight optimum (default cpsat)")
-    p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
-                   help="solver time limit per instance in seconds (default 30)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
+    add_solver_options(
+        p, solver={"choices": list(SOLVERS),
+                   "help": "exact solver for the hindsight optimum (default cpsat)"},
+        time_limit={"default": 30.0,
+                    "help": "solver time limit per instance in seconds (default 30)"},
+        threads={})
     p.add_argument("--no-opt", action="store_true",
                    help="do not solve the hindsight optimum (policies only, e.g. for traces "
                    "too large for the MILP); an instance too large to model is reported as "

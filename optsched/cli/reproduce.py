@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from optsched.cli.common import (
-    add_bound_effort_option,
-    add_method_option,
+    add_solver_options,
     check_output_path,
     print_json,
     resolve_instance,
@@ -49,16 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", choices=tuple(SCALES), default="paper",
                    help="instance sizes: paper (SPEC section 6, default) or small (a "
                    "scaled-down protocol that solvers prove in seconds; not the paper's)")
-    p.add_argument("--solver", choices=[s for s in SOLVERS if s != "bruteforce"],
-                   default="cpsat", help="MILP solver for the hindsight optimum (default cpsat)")
-    default_method = SyntheticConfig().method
-    add_method_option(p, default_method)
-    add_bound_effort_option(p)
-    p.add_argument("--time-limit", type=float, metavar="S",
-                   help="seconds per exact solve (default 60)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
-    p.add_argument("--seed", type=int, default=0,
-                   help="first generator seed (trial k uses seed + k; default 0)")
+    add_solver_options(
+        p, solver={"choices": [s for s in SOLVERS if s != "bruteforce"],
+                   "help": "MILP solver for the hindsight optimum (default cpsat)"},
+        method={"default": SyntheticConfig().method}, bound_effort={},
+        time_limit={"help": "seconds per exact solve (default 60)"}, threads={},
+        seed={"help": "first generator seed (trial k uses seed + k; default 0)"})
     p.add_argument("--policies", metavar="LIST",
                    help="comma-separated policies (default: MC-SF and the paper's baselines "
                    "that are available)")

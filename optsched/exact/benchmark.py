@@ -143,8 +143,8 @@ def parse_variants(spec: str) -> list[Variant]:
 def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
             seed: int = 0) -> dict[str, Any]:
     """Solve one case with one variant and return its result row."""
-    from optsched import __version__
     from optsched.exact.solve import solve
+    from optsched.version import __version__
 
     inst = case.instance()
     res = solve(inst, variant.solver, time_limit=time_limit, threads=threads, seed=seed,
@@ -178,7 +178,7 @@ def run_benchmark(cases: Iterable[Case], variants: Iterable[Variant], time_limit
     where it stopped. Rows come back in task order either way."""
     from tqdm import tqdm
 
-    from optsched import __version__
+    from optsched.version import __version__
 
     tasks = [(c, v, time_limit, threads, seed) for c in cases for v in variants]
     done = {}

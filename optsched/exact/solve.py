@@ -319,7 +319,7 @@ def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
                       source: str = "incumbent") -> SolveResult:
     """The paths without an exact model ("heuristic", "lns"): optimal only if the lower bound
     meets the schedule's value."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     if bound > value:
         raise InvalidSolverSchedule(f"lower bound {bound} exceeds a valid schedule's value "
@@ -348,7 +348,7 @@ def _solve_bruteforce(instance: Instance, params: SolveParameters,
     if not report.valid:
         raise InvalidSolverSchedule(f"bruteforce schedule fails validation:\n{report.summary()}")
     status = Status.OPTIMAL if completed else Status.FEASIBLE
-    from optsched import __version__
+    from optsched.version import __version__
 
     return SolveResult(
         instance=instance, solver="bruteforce", status=status, objective=value,
