@@ -1,5 +1,7 @@
 """optsched: provably optimal LLM-inference schedules under a KV-cache memory budget."""
 
+from typing import TYPE_CHECKING, Any
+
 from optsched.errors import InstanceError, OptschedError, ScheduleError
 from optsched.instance import (
     Instance,
@@ -17,7 +19,11 @@ __all__ = ["Instance", "InstanceError", "OptschedError", "Request", "Schedule", 
            "solve", "validate"]
 
 
-def solve(*args, **kwargs):  # noqa: D103 - thin re-export, see optsched.exact.solve.solve
+if TYPE_CHECKING:
+    from optsched.exact.result import SolveResult
+
+
+def solve(*args: Any, **kwargs: Any) -> "SolveResult":  # thin re-export, loads the solvers lazily
     from optsched.exact.solve import solve as _solve
 
     return _solve(*args, **kwargs)

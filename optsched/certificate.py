@@ -116,6 +116,7 @@ def verify_certificate(data: dict[str, Any], instance: Instance | None = None) -
         if not report.valid:
             problems.append("schedule fails validation: " + report.summary(limit=5))
         else:
+            assert report.metrics is not None  # a valid report has metrics
             real = report.metrics.total_completion_time
             if objective != real:
                 problems.append(f"objective {objective} but the schedule's total completion "

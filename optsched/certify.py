@@ -59,7 +59,7 @@ class InvalidPolicyRun(RuntimeError):
 def _registry() -> tuple[Any, Callable[..., Any] | None]:
     """The policy registry (``POLICIES``, ``run_policy``) if the installed optsched has one."""
     try:
-        from optsched.policies import POLICIES, run_policy  # type: ignore[attr-defined]
+        from optsched.policies import POLICIES, run_policy
     except ImportError:
         return None, None
     return POLICIES, run_policy
@@ -201,6 +201,7 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
         rec.update(verdict="policy_invalid", counterexample=False, violations=problem,
                    seconds=round(time.perf_counter() - t0, 4))
         return Outcome(rec)
+    assert report.metrics is not None  # a valid report has metrics
     value = report.metrics.total_completion_time
     lb0 = trivial_lower_bound(instance)
     rec.update(policy_objective=value, lower_bound=lb0)
@@ -215,12 +216,14 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
         rec.update(solver=result.solver, solver_status=result.status.value, optimum=best,
                    bound=bound, optimum_proven=proven)
         if proven:
+            assert best is not None  # a proven optimum comes with its schedule
             if value < best:
                 raise RuntimeError(f"policy {cfg.policy} value {value} beats the proven optimum "
                                    f"{best} on {rec['key']}: a solver or policy bug")
             rec.update(verdict="optimal" if value == best else "suboptimal",
                        ratio=value / best, counterexample=value > best)
         else:
+            assert bound is not None  # solve() always reports a bound (at least sum(a + o))
             low = value / min(best, value) if best is not None else 1.0
             rec.update(verdict="unproven", ratio_interval=[low, value / bound],
                        counterexample=best is not None and best < value)
@@ -228,7 +231,7 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
     if result is not None and (rec["counterexample"] or (
             cfg.crosscheck == "all" and rec.get("optimum_proven"))):
         rec["crosscheck"] = crosscheck(result, result.objective, cfg) if rec.get(
-            "optimum_proven") else _certificate_only(result)
+            "optimum_proven") and result.objective is not None else _certificate_only(result)
     if rec["counterexample"]:
         assert result is not None and result.schedule is not None
         from optsched.explain import explain

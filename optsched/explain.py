@@ -25,6 +25,8 @@ def explain(instance: Instance, policy: str, pol: Schedule, opt: Schedule) -> st
     rp, ro = validate(instance, pol), validate(instance, opt)
     if not (rp.valid and ro.valid):
         raise ValueError("explain needs two valid schedules")
+    assert rp.metrics and ro.metrics and rp.memory_profile is not None \
+        and ro.memory_profile is not None  # a valid report has both
     vp, vo = rp.metrics.total_completion_time, ro.metrics.total_completion_time
     m = instance.memory_limit
     reqs = {r.id: r for r in instance.requests}

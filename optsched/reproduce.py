@@ -50,7 +50,7 @@ from optsched.validate import validate
 from optsched.version import __version__
 
 #: Figures published in arXiv 2502.07115 (v4/v5), SPEC §6: MC-SF / hindsight optimum.
-PUBLISHED: dict[int, dict[str, float | int | None]] = {
+PUBLISHED: dict[int, dict[str, Any]] = {
     1: {"trials": 200, "average": 1.005, "worst": 1.074, "mcsf_optimal": 114},
     2: {"trials": 200, "average": 1.047, "worst": 1.227, "mcsf_optimal": None},
 }
@@ -94,7 +94,7 @@ class PolicyOutcome:
 
 def _registry() -> tuple[Callable[..., Any] | None, Sequence[str]]:
     try:
-        from optsched.policies import POLICIES, run_policy  # type: ignore[attr-defined]
+        from optsched.policies import POLICIES, run_policy
     except ImportError:
         return None, ("mcsf",)
     return run_policy, tuple(POLICIES)
@@ -834,7 +834,7 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     if unproven:
         L.append(f"   In {unp_best} of the unproven trials no schedule better than MC-SF's was "
                  "found.")
-        best_policy = {}
+        best_policy: dict[tuple[int, int], int] = {}
         for r in rows:
             if r["valid"]:
                 key = (r["model"], r["trial"])
@@ -940,8 +940,8 @@ def _trace_section(tr: dict[str, Any], figures: dict[str, str]) -> list[str]:
           f"i.e. MC-Benchmark / MC-SF = {p['mc-benchmark'] / p['mcsf']:.3f} "
           f"(MC-SF {1 - p['mcsf'] / p['mc-benchmark']:.1%} lower).", ""]
     for rho in cfg["load_factors"]:
-        runs = {r["policy"]: r for r in tr["runs"] if r["load_factor"] == rho}
-        a, b = runs.get("mcsf"), runs.get("mc-benchmark")
+        by_policy = {r["policy"]: r for r in tr["runs"] if r["load_factor"] == rho}
+        a, b = by_policy.get("mcsf"), by_policy.get("mc-benchmark")
         if a and b and a["mean_latency"] and b["mean_latency"]:
             L.append(f"- ρ = {rho:g}: MC-Benchmark / MC-SF = "
                      f"{b['mean_latency'] / a['mean_latency']:.3f} (MC-SF "
@@ -1020,7 +1020,7 @@ def make_figures(rows: list[dict[str, Any]], cfg: SyntheticConfig, out_dir: Path
         p = fig_dir / "example-gantt.png"
         outputs = {r.id: r.output_tokens for r in inst.requests}
         same = best is None or best.objective(outputs) >= mcsf.objective(outputs)
-        shown = {"MC-SF": mcsf} if same else {"MC-SF": mcsf, "best known": best}
+        shown = {"MC-SF": mcsf} if same or best is None else {"MC-SF": mcsf, "best known": best}
         plots.save_figure(plots.compare_gantt(inst, shown), p)
         figs["gantt"] = f"figures/{p.name}"
         figs["gantt-caption"] = (

@@ -111,6 +111,7 @@ class ShrinkResult:
 
     def to_dict(self) -> dict[str, Any]:
         rec = self.outcome.record
+        assert self.outcome.artifacts is not None  # a counterexample always has its files
         return {"minimal": self.minimal.to_dict(), "original": self.original.to_dict(),
                 "keep": self.keep, "steps": self.steps, "checks": self.checks,
                 "undecided_steps": self.undecided, "proven_minimal": self.proven_minimal,

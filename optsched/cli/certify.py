@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optsched.cli.common import add_solver_options, print_json, resolve_instance, table
 from optsched.errors import OptschedError
+
+if TYPE_CHECKING:  # imported where used: certify pulls in the solvers
+    from optsched.certify import CertifyConfig
 
 DEFAULT_OUT = "certify-out"
 
@@ -108,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_shrink)
 
 
-def _config(args: argparse.Namespace):  # -> CertifyConfig
+def _config(args: argparse.Namespace) -> CertifyConfig:
     from optsched.certify import CertifyConfig, check_policy
 
     check_policy(args.policy)
@@ -191,6 +194,7 @@ def _shrink_many(summary: dict[str, Any], cfg: Any, out_dir: Path, limit: int) -
         entry["shrunk_from"] = [c["key"]]
         name = f"n{res.minimal.n}-M{res.minimal.memory_limit}-" \
             f"{res.minimal.content_hash()[7:17]}"
+        assert res.outcome.artifacts is not None  # a shrunk counterexample has its files
         entry["files"] = write_counterexample(out_dir / "minimal" / name,
                                               res.outcome.artifacts, plot=True)
         seen[key] = entry
@@ -277,6 +281,7 @@ def cmd_shrink(args: argparse.Namespace) -> int:
     res = shrink(inst, cfg, keep=args.keep)
     out = res.to_dict()
     if args.out:
+        assert res.outcome.artifacts is not None  # a shrunk counterexample has its files
         out["files"] = write_counterexample(Path(args.out), res.outcome.artifacts, plot=True)
     if args.json:
         print_json(out)

@@ -105,6 +105,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     print(f"bound      {res.bound}" + ("" if res.gap is None else f"  (gap {res.gap:.2%})"))
     print(f"runtime    {res.runtime:.2f} s; model {res.model_size}")
     if res.schedule is not None and inst.n <= 60:
+        assert res.validation is not None and res.validation.metrics is not None
         m = res.validation.metrics
         rows = [[r.id, r.arrival, r.prompt_tokens, r.output_tokens, res.schedule.starts[r.id],
                  res.schedule.starts[r.id] + r.output_tokens] for r in inst.requests]

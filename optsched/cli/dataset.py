@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import shlex
 import sys
+from typing import Any
 
 from optsched.cli.common import (
     add_solver_options,
@@ -220,10 +221,11 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
 def cmd_families(args: argparse.Namespace) -> int:
     names = [get_family(args.name).name] if args.name else list(FAMILIES)
-    data = {n: {"description": FAMILIES[n].description, "tags": list(FAMILIES[n].tags),
-                "params": {p.name: {"type": p.kind.__name__, "default": p.default,
-                                    "help": p.help, "choices": p.choices}
-                           for p in FAMILIES[n].params}} for n in names}
+    data: dict[str, dict[str, Any]] = {
+        n: {"description": FAMILIES[n].description, "tags": list(FAMILIES[n].tags),
+            "params": {p.name: {"type": p.kind.__name__, "default": p.default,
+                                "help": p.help, "choices": p.choices}
+                       for p in FAMILIES[n].params}} for n in names}
     if args.json:
         print_json(data)
         return 0

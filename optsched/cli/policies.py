@@ -94,8 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_compare)
 
 
-def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, float]:
-    kw: dict[str, float] = {}
+def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
     if args.alpha is not None and name in ("alpha-greedy", "alpha-beta-clearing"):
         kw["alpha"] = args.alpha
     if args.beta is not None and name == "alpha-beta-clearing":
@@ -129,6 +129,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         return 0
     m = run.metrics
     v = run.validation.metrics
+    assert v is not None  # a PolicyRun holds a validated schedule
     print(f"instance    {inst.name or args.instance}: n = {inst.n}, M = {inst.memory_limit}")
     params = "".join(f" {k}={v}" for k, v in run.parameters.items())
     print(f"policy      {run.policy}{params} with predictions {run.predictions}")
@@ -301,7 +302,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     family = load_family(args.instances)
     from tqdm import tqdm
 
-    results, last_schedules = [], {}
+    results: list[dict[str, Any]] = []
+    last_schedules: dict[str, Any] = {}
     for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
                            disable=len(family) < 2):
         res, last_schedules = compare_instance(name, inst, policies, args)

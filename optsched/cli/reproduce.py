@@ -193,7 +193,7 @@ def _command_line(args: argparse.Namespace, out: Path, trace: str | None) -> str
         parts.append("--no-synthetic")
     if args.no_trace:
         parts.append("--no-trace")
-    elif trace != DEFAULT_TRACE:
+    elif trace is not None and trace != DEFAULT_TRACE:
         parts += ["--trace", Path(trace).name]
     if args.load_factors:
         parts += ["--load-factors", *map(str, args.load_factors)]

@@ -17,6 +17,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,15 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 FRONTIER_SIZES = (12, 16, 20, 24)
 FRONTIER_HORIZONS = (10, 15, 20)
 
+
+def _model1_of_size(seed: int, n: int) -> Instance:
+    return jaillet_model1(seed, n_range=(n, n))
+
+
+def _model2_of_horizon(seed: int, h: int) -> Instance:
+    return jaillet_model2(seed, horizon_range=(h, h))
+
+
 #: (family name, generator call) -- each family is seeded 0..count-1.
 _FAMILIES: dict[str, Callable[[int], Instance]] = {
     "m1": lambda seed: jaillet_model1(seed),
@@ -74,10 +84,8 @@ _FAMILIES: dict[str, Callable[[int], Instance]] = {
     "azure-conv-40": lambda seed: _trace_window("azure-conv", 40, seed),
     "azure-code-40": lambda seed: _trace_window("azure-code", 40, seed),
     "mooncake-conv-40": lambda seed: _trace_window("mooncake-conv", 40, seed),
-    **{f"m1-n{n}": (lambda seed, n=n: jaillet_model1(seed, n_range=(n, n)))
-       for n in FRONTIER_SIZES},
-    **{f"m2-h{h}": (lambda seed, h=h: jaillet_model2(seed, horizon_range=(h, h)))
-       for h in FRONTIER_HORIZONS},
+    **{f"m1-n{n}": partial(_model1_of_size, n=n) for n in FRONTIER_SIZES},
+    **{f"m2-h{h}": partial(_model2_of_horizon, h=h) for h in FRONTIER_HORIZONS},
 }
 
 

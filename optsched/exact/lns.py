@@ -309,9 +309,9 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     finally:
         if pool is not None:
             pool.shutdown()
-    best = Schedule({rid: int(search.starts[i]) for i, rid in enumerate(instance.ids)})
-    final = validate(instance, best)
-    if not final.valid:
+    schedule = Schedule({rid: int(search.starts[i]) for i, rid in enumerate(instance.ids)})
+    final = validate(instance, schedule)
+    if not final.valid or final.metrics is None:
         raise SolverError("LNS schedule fails validation:\n" + final.summary())
-    return LnsOutcome(best, final.metrics.total_completion_time, initial, search.iterations,
+    return LnsOutcome(schedule, final.metrics.total_completion_time, initial, search.iterations,
                       search.improvements, time.perf_counter() - t0, search.history)

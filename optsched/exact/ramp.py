@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_s
 from optsched.exact.formulation import start_windows
 from optsched.instance import Instance
 from optsched.schedule import Schedule
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 #: Refuse models with more rectangles than this (sum of output lengths).
 MAX_RECTANGLES = 400_000
@@ -117,7 +121,8 @@ def build_ramp_model(instance: Instance, incumbent_value: int | None = None, *,
                      identical_groups(instance), lag_pairs(instance) if with_lags else [])
 
 
-def staircase_rectangles(cp, start, prompt: int, output: int) -> tuple[list, list[int]]:
+def staircase_rectangles(cp: cp_model.CpModel, start: cp_model.LinearExprT, prompt: int,
+                         output: int) -> tuple[list[cp_model.IntervalVar], list[int]]:
     """The ``output`` CP-SAT intervals (with their heights) whose sum is a request's usage
     prompt + g at age g = 1..output when it starts at ``start`` (a variable or an expression):
     height prompt + 1 over rounds start+1..start+output, then height 1 from each later round on
@@ -178,4 +183,5 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
         bound = None
     return BackendOutcome(solver.status_name(status), status == cp_model.OPTIMAL,
                           status == cp_model.INFEASIBLE, None, bound,
-                          f"ortools {ortools.__version__}", runtime, schedule)
+                          f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
+                          runtime, schedule)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any, cast
 
 import numpy as np
 
@@ -11,9 +12,9 @@ from optsched.bounds import check_bound_effort, completion_caps, lower_bound
 from optsched.errors import SolverError
 from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
 from optsched.exact.bruteforce import brute_force
-from optsched.exact.formulation import build_model, trivial_lower_bound
+from optsched.exact.formulation import TimeIndexedModel, build_model, trivial_lower_bound
 from optsched.exact.incumbent import earliest_fit_schedule
-from optsched.exact.ramp import build_ramp_model, solve_ramp_cpsat
+from optsched.exact.ramp import RampModel, build_ramp_model, solve_ramp_cpsat
 from optsched.exact.result import SolveResult, Status, integer_bound
 from optsched.instance import Instance
 from optsched.schedule import Schedule
@@ -139,26 +140,30 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     if method != "time-indexed":  # epoch and restriction bounds (models/epoch-bound.md)
         lb0 = max(lb0, lower_bound(instance, effort=params.bound_effort).value)
     if method == "heuristic":
+        assert incumbent is not None and incumbent_value is not None  # best_incumbent gives one
         return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
                                  "no solver run (heuristic incumbent + combinatorial bound)")
-    if incumbent_value is not None and lb0 >= incumbent_value:
+    if incumbent is not None and incumbent_value is not None and lb0 >= incumbent_value:
         # The proven bound already meets a validated schedule: nothing left for a solver.
         return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
                                  "no solver run: the lower bound meets the incumbent")
     if method == "lns":
+        assert incumbent is not None  # best_incumbent always gives one
         return _solve_lns(instance, params, recorded, incumbent, lb0, t0)
     window_value = incumbent_value if use_incumbent else None
     if caps is None and method in ("epoch", "cumulative"):
         caps = _completion_caps(instance, window_value)
+    model: RampModel | TimeIndexedModel
     if method == "cumulative":
         model = build_ramp_model(instance, window_value, caps=caps)
         out = solve_ramp_cpsat(model, params, incumbent)
         schedule = out.schedule
     else:
-        model = build_model(instance, window_value, caps if method == "epoch" else None)
-        hint = model.values_from_schedule(incumbent) if incumbent is not None else None
-        out = BACKENDS[solver].run(model, params, hint)
-        schedule = model.schedule_from_values(out.values) if out.values is not None else None
+        indexed = build_model(instance, window_value, caps if method == "epoch" else None)
+        hint = indexed.values_from_schedule(incumbent) if incumbent is not None else None
+        out = BACKENDS[solver].run(indexed, params, hint)
+        schedule = indexed.schedule_from_values(out.values) if out.values is not None else None
+        model = indexed
     bound = integer_bound(out.bound)
     bound = lb0 if bound is None else max(bound, lb0)
 
@@ -170,7 +175,8 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
                 f"{solver} returned a schedule that fails validation:\n{report.summary()}")
         source = "solver"
     objective = schedule.objective(_outputs(instance)) if schedule else None
-    if incumbent is not None and (objective is None or incumbent_value < objective):
+    if incumbent is not None and incumbent_value is not None and (
+            objective is None or incumbent_value < objective):
         schedule, objective, source = incumbent, incumbent_value, "incumbent"
 
     raw_status = out.raw_status
@@ -217,7 +223,8 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
     if use_incumbent and instance.n <= CAPS_MAX_REQUESTS:
         upper = best_incumbent(instance, initial_solution).objective(_outputs(instance))
         caps = _completion_caps(instance, upper)
-    kw = {"initial_solution": initial_solution, "use_incumbent": use_incumbent, "caps": caps}
+    kw: dict[str, Any] = {"initial_solution": initial_solution, "use_incumbent": use_incumbent,
+                          "caps": caps}
     if params.threads >= 2:  # CP-SAT releases the GIL while it solves: true parallelism
         group = StopGroup()
         share = {"cumulative": params.threads // 2, "epoch": params.threads - params.threads // 2}
@@ -241,7 +248,7 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
             instance, "cpsat", half, method="epoch", **kw)
     parts = (first, second)
     with_schedule = [r for r in parts if r.objective is not None]
-    best = min(with_schedule, key=lambda r: r.objective) if with_schedule else first
+    best = min(with_schedule, key=lambda r: cast(int, r.objective)) if with_schedule else first
     bound = max(r.bound for r in parts if r.bound is not None)
     if best.objective is not None and bound > best.objective:
         raise InvalidSolverSchedule(f"a proven bound {bound} exceeds a validated schedule's "
@@ -309,7 +316,8 @@ def _solve_lns(instance: Instance, params: SolveParameters, recorded: dict,
     raw = (f"LNS: {out.iterations} sub-solves, {out.improvements} improvements, "
            f"{out.initial_value} -> {out.value} (no proof; bound from optsched.bounds)")
     return _heuristic_result(instance, recorded, out.schedule, out.value, bound, t0, raw,
-                             solver="cpsat", version=f"ortools {ortools.__version__}",
+                             solver="cpsat",
+                             version=f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
                              source="solver" if out.value < out.initial_value else "incumbent")
 
 

@@ -94,6 +94,7 @@ class PolicyRun:
     def to_dict(self) -> dict[str, Any]:
         """The ``schedule --json`` object (a stable contract)."""
         m = self.validation.metrics
+        assert m is not None  # a PolicyRun holds a validated schedule
         return {
             "policy": self.policy,
             "parameters": self.parameters,
