@@ -3,15 +3,15 @@
 from typing import TYPE_CHECKING, Any
 
 from optsched.errors import InstanceError, OptschedError, ScheduleError
-from optsched.instance import (
+from optsched.model.instance import (
     Instance,
     Request,
     load_instance,
     make_instance,
     save_instance,
 )
-from optsched.schedule import Schedule, load_schedule
-from optsched.validate import validate
+from optsched.model.schedule import Schedule, load_schedule
+from optsched.model.validate import validate
 from optsched.version import __version__
 
 __all__ = ["Instance", "InstanceError", "OptschedError", "Request", "Schedule", "ScheduleError",

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from optsched.instance import Instance
-from optsched.io import atomic_path
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.instance import Instance
+from optsched.model.io import atomic_path
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 
 
 def _plt() -> Any:

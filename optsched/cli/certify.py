@@ -12,7 +12,7 @@ from optsched.cli.common import add_solver_options, print_json, resolve_instance
 from optsched.errors import OptschedError
 
 if TYPE_CHECKING:  # imported where used: certify pulls in the solvers
-    from optsched.certify import CertifyConfig
+    from optsched.studies.certify import CertifyConfig
 
 DEFAULT_OUT = "certify-out"
 
@@ -27,8 +27,8 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from optsched.certify import DEFAULT_POLICY, SOLVER_CHOICES
-    from optsched.enumerate import PROMPT_RULES, TIE_MODES
+    from optsched.studies.certify import DEFAULT_POLICY, SOLVER_CHOICES
+    from optsched.studies.enumerate import PROMPT_RULES, TIE_MODES
 
     p = sub.add_parser(
         "certify", help="compare a policy with the proven optimum over an instance family",
@@ -112,7 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> CertifyConfig:
-    from optsched.certify import CertifyConfig, check_policy
+    from optsched.studies.certify import CertifyConfig, check_policy
 
     check_policy(args.policy)
     return CertifyConfig(policy=args.policy, solver=args.solver, time_limit=args.time_limit,
@@ -120,8 +120,8 @@ def _config(args: argparse.Namespace) -> CertifyConfig:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from optsched import certify as C
-    from optsched import enumerate as E
+    from optsched.studies import certify as C
+    from optsched.studies import enumerate as E
 
     cfg = _config(args)
     if args.random is not None and args.files:
@@ -163,7 +163,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
                           fresh=args.fresh, max_saved=args.max_saved, family=family)
     if args.shrink:
         summary["minimal_counterexamples"] = _shrink_many(summary, cfg, out_dir, args.shrink)
-        from optsched.io import atomic_write_json
+        from optsched.model.io import atomic_write_json
 
         atomic_write_json(out_dir / "summary.json", summary)
     if args.json:
@@ -175,10 +175,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 def _shrink_many(summary: dict[str, Any], cfg: Any, out_dir: Path, limit: int) -> list[dict]:
     """Shrink up to ``limit`` proven counterexamples (smallest first); keep distinct results."""
-    from optsched.certify import write_counterexample
-    from optsched.enumerate import requests_of
-    from optsched.instance import instance_from_dict
-    from optsched.shrink import shrink
+    from optsched.model.instance import instance_from_dict
+    from optsched.studies.certify import write_counterexample
+    from optsched.studies.enumerate import requests_of
+    from optsched.studies.shrink import shrink
 
     cxs = sorted((c for c in summary["counterexamples"] if c["optimum_proven"]),
                  key=lambda c: (c["n"], c["memory_limit"], c["key"]))[:limit]
@@ -273,8 +273,8 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_shrink(args: argparse.Namespace) -> int:
-    from optsched.certify import write_counterexample
-    from optsched.shrink import shrink
+    from optsched.studies.certify import write_counterexample
+    from optsched.studies.shrink import shrink
 
     cfg = _config(args)
     inst = resolve_instance(args.instance)

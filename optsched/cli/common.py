@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance, instance_from_dict, load_instance
-from optsched.io import dumps
+from optsched.model.instance import Instance, instance_from_dict, load_instance
+from optsched.model.io import dumps
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -60,7 +60,7 @@ def add_method_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
 
 def add_bound_effort_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """The --bound-effort option (one text for all commands)."""
-    from optsched.bounds import BOUND_EFFORTS
+    from optsched.exact.bounds import BOUND_EFFORTS
 
     parser.add_argument("--bound-effort", choices=BOUND_EFFORTS, default="full",
                         help="how much of the combinatorial lower bound the solve paths "

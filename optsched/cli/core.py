@@ -7,12 +7,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from optsched.certificate import (
-    certificate_dict,
-    load_certificate,
-    save_certificate,
-    verify_certificate,
-)
 from optsched.cli.common import (
     add_solver_options,
     check_output_path,
@@ -22,13 +16,19 @@ from optsched.cli.common import (
     table,
 )
 from optsched.errors import OptschedError
+from optsched.exact.certificate import (
+    certificate_dict,
+    load_certificate,
+    save_certificate,
+    verify_certificate,
+)
 from optsched.exact.solve import (
     DEFAULT_METHOD,
     SOLVERS,
     solve,
 )
-from optsched.schedule import load_schedule
-from optsched.validate import validate
+from optsched.model.schedule import load_schedule
+from optsched.model.validate import validate
 
 
 def register(sub: argparse._SubParsersAction) -> None:

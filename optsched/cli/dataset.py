@@ -14,7 +14,7 @@ from optsched.cli.common import (
     print_json,
     table,
 )
-from optsched.dataset import (
+from optsched.data.dataset import (
     TABLE,
     BuildConfig,
     build,
@@ -22,10 +22,10 @@ from optsched.dataset import (
     summary_figure,
     verify_dataset,
 )
+from optsched.data.execution import BACKENDS
+from optsched.data.families import FAMILIES, FamilyError, get_family, parse_param_args
 from optsched.exact.solve import SOLVERS
-from optsched.execution import BACKENDS
-from optsched.families import FAMILIES, FamilyError, get_family, parse_param_args
-from optsched.instance import save_instance
+from optsched.model.instance import save_instance
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -17,14 +17,14 @@ from optsched.cli.common import (
     solver_logs_to_stderr,
     table,
 )
-from optsched.engine import NoProgressError
 from optsched.errors import OptschedError, SolverError
 from optsched.exact.solve import SOLVERS, solve
-from optsched.instance import Instance
-from optsched.io import atomic_write_json
+from optsched.model.instance import Instance
+from optsched.model.io import atomic_write_json
+from optsched.model.schedule import Schedule
 from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
-from optsched.predictions import PREDICTION_MODELS, parse_predictions
-from optsched.schedule import Schedule
+from optsched.policies.engine import NoProgressError
+from optsched.policies.predictions import PREDICTION_MODELS, parse_predictions
 
 POLICY_HELP = ", ".join(n for n in POLICIES if n not in ALIASES) + \
     "".join(f" ({a} = {b})" for a, b in ALIASES.items())
@@ -166,7 +166,7 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
     if head == "uniform" and arg:
         return _uniform_family(ref, arg)
     if head in ("jaillet1", "jaillet2") and arg:
-        from optsched.generators import jaillet_model1, jaillet_model2
+        from optsched.data.generators import jaillet_model1, jaillet_model2
 
         try:
             k = int(arg)
@@ -188,8 +188,8 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
 
 def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
     """uniform:K[:N[:M]]: K seeded instances of N requests (default 8), memory M (default 16),
-    prompts 0..3, arrivals 0..N (optsched.generators.uniform_instance, seeds 0..K-1)."""
-    from optsched.generators import uniform_instance
+    prompts 0..3, arrivals 0..N (optsched.data.generators.uniform_instance, seeds 0..K-1)."""
+    from optsched.data.generators import uniform_instance
 
     try:
         nums = [int(x) for x in arg.split(":")]

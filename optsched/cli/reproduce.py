@@ -14,7 +14,7 @@ from optsched.cli.common import (
     resolve_instance,
 )
 from optsched.errors import OptschedError
-from optsched.reproduce import SyntheticConfig
+from optsched.studies.reproduce import SyntheticConfig
 
 #: Defaults of ``--quick``: a first look (and the CI run) in a few minutes.
 QUICK_TRIALS = 3
@@ -26,7 +26,7 @@ DEFAULT_TRACE = "azure-conv"
 
 def register(sub: argparse._SubParsersAction) -> None:
     from optsched.exact import SOLVERS
-    from optsched.reproduce import SCALES
+    from optsched.studies.reproduce import SCALES
 
     p = sub.add_parser(
         "reproduce", help="re-run a published experiment and write a report",
@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # --------------------------------------------------------------------------------------------
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from optsched.reproduce import SyntheticConfig, TraceConfig, default_policies, run_study
+    from optsched.studies.reproduce import SyntheticConfig, TraceConfig, default_policies, run_study
 
     trials = args.trials if args.trials is not None else (QUICK_TRIALS if args.quick else 200)
     limit = args.time_limit if args.time_limit is not None else (
@@ -125,7 +125,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         synthetic.check()
     trace = None if args.no_trace else args.trace
     if trace is not None:
-        from optsched.traces import load_trace
+        from optsched.data.traces import load_trace
 
         load_trace(trace)  # fail now, before any trial runs
     requests = args.trace_requests if args.trace_requests is not None else (
@@ -212,8 +212,8 @@ def _png_path(path: str) -> Path:
 
 def cmd_plot_gantt(args: argparse.Namespace) -> int:
     from optsched import plots
-    from optsched.schedule import load_schedule
-    from optsched.validate import validate
+    from optsched.model.schedule import load_schedule
+    from optsched.model.validate import validate
 
     out = _png_path(args.output)
     inst = resolve_instance(args.instance)
@@ -274,7 +274,7 @@ def cactus_groups(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 def cmd_plot_ratios(args: argparse.Namespace) -> int:
     from optsched import plots
-    from optsched.reproduce import read_results
+    from optsched.studies.reproduce import read_results
 
     out = _png_path(args.output)
     groups = ratio_groups(read_results(Path(args.results)), args.policy, args.model)
@@ -285,7 +285,7 @@ def cmd_plot_ratios(args: argparse.Namespace) -> int:
 
 def cmd_plot_cactus(args: argparse.Namespace) -> int:
     from optsched import plots
-    from optsched.reproduce import read_results
+    from optsched.studies.reproduce import read_results
 
     out = _png_path(args.output)
     groups = cactus_groups(read_results(Path(args.results)))

@@ -23,7 +23,7 @@ import numpy as np
 
 from optsched.errors import SolverError
 from optsched.exact.formulation import TimeIndexedModel
-from optsched.schedule import Schedule
+from optsched.model.schedule import Schedule
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
@@ -37,7 +37,7 @@ class SolveParameters:
     threads: int = 1
     seed: int = 0
     log: bool = False
-    #: how much of optsched.bounds the solve paths compute (optsched.bounds.BOUND_EFFORTS)
+    #: how much of optsched.exact.bounds the solve paths compute (its BOUND_EFFORTS)
     bound_effort: str = "full"
     #: CP-SAT runs register here so a concurrent run that proves optimality can stop them.
     stop_group: StopGroup | None = None

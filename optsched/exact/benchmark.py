@@ -21,10 +21,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import OptschedError
-from optsched.generators import jaillet_model1, jaillet_model2
-from optsched.instance import Instance
-from optsched.io import append_jsonl, atomic_write_parquet, jsonl_appender, read_jsonl
+from optsched.model.instance import Instance
+from optsched.model.io import append_jsonl, atomic_write_parquet, jsonl_appender, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ _FAMILIES: dict[str, Callable[[int], Instance]] = {
 
 def _trace_window(family: str, n: int, seed: int) -> Instance:
     """A window of ``n`` consecutive requests of a shipped real-trace sample, with the trace
-    family's recorded conversion defaults (optsched.families; token scale, round, M)."""
-    from optsched.families import get_family
+    family's recorded conversion defaults (optsched.data.families; token scale, round, M)."""
+    from optsched.data.families import get_family
 
     fam = get_family(family)
     return fam.instance(fam.resolve({"n": n}), seed=0, index=seed)

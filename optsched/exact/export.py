@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from optsched.exact.formulation import TimeIndexedModel, build_model
-from optsched.instance import Instance
-from optsched.io import atomic_write_text
+from optsched.model.instance import Instance
+from optsched.model.io import atomic_write_text
 
 
 def to_pulp(model: TimeIndexedModel) -> tuple[Any, list[Any]]:  # (LpProblem, its LpVariables)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from optsched.instance import Instance
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 from optsched.policies.mcsf import fits_at_all_completions
-from optsched.schedule import Schedule
-from optsched.validate import validate
 
 #: (cap, spacing) pairs tried by :func:`best_spaced_schedule`; (None, 0) is plain MC-SF.
 DEFAULT_GRID: tuple[tuple[int | None, int], ...] = tuple(

@@ -14,7 +14,7 @@ Redundant constraints, each valid for every feasible schedule (proofs in the sam
   them maps a schedule to one with the same memory profile and value);
 * lag disjunctions: two requests with peaks s + o above M / 2 complete at least
   lag_ij = min(o_j, P_i + P_j - M) rounds apart, whichever completes first
-  (:func:`optsched.bounds.lag_matrix`). Measured: 12 of 20 small instances proven in 20 s with
+  (:func:`optsched.exact.bounds.lag_matrix`). Measured: 12 of 20 small instances proven in 20 s with
   one worker against 8 without them (benchmarks/bench_ramp_rows.py).
 
 Measured against the time-indexed model in docs/exact-performance.md.
@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optsched.bounds import lag_matrix, large_peak_requests
 from optsched.errors import SolverError
 from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_solver
+from optsched.exact.bounds import lag_matrix, large_peak_requests
 from optsched.exact.formulation import start_windows
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
@@ -101,7 +101,7 @@ def identical_groups(instance: Instance) -> list[list[int]]:
 
 
 def lag_pairs(instance: Instance) -> list[tuple[int, int, int, int]]:
-    """Pairs of :func:`~optsched.bounds.large_peak_requests` and their lags both ways (all
+    """Pairs of :func:`~optsched.exact.bounds.large_peak_requests` and their lags both ways (all
     positive)."""
     large = large_peak_requests(instance)
     lag = lag_matrix(instance, large)

@@ -8,23 +8,23 @@ from typing import Any, cast
 
 import numpy as np
 
-from optsched.bounds import check_bound_effort, completion_caps, lower_bound
 from optsched.errors import SolverError
 from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
+from optsched.exact.bounds import check_bound_effort, completion_caps, lower_bound
 from optsched.exact.bruteforce import brute_force
 from optsched.exact.formulation import TimeIndexedModel, build_model, trivial_lower_bound
 from optsched.exact.incumbent import earliest_fit_schedule
 from optsched.exact.ramp import RampModel, build_ramp_model, solve_ramp_cpsat
 from optsched.exact.result import SolveResult, Status, integer_bound
-from optsched.instance import Instance
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 
 SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 
 AUTO_PORTFOLIO_MAX_REQUESTS = 20
 #: Up to this many requests the model paths (epoch, cumulative, portfolio) shrink the start
-#: windows by completion caps from the others' lower bound (optsched.bounds.completion_caps;
+#: windows by completion caps from the others' lower bound (optsched.exact.bounds.completion_caps;
 #: one bound per request, about 0.1 s each at 10-20 requests). Off (0) by default: on the
 #: small set they proved 11 instead of 12 of 20 in 20 s (benchmarks/bench_caps.py,
 #: docs/exact-performance.md); set it to 20 to use them.
@@ -43,7 +43,7 @@ METHOD_SUMMARIES: dict[str, str] = {
     "time-indexed": "the plain time-indexed model, earliest-fit (or the given) incumbent, "
                     "solver bound only",
     "epoch": "the time-indexed model, best of MC-SF / spaced MC-SF / earliest-fit as incumbent, "
-             "bound raised by the combinatorial bounds of optsched.bounds",
+             "bound raised by the combinatorial bounds of optsched.exact.bounds",
     "cumulative": "CP-SAT only: one start variable per request, memory as a cumulative of "
                   "rectangles (optsched.exact.ramp); incumbent and bound as in 'epoch'",
     "portfolio": "CP-SAT only: 'cumulative' and 'epoch' side by side (threads split; one after "
@@ -82,18 +82,18 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     An incumbent warm-starts the backend and, with ``use_incumbent``, shrinks the start
     windows: with ``method="time-indexed"`` it is ``initial_solution`` if given and valid, else
     earliest-fit; with ``"epoch"`` (default) and ``"heuristic"`` it is the best valid one of
-    ``initial_solution``, MC-SF and earliest-fit, and the lower bound of :mod:`optsched.bounds`
-    joins the proven bound (``"heuristic"`` runs no solver). ``status`` is ``optimal`` only when
-    the proven bound (the backend's best bound rounded up, sum(a+o), or optsched.bounds) equals
-    the objective of a validated schedule; a solver's "optimal" label alone is never trusted.
-    ``"cumulative"`` and ``"portfolio"`` (CP-SAT only) use the ramp-cumulative model of
-    :mod:`optsched.exact.ramp`, alone or side by side with the time-indexed one. ``"lns"``
-    (CP-SAT only) improves the incumbent by large-neighbourhood search
+    ``initial_solution``, MC-SF and earliest-fit, and the lower bound of
+    :mod:`optsched.exact.bounds` joins the proven bound (``"heuristic"`` runs no solver).
+    ``status`` is ``optimal`` only when the proven bound (the backend's best bound rounded up,
+    sum(a+o), or optsched.exact.bounds) equals the objective of a validated schedule; a solver's
+    "optimal" label alone is never trusted. ``"cumulative"`` and ``"portfolio"`` (CP-SAT only) use
+    the ramp-cumulative model of :mod:`optsched.exact.ramp`, alone or side by side with the
+    time-indexed one. ``"lns"`` (CP-SAT only) improves the incumbent by large-neighbourhood search
     (:mod:`optsched.exact.lns`) and proves nothing beyond the combinatorial bound. The default,
     ``"auto"``, picks ``"portfolio"``, ``"epoch"`` or ``"lns"`` by instance size
     (:func:`choose_method`), as measured in docs/exact-performance.md; the result records the
     method that ran. ``bound_effort="fast"`` leaves the path and window bounds out of that
-    combinatorial bound (:data:`optsched.bounds.BOUND_EFFORTS`: seconds saved per solve at the
+    combinatorial bound (:data:`optsched.exact.bounds.BOUND_EFFORTS`: seconds saved per solve at the
     papers' size, a weaker bound).
     """
     if method not in METHODS:
@@ -314,7 +314,7 @@ def _solve_lns(instance: Instance, params: SolveParameters, recorded: dict,
     out = improve_schedule(instance, incumbent, time_limit=left, seed=params.seed,
                            workers=params.threads, target=bound)
     raw = (f"LNS: {out.iterations} sub-solves, {out.improvements} improvements, "
-           f"{out.initial_value} -> {out.value} (no proof; bound from optsched.bounds)")
+           f"{out.initial_value} -> {out.value} (no proof; bound from optsched.exact.bounds)")
     return _heuristic_result(instance, recorded, out.schedule, out.value, bound, t0, raw,
                              solver="cpsat",
                              version=f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
@@ -331,7 +331,7 @@ def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
 
     if bound > value:
         raise InvalidSolverSchedule(f"lower bound {bound} exceeds a valid schedule's value "
-                                    f"{value}: a bound in optsched.bounds is wrong")
+                                    f"{value}: a bound in optsched.exact.bounds is wrong")
     return SolveResult(
         instance=instance, solver=solver, status=Status.OPTIMAL if bound == value
         else Status.FEASIBLE, objective=value, bound=bound, schedule=incumbent,

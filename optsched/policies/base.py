@@ -1,11 +1,12 @@
 """The policy protocol of the online engine, and a base class that keeps the bookkeeping.
 
-The engine (:mod:`optsched.engine`) calls, at each decision time t: ``on_complete`` for finished
-requests, ``on_arrival`` for new ones, then ``select(t)`` (which waiting requests start now),
-``on_start`` for each, and on an overflow ``evict(t, excess)`` (which running requests to clear)
-followed by ``on_evict`` for each. A policy sees only :class:`optsched.engine.EngineView`:
-predicted lengths, never the true ones. Both the protocol and the view are declared in
-:mod:`optsched.engine` (the side that calls them), so the import runs one way: policies -> engine.
+The engine (:mod:`optsched.policies.engine`) calls, at each decision time t: ``on_complete`` for
+finished requests, ``on_arrival`` for new ones, then ``select(t)`` (which waiting requests start
+now), ``on_start`` for each, and on an overflow ``evict(t, excess)`` (which running requests to
+clear) followed by ``on_evict`` for each. A policy sees only
+:class:`optsched.policies.engine.EngineView`: predicted lengths, never the true ones. Both the
+protocol and the view are declared in :mod:`optsched.policies.engine` (the side that calls them),
+so the import runs one way: policies -> engine.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optsched.engine import EngineView, Policy
+from optsched.policies.engine import EngineView, Policy
 
 #: ``Policy`` (the protocol) is declared by the engine, which calls it; it is re-exported here
 #: because every policy implements it.

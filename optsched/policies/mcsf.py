@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 
 
 def fits_at_all_completions(batch: Sequence[tuple[int, int, int]], memory_limit: int) -> bool:

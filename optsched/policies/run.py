@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from optsched.engine import EngineResult, simulate
 from optsched.errors import OptschedError
-from optsched.instance import Instance
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import ValidationReport, validate
 from optsched.policies.base import Policy
+from optsched.policies.engine import EngineResult, simulate
 from optsched.policies.online import (
     FCFS,
     MCSF,
@@ -23,9 +25,7 @@ from optsched.policies.online import (
     SmallestVolumeFirst,
     SortedF,
 )
-from optsched.predictions import Predictions
-from optsched.schedule import Schedule
-from optsched.validate import ValidationReport, validate
+from optsched.policies.predictions import Predictions
 
 #: name -> factory (keyword arguments are the policy's parameters, e.g. alpha, beta)
 POLICIES: dict[str, Callable[..., Policy]] = {
@@ -122,7 +122,7 @@ def run_policy(instance: Instance, policy: str | Policy, *,
 
     ``predictions``: None = the instance's own ``predicted_output_tokens`` (true lengths where
     absent), a spec string (``exact``, ``noisy:0.2``, ``interval:0.5``) or a
-    :class:`~optsched.predictions.Predictions`. The run is validated with the independent
+    :class:`~optsched.policies.predictions.Predictions`. The run is validated with the independent
     validator (aborted runs included); an invalid run raises :class:`InvalidPolicySchedule`.
     """
     t0 = time.perf_counter()

@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance
+from optsched.model.instance import Instance
 
 #: Multipliers tried for the epoch bound (any lam >= 0 gives a valid bound; this grid is dense
 #: enough that refining it changed the Model 1 bounds by < 0.1%, see docs/exact-performance.md).

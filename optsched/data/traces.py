@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance, make_instance
+from optsched.model.instance import Instance, make_instance
 
 ROUNDING = ("ceil", "round", "floor")
 ARRIVALS = ("trace", "poisson", "zero")

@@ -3,9 +3,9 @@
 Two studies:
 
 * **synthetic** (:func:`run_synthetic`): Model 1 (all requests at time 0) and Model 2 (Poisson
-  arrivals), seeded trials drawn by :mod:`optsched.generators`; every policy is run, its schedule
-  validated, and compared with the hindsight optimum from :func:`optsched.exact.solve`. When the
-  solver does not prove optimality within its limit, the optimum is only known to lie in
+  arrivals), seeded trials drawn by :mod:`optsched.data.generators`; every policy is run, its
+  schedule validated, and compared with the hindsight optimum from :func:`optsched.exact.solve`.
+  When the solver does not prove optimality within its limit, the optimum is only known to lie in
   ``[bound, best schedule]`` and every ratio is reported as the interval it implies.
 * **trace** (:func:`run_trace_study`): the same policies on request lengths from a real
   conversation trace, with Poisson arrivals at a high and a low rate and M = 16,492 tokens, in
@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from optsched.bounds import check_bound_effort, lower_bound
+from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
+from optsched.exact.bounds import check_bound_effort, lower_bound
 from optsched.exact.solve import METHODS, choose_method
-from optsched.generators import jaillet_model1, jaillet_model2
-from optsched.instance import Instance, make_instance
-from optsched.io import (
+from optsched.model.instance import Instance, make_instance
+from optsched.model.io import (
     append_jsonl,
     atomic_write_json,
     atomic_write_parquet,
@@ -45,8 +45,8 @@ from optsched.io import (
     jsonl_appender,
     read_jsonl,
 )
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 from optsched.version import __version__
 
 #: Figures published in arXiv 2502.07115 (v4/v5), SPEC §6: MC-SF / hindsight optimum.
@@ -228,8 +228,8 @@ _BOUNDS: dict[tuple[str, str], int] = {}
 
 
 def combinatorial_bound(instance: Instance, effort: str = "full") -> int:
-    """The lower bound of :mod:`optsched.bounds` for ``instance`` (memoised by content hash and
-    effort: the report asks again for trials already solved)."""
+    """The lower bound of :mod:`optsched.exact.bounds` for ``instance`` (memoised by content hash
+    and effort: the report asks again for trials already solved)."""
     key = (instance.content_hash(), effort)
     if key not in _BOUNDS:
         _BOUNDS[key] = lower_bound(instance, effort=effort).value
@@ -308,7 +308,7 @@ class SyntheticConfig:
     seed: int = 0
     policies: tuple[str, ...] = field(default_factory=default_policies)
     scale: str = "paper"
-    #: optsched.bounds.BOUND_EFFORTS: "fast" leaves the path and window bounds out of the
+    #: optsched.exact.bounds.BOUND_EFFORTS: "fast" leaves the path and window bounds out of the
     #: lower ends (much quicker at the papers' size, wider intervals)
     bound_effort: str = "full"
 
@@ -424,8 +424,8 @@ def write_certificates(rows: list[dict[str, Any]], config: SyntheticConfig, out_
     """An optimality certificate (``optsched verify`` checks it) for every proven trial, as
     ``certificates/model<M>-seed<S>.json``; adds the relative path to the rows. Existing files
     are kept (they hold the same proof)."""
-    from optsched.certificate import save_certificate
     from optsched.exact import SolveResult, Status
+    from optsched.exact.certificate import save_certificate
 
     written = 0
     paths: dict[tuple[int, int], str] = {}
@@ -553,9 +553,9 @@ class TraceConfig:
 
 def read_trace_lengths(source: str | Path) -> tuple[np.ndarray, np.ndarray, str, str]:
     """(prompt lengths, output lengths, file name, sha256) of a trace: a shipped sample name
-    (see :data:`optsched.traces.SAMPLES`) or a trace file in any format
-    :func:`optsched.traces.load_trace` reads."""
-    from optsched.traces import load_trace
+    (see :data:`optsched.data.traces.SAMPLES`) or a trace file in any format
+    :func:`optsched.data.traces.load_trace` reads."""
+    from optsched.data.traces import load_trace
 
     tr = load_trace(source)
     return tr.prompt.astype(np.int64), tr.output.astype(np.int64), tr.file_name, tr.sha256
@@ -637,7 +637,7 @@ def read_results(path: Path) -> list[dict[str, Any]]:
             return pq.read_table(path).to_pylist()
         except Exception as exc:  # pyarrow raises several types for a broken file
             raise OptschedError(f"{path}: not a readable Parquet file: {exc}") from None
-    from optsched.instance import read_json_file
+    from optsched.model.instance import read_json_file
 
     data = read_json_file(path, "results")
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
@@ -700,7 +700,7 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
            if cfg.method != "heuristic" else
            "without any MILP (method `heuristic`): the best schedule known (the best of the "
            "policies', MC-SF's and earliest-fit) as upper end and the combinatorial lower bound of "
-           "`optsched.bounds` as lower end")
+           "`optsched.exact.bounds` as lower end")
     if cfg.bound_effort != "full":
         how += (f" (combinatorial bound with effort `{cfg.bound_effort}`: without the path and "
                 "window bounds, so the lower ends are weaker than the default's)")
@@ -845,8 +845,8 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
                        trial_instance(r["model"], r["seed"], cfg.scale), cfg.bound_effort))
         L.append(f"   In {idle} of them the exact solve improved neither the best policy "
                  "schedule (its warm start) nor the combinatorial lower bound of "
-                 "`optsched.bounds` (computed in seconds without any solver): the interval comes "
-                 "from the "
+                 "`optsched.exact.bounds` (computed in seconds without any solver): the interval "
+                 "comes from the "
                  "policies and that bound alone.")
     L.append("2. **Generator reading.** The trials drawn here have these empirical ranges "
              "(SPEC §6: M ~ U{30..50}, n ~ U{40..60}, s ~ U{1..5}, o ~ U{1..M − s}; Model 2: "

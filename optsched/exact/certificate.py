@@ -19,10 +19,10 @@ from typing import Any
 from optsched.errors import CertificateError, InstanceError, ScheduleError
 from optsched.exact.formulation import trivial_lower_bound
 from optsched.exact.result import SolveResult
-from optsched.instance import Instance, instance_from_dict, read_json_file
-from optsched.io import atomic_write_json
-from optsched.schedule import schedule_from_dict
-from optsched.validate import validate
+from optsched.model.instance import Instance, instance_from_dict, read_json_file
+from optsched.model.io import atomic_write_json
+from optsched.model.schedule import schedule_from_dict
+from optsched.model.validate import validate
 
 FORMAT = "optsched-certificate/1"
 

@@ -10,7 +10,7 @@ Round structure at each decision time t (memory at t is already known to be <= M
    policy's clearing rule names running requests to evict (asked again until memory fits; a rule
    that evicts nothing while memory is over M is an error, never a silent excess). An evicted run
    of request i started at p held memory in rounds p+1..t; its p..t tokens are wasted, it is
-   recorded as an :class:`~optsched.schedule.AbortedRun` and i waits again (it may restart at
+   recorded as an :class:`~optsched.model.schedule.AbortedRun` and i waits again (it may restart at
    t + 1 or later). A request started at t and evicted at t held no memory and leaves no
    aborted run (it still counts as an eviction);
 5. time advances to t + 1, or, when nothing waits, straight to the next arrival, completion or
@@ -19,7 +19,7 @@ Round structure at each decision time t (memory at t is already known to be <= M
 A policy that makes no progress (nothing completes and nothing arrives for ``stall_limit``
 rounds, or nothing runs while requests wait and none will ever arrive) stops the run with a
 :class:`NoProgressError` naming the state. The result's schedule (final starts + aborted runs)
-is what :func:`optsched.validate.validate` checks.
+is what :func:`optsched.model.validate.validate` checks.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance
-from optsched.predictions import Predictions, parse_predictions
-from optsched.schedule import AbortedRun, Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import AbortedRun, Schedule
+from optsched.policies.predictions import Predictions, parse_predictions
 
 
 class PolicyError(OptschedError, RuntimeError):

@@ -1,5 +1,5 @@
 """Shrink a counterexample to a minimal one (the account of where the policy loses is in
-:mod:`optsched.explain`).
+:mod:`optsched.studies.explain`).
 
 A *counterexample* is an instance on which the policy's total completion time exceeds the
 *proven* optimum. Shrinking applies single reduction steps -- drop a request, lower M, shorten an
@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from optsched.certify import CertifyConfig, Outcome, certify_instance
-from optsched.enumerate import (
+from optsched.errors import InstanceError, OptschedError
+from optsched.model.instance import Instance, Request
+from optsched.studies.certify import CertifyConfig, Outcome, certify_instance
+from optsched.studies.enumerate import (
     equal_prompts,
     monotone_prompts,
     requests_of,
     strictly_monotone_prompts,
 )
-from optsched.errors import InstanceError, OptschedError
-from optsched.instance import Instance, Request
 
 #: Classes a shrink can be kept inside, strongest first (each contains the ones before it).
 KEEP_CLASSES = ("equal", "strict", "monotone", "none")

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import ScheduleError
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 
 #: Longest span of rounds the validator will expand densely.
 MAX_DENSE_SPAN = 200_000_000

@@ -1,17 +1,17 @@
 """Explain where a policy loses against an optimal schedule, in words.
 
-Kept apart from :mod:`optsched.shrink` (which shrinks counterexamples) so that
-:mod:`optsched.certify` can explain a counterexample without importing the shrinker, which itself
-builds on certify: the dependency runs one way, shrink -> certify -> explain.
+Kept apart from :mod:`optsched.studies.shrink` (which shrinks counterexamples) so that
+:mod:`optsched.studies.certify` can explain a counterexample without importing the shrinker, which
+itself builds on certify: the dependency runs one way, shrink -> certify -> explain.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from optsched.instance import Instance
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 
 
 def _ids(ids: list[str]) -> str:
