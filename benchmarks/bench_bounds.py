@@ -1,5 +1,5 @@
-"""Lower bounds side by side (issue 6, item 3): how far each bound of optsched.bounds stays below
-the best known schedule, per instance family, in one run.
+"""Lower bounds side by side (issue 6, item 3): how far each bound of optsched.exact.bounds stays
+below the best known schedule, per instance family, in one run.
 
     python benchmarks/bench_bounds.py --set small
     python benchmarks/bench_bounds.py --set paper
@@ -22,7 +22,9 @@ import argparse
 import statistics
 import time
 
-from optsched.bounds import (
+from optsched.cli.common import table
+from optsched.exact.benchmark import INSTANCE_SETS, instance_set
+from optsched.exact.bounds import (
     epoch_bound,
     large_peak_requests,
     machine_bound,
@@ -30,11 +32,9 @@ from optsched.bounds import (
     trivial_bound,
     volume_bound,
 )
-from optsched.cli.common import table
-from optsched.exact.benchmark import INSTANCE_SETS, instance_set
 from optsched.exact.lns import improve_schedule
 from optsched.exact.solve import best_incumbent
-from optsched.instance import Instance
+from optsched.model.instance import Instance
 
 BOUNDS = {"trivial": trivial_bound, "volume": volume_bound, "epoch": epoch_bound,
           "machine": machine_bound,

@@ -3,8 +3,8 @@
     python benchmarks/bench_caps.py --set small --method portfolio --time-limit 20
 
 The caps: in a schedule no worse than the incumbent, c_i <= incumbent - LB(all but i)
-(optsched.bounds.completion_caps, models/time_indexed.md). Both variants run the same solve path
-with the same instances, time limit, threads and seed, one solve at a time, alternating per
+(optsched.exact.bounds.completion_caps, models/time_indexed.md). Both variants run the same solve
+path with the same instances, time limit, threads and seed, one solve at a time, alternating per
 instance, by setting optsched.exact.solve.CAPS_MAX_REQUESTS (off by default since the run in
 docs/exact-performance.md) to 0 or 20 for each solve. Every
 schedule is validated by solve(); the variants must agree wherever both prove optimality.

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from optsched.cli.common import table
-from optsched.dataset import TIMING_COLUMNS, BuildConfig, build, load_rows
-from optsched.execution import available_cores
+from optsched.data.dataset import TIMING_COLUMNS, BuildConfig, build, load_rows
+from optsched.data.execution import available_cores
 
 
 def _ray_start_seconds(workers: int) -> float | None:

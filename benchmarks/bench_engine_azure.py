@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from optsched.engine import NoProgressError
-from optsched.instance import Instance
+from optsched.data.traces import load_trace, trace_instance
+from optsched.model.instance import Instance
+from optsched.model.validate import validate
 from optsched.policies import mcsf_fast, mcsf_reference, run_policy
-from optsched.traces import load_trace, trace_instance
-from optsched.validate import validate
+from optsched.policies.engine import NoProgressError
 
 DEFAULT_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "traces" / "azure-llm-2023"
                  / "AzureLLMInferenceTrace_conv.csv")
@@ -38,7 +38,7 @@ DEFAULT_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "traces" / "az
 
 def build_instance(path: Path, round_seconds: float, token_scale: int,
                    memory_tokens: int) -> Instance:
-    """Whole trace -> instance through optsched.traces (arrival round = floor(seconds /
+    """Whole trace -> instance through optsched.data.traces (arrival round = floor(seconds /
     round_seconds); lengths in units of ``token_scale`` tokens, rounded up; M = floor(memory_tokens
     / token_scale)). The choices are recorded in ``metadata["trace"]``."""
     trace = load_trace(path)

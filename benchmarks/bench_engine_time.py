@@ -23,9 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+from optsched.data.traces import load_trace, trace_instance
 from optsched.errors import OptschedError
 from optsched.policies import run_policy
-from optsched.traces import load_trace, trace_instance
 
 DEFAULT_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "traces" / "azure-llm-2023"
                  / "AzureLLMInferenceTrace_conv.csv")

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 
-from optsched.bounds import lower_bound, peak_order
 from optsched.cli.common import table
 from optsched.exact.benchmark import INSTANCE_SETS, instance_set
+from optsched.exact.bounds import lower_bound, peak_order
 from optsched.exact.lns import improve_schedule
 from optsched.exact.solve import best_incumbent
-from optsched.instance import Instance
+from optsched.model.instance import Instance
 
 
 def best_known(instance: Instance, seconds: float) -> int:

@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from optsched.instance import Instance, make_instance
+from optsched.model.instance import Instance, make_instance
+from optsched.model.validate import validate
 from optsched.policies import mcsf_fast, mcsf_reference
-from optsched.validate import validate
 
 
 def make(n: int, mode: str, seed: int, memory: int = 1000) -> Instance:

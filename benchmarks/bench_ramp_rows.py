@@ -4,7 +4,7 @@
 
 Both variants get the same instances, incumbent (the exact paths' incumbent search, also the
 hint), time limit, workers and seed, one solve at a time. The reported bound is the larger of
-CP-SAT's and the combinatorial bound of optsched.bounds, as in solve(method="cumulative").
+CP-SAT's and the combinatorial bound of optsched.exact.bounds, as in solve(method="cumulative").
 Every schedule is validated; the two variants must agree wherever both prove optimality,
 and no bound may exceed a validated value (the harness's own checks and summary table).
 """
@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 import sys
 
-from optsched.bounds import lower_bound
 from optsched.exact.backends import SolveParameters
 from optsched.exact.benchmark import print_side_by_side, side_by_side_arguments
+from optsched.exact.bounds import lower_bound
 from optsched.exact.ramp import build_ramp_model, solve_ramp_cpsat
 from optsched.exact.solve import best_incumbent
-from optsched.validate import validate
+from optsched.model.validate import validate
 
 VARIANTS = {"no lags (0.2)": False, "lag disjunctions": True}
 

@@ -13,8 +13,8 @@ import json
 import sys
 import time
 
+from optsched.data.generators import uniform_instance
 from optsched.exact import solve
-from optsched.generators import uniform_instance
 
 #: (n, M, max_prompt, max_arrival, seed): fixed so every release measures the same set.
 INSTANCE_SET = [

@@ -1,24 +1,29 @@
 """optsched: provably optimal LLM-inference schedules under a KV-cache memory budget."""
 
-__version__ = "0.8.0"
+from typing import TYPE_CHECKING, Any
 
-from optsched.errors import InstanceError, OptschedError, ScheduleError  # noqa: E402
-from optsched.instance import (  # noqa: E402
+from optsched.errors import InstanceError, OptschedError, ScheduleError
+from optsched.model.instance import (
     Instance,
     Request,
     load_instance,
     make_instance,
     save_instance,
 )
-from optsched.schedule import Schedule, load_schedule  # noqa: E402
-from optsched.validate import validate  # noqa: E402
+from optsched.model.schedule import Schedule, load_schedule
+from optsched.model.validate import validate
+from optsched.version import __version__
 
 __all__ = ["Instance", "InstanceError", "OptschedError", "Request", "Schedule", "ScheduleError",
            "__version__", "load_instance", "load_schedule", "make_instance", "save_instance",
            "solve", "validate"]
 
 
-def solve(*args, **kwargs):  # noqa: D103 - thin re-export, see optsched.exact.solve.solve
+if TYPE_CHECKING:
+    from optsched.exact.result import SolveResult
+
+
+def solve(*args: Any, **kwargs: Any) -> "SolveResult":  # thin re-export, loads the solvers lazily
     from optsched.exact.solve import solve as _solve
 
     return _solve(*args, **kwargs)

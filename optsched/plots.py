@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from optsched.instance import Instance
-from optsched.io import atomic_path
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.instance import Instance
+from optsched.model.io import atomic_path
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 
 
 def _plt() -> Any:
@@ -192,7 +192,7 @@ def cdf_figure(groups: Mapping[str, Sequence[float]], title: str | None = None,
     return fig
 
 
-def memory_time_figure(profiles: Mapping[str, tuple[Sequence[float], Sequence[int]]],
+def memory_time_figure(profiles: Mapping[str, tuple[Any, Any]],
                        memory_limit: int, title: str | None = None) -> Any:
     """Memory in use against M over time in seconds. ``profiles`` maps a policy to (round start
     times, validated memory profile by round); round t holds ``memory[t + 1]`` at its end and

@@ -1,4 +1,4 @@
-"""Lower bounds of optsched.bounds: never above any valid schedule, tight where they must be."""
+"""Lower bounds of optsched.exact.bounds: never above a valid schedule, tight where they must be."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from optsched import make_instance, validate
-from optsched.bounds import (
+from optsched.data.generators import jaillet_model1, jaillet_model2
+from optsched.errors import OptschedError
+from optsched.exact import solve
+from optsched.exact.bounds import (
     WINDOW_MAX,
     WINDOW_MAX_MOVES,
     _best_window_walk,
@@ -37,10 +40,7 @@ from optsched.bounds import (
     window_bound,
     window_gaps,
 )
-from optsched.errors import OptschedError
-from optsched.exact import solve
 from optsched.exact.incumbent import earliest_fit_schedule
-from optsched.generators import jaillet_model1, jaillet_model2
 from optsched.policies.mcsf import mcsf_reference
 
 

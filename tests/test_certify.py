@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from optsched.certificate import load_certificate, verify_certificate
-from optsched.certify import CertifyConfig, certify_instance
-from optsched.enumerate import Bounds, exhaustive
+from optsched.data.generators import jaillet_model1
+from optsched.exact.certificate import load_certificate, verify_certificate
 from optsched.exact.solve import solve
-from optsched.generators import jaillet_model1
-from optsched.instance import load_instance, make_instance, save_instance
+from optsched.model.instance import load_instance, make_instance, save_instance
+from optsched.model.schedule import load_schedule
+from optsched.model.validate import validate
 from optsched.policies.mcsf import mcsf_reference
-from optsched.schedule import load_schedule
-from optsched.validate import validate
+from optsched.studies.certify import CertifyConfig, certify_instance
+from optsched.studies.enumerate import Bounds, exhaustive
 
 SMALL = ["--prompts", "equal", "--n-max", "4", "--o-max", "3", "--s-max", "1"]
 
@@ -134,7 +134,7 @@ def test_unproven_instance_is_reported_as_unproven(tmp_path, run_cli):
 
 def test_unproven_result_is_recomputed_with_a_longer_limit(tmp_path):
     """A stored unproven result is not reused when the new time limit is larger."""
-    from optsched.certify import _reusable
+    from optsched.studies.certify import _reusable
 
     rec = {"verdict": "unproven", "optimum_proven": False, "time_limit": 0.5}
     assert not _reusable(rec, CertifyConfig(time_limit=5.0))
@@ -182,7 +182,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, run_cli, args, needle):
 def test_bruteforce_initial_solution_and_symmetry_keep_the_optimum():
     """The oracle's warm start (policy schedule) and identical-request symmetry breaking give
     the same optimum as CP-SAT on a small exhaustive family with many identical requests."""
-    from optsched.enumerate import spec_instance
+    from optsched.studies.enumerate import spec_instance
 
     specs = list(exhaustive(Bounds(n_min=4, n_max=4, o_max=3, s_max=1, prompts="equal")))
     for spec in specs[::7]:
@@ -208,7 +208,7 @@ def test_crosscheck_all_resolves_every_solved_instance(tmp_path, run_cli):
 
 def test_failed_policy_run_is_recorded_not_fatal(monkeypatch):
     """A policy whose run fails is recorded as policy_invalid with the message."""
-    import optsched.certify as C
+    import optsched.studies.certify as C
 
     def broken(instance, name):
         raise C.InvalidPolicyRun("no progress at t = 0")

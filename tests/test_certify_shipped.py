@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from optsched.certificate import load_certificate, verify_certificate
-from optsched.certify import independent_solver, policy_schedule
+from optsched.exact.certificate import load_certificate, verify_certificate
 from optsched.exact.solve import solve
-from optsched.instance import instance_from_dict, load_instance
-from optsched.schedule import load_schedule
-from optsched.shrink import instance_class
-from optsched.validate import validate
+from optsched.model.instance import instance_from_dict, load_instance
+from optsched.model.schedule import load_schedule
+from optsched.model.validate import validate
+from optsched.studies.certify import independent_solver, policy_schedule
+from optsched.studies.shrink import instance_class
 
 ROOT = Path(__file__).resolve().parents[1] / "instances" / "algorithm1"
 CASES = sorted(p.parent for p in ROOT.glob("minimal/*/certificate.json"))

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from optsched.exact import solve
-from optsched.instance import instance_from_dict
+from optsched.model.instance import instance_from_dict
 
 SMALL = {"memory_limit": 8, "requests": [
     {"id": "a", "arrival": 0, "prompt_tokens": 1, "output_tokens": 4},

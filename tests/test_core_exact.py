@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from optsched import make_instance, validate
+from optsched.data.generators import jaillet_model1
 from optsched.exact import solve
 from optsched.exact.backends import BACKENDS, BackendOutcome
 from optsched.exact.formulation import build_model
 from optsched.exact.solve import InvalidSolverSchedule
-from optsched.generators import jaillet_model1
 
 
 def tiny_family(arrivals: tuple[int, ...], memory_limits: tuple[int, ...], max_n: int):

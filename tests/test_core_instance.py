@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from optsched import InstanceError, load_instance, make_instance
-from optsched.instance import MAX_VALUE, instance_from_dict
+from optsched.model.instance import MAX_VALUE, instance_from_dict
 
 GOOD = {"memory_limit": 5, "requests": [
     {"id": "r1", "arrival": 0, "prompt_tokens": 1, "output_tokens": 3},

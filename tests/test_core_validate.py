@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from optsched import Schedule, make_instance, validate
-from optsched.schedule import AbortedRun
+from optsched.model.schedule import AbortedRun
 
 
 def test_spec_worked_example():

@@ -37,8 +37,8 @@ def test_mcsf_is_beaten_on_every_lns_reproduction_trial():
     import json
     from pathlib import Path
 
-    from optsched.reproduce import trial_instance
-    from optsched.schedule import Schedule
+    from optsched.model.schedule import Schedule
+    from optsched.studies.reproduce import trial_instance
 
     cache = Path(__file__).resolve().parents[1] / "docs/reproduction/paper-scale-lns/cache"
     entries = {e["instance_hash"]: e for e in map(json.loads, (cache / "solves.jsonl").open())}

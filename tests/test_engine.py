@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from optsched.engine import NoProgressError, PolicyError, simulate
-from optsched.generators import jaillet_model2, uniform_instance
-from optsched.instance import make_instance
+from optsched.data.generators import jaillet_model2, uniform_instance
+from optsched.model.instance import make_instance
+from optsched.model.validate import validate
 from optsched.policies import POLICIES, BasePolicy, run_policy
-from optsched.predictions import PredictionError, exact, interval, noisy, parse_predictions
-from optsched.validate import validate
+from optsched.policies.engine import NoProgressError, PolicyError, simulate
+from optsched.policies.predictions import PredictionError, exact, interval, noisy, parse_predictions
 
 
 def test_worked_example_spec():
@@ -170,7 +170,7 @@ def test_instance_predictions_are_the_default():
 def test_a_min_evicts_fewest_generated_first():
     """A_min under-plans with lower ends; on overflow the newest run is evicted first."""
     inst = make_instance(12, [8, 8], 1, [0, 2])
-    from optsched.predictions import Predictions
+    from optsched.policies.predictions import Predictions
     pred = Predictions(np.array([1, 1]), np.array([1, 1]), np.array([8, 8]), "manual")
     run = run_policy(inst, "a-min", predictions=pred)
     assert run.overflows >= 1 and run.validation.valid

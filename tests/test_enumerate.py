@@ -9,7 +9,9 @@ import random
 
 import pytest
 
-from optsched.enumerate import (
+from optsched.errors import OptschedError
+from optsched.policies.mcsf import mcsf_reference
+from optsched.studies.enumerate import (
     Bounds,
     FamilyStats,
     all_at_arrival_peak,
@@ -22,8 +24,6 @@ from optsched.enumerate import (
     strictly_monotone_prompts,
     tie_orders,
 )
-from optsched.errors import OptschedError
-from optsched.policies.mcsf import mcsf_reference
 
 
 def _value(spec) -> int:

@@ -7,12 +7,12 @@ import pytest
 from test_bounds import PEAK
 
 from optsched import make_instance, validate
+from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import SolverError
 from optsched.exact import solve
 from optsched.exact.lns import _Search, improve_schedule
 from optsched.exact.solve import best_incumbent
-from optsched.generators import jaillet_model1, jaillet_model2
-from optsched.schedule import Schedule
+from optsched.model.schedule import Schedule
 
 
 def test_lns_is_valid_and_never_worse_on_the_peak_family(oracle):

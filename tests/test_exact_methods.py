@@ -6,6 +6,7 @@ import pytest
 from test_bounds import PEAK
 
 from optsched import make_instance, validate
+from optsched.data.generators import jaillet_model1
 from optsched.errors import OptschedError, SolverError
 from optsched.exact import solve
 from optsched.exact.benchmark import (
@@ -23,7 +24,6 @@ from optsched.exact.benchmark import (
     summary_table,
     write_parquet,
 )
-from optsched.generators import jaillet_model1
 
 
 @pytest.mark.parametrize("solver", ["cpsat", "highs"])
@@ -46,7 +46,7 @@ def test_heuristic_method_is_honest(oracle):
 
 def test_epoch_method_reports_a_stronger_bound_when_time_runs_out():
     """On a 20-request Model 1 instance a 1 s 'epoch' solve reports at least the epoch bound."""
-    from optsched.bounds import epoch_bound
+    from optsched.exact.bounds import epoch_bound
 
     inst = jaillet_model1(3, n_range=(20, 20))
     res = solve(inst, "cpsat", time_limit=1.0, method="epoch")
@@ -174,8 +174,8 @@ def test_cli_bench_exact(run_cli, tmp_path):
 
 def test_spaced_mcsf_without_spacing_is_mcsf():
     """spacing=0 and no cap reproduce the MC-SF reference exactly (with and without arrivals)."""
+    from optsched.data.generators import jaillet_model2
     from optsched.exact.heuristics import spaced_mcsf
-    from optsched.generators import jaillet_model2
     from optsched.policies.mcsf import mcsf_reference
 
     for inst in (jaillet_model1(1, n_range=(12, 12)), jaillet_model2(2, horizon_range=(6, 8))):
@@ -199,7 +199,7 @@ def test_best_spaced_schedule_staggers_identical_requests():
 def test_completion_caps_keep_every_optimal_completion(oracle):
     """With the optimum as the incumbent value, every request of a brute-force optimal
     schedule completes within its cap (models/time_indexed.md), on the exhaustive family."""
-    from optsched.bounds import completion_caps
+    from optsched.exact.bounds import completion_caps
 
     for inst, want in zip(PEAK[::3], oracle[::3], strict=True):
         best = solve(inst, "bruteforce").schedule
@@ -213,7 +213,7 @@ def test_caps_shrink_the_windows_and_an_empty_window_is_refused():
     below a + o empties a window, which is refused with the request's id."""
     import numpy as np
 
-    from optsched.bounds import completion_caps
+    from optsched.exact.bounds import completion_caps
     from optsched.exact.formulation import start_windows
 
     inst = jaillet_model1(4, n_range=(12, 12))

@@ -9,6 +9,7 @@ from test_bounds import PEAK
 from test_core_exact import FAMILIES
 
 from optsched import make_instance, validate
+from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import SolverError
 from optsched.exact import solve
 from optsched.exact.backends import SolveParameters
@@ -20,9 +21,8 @@ from optsched.exact.ramp import (
     never_together,
     solve_ramp_cpsat,
 )
-from optsched.generators import jaillet_model1, jaillet_model2
+from optsched.model.schedule import Schedule
 from optsched.policies import mcsf_fast
-from optsched.schedule import Schedule
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

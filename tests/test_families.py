@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optsched.families import FAMILIES, FamilyError, get_family, parse_param_args, rebuild
-from optsched.generators import jaillet_model1
+from optsched.data.families import FAMILIES, FamilyError, get_family, parse_param_args, rebuild
+from optsched.data.generators import jaillet_model1
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))

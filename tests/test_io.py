@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optsched.io import append_jsonl, jsonl_appender, read_jsonl
+from optsched.model.io import append_jsonl, jsonl_appender, read_jsonl
 
 
 def test_jsonl_append_after_a_torn_line_keeps_the_new_record(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from optsched import plots
-from optsched.generators import jaillet_model2
+from optsched.data.generators import jaillet_model2
 from optsched.policies import run_policy
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optsched.engine import NoProgressError
+from optsched.data.generators import jaillet_model1, jaillet_model2, uniform_instance
 from optsched.errors import InstanceError
 from optsched.exact.solve import solve
-from optsched.generators import jaillet_model1, jaillet_model2, uniform_instance
-from optsched.instance import Request, make_instance
+from optsched.model.instance import Request, make_instance
 from optsched.policies import (
     POLICIES,
     STANDARD_POLICIES,
@@ -18,6 +17,7 @@ from optsched.policies import (
     mcsf_reference,
     run_policy,
 )
+from optsched.policies.engine import NoProgressError
 from optsched.policies.feasibility import FutureMemory
 from optsched.policies.mcsf import fits_at_all_completions
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import optsched.reproduce as rp
-from optsched.bounds import lower_bound, trivial_bound
+import optsched.studies.reproduce as rp
 from optsched.exact import Status, solve
-from optsched.validate import validate
+from optsched.exact.bounds import lower_bound, trivial_bound
+from optsched.model.validate import validate
 
 #: Instances small enough that every optimum is proven in well under a second.
 TINY = {1: {"n_range": (3, 5), "m_range": (6, 9), "s_range": (1, 2)},
@@ -76,7 +76,7 @@ def test_study_writes_report_parquet_and_figures(tmp_path, tiny_scale):
     mc = [s for s in summary["synthetic"] if s["policy"] == "mcsf"]
     assert [s["proven"] for s in mc] == [2, 2]
     # every proven optimum has a certificate that `optsched verify` accepts
-    from optsched.certificate import load_certificate, verify_certificate
+    from optsched.exact.certificate import load_certificate, verify_certificate
 
     certs = sorted((tmp_path / "certificates").glob("*.json"))
     assert len(certs) == 4 and {r["certificate"] for r in rows} == {

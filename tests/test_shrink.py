@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from optsched.certificate import load_certificate, verify_certificate
-from optsched.certify import CertifyConfig, certify_instance
 from optsched.errors import OptschedError
-from optsched.instance import load_instance, make_instance, save_instance
-from optsched.shrink import KEEP_CLASSES, explain, instance_class, reductions, shrink
+from optsched.exact.certificate import load_certificate, verify_certificate
+from optsched.model.instance import load_instance, make_instance, save_instance
+from optsched.studies.certify import CertifyConfig, certify_instance
+from optsched.studies.explain import explain
+from optsched.studies.shrink import KEEP_CLASSES, instance_class, reductions, shrink
 
 #: A Theorem 2 counterexample (a = 0, o_i <= o_j implies s_i <= s_j) with 6 requests.
 MONOTONE_CX = make_instance(9, [2, 2, 4, 5, 5, 3], [1, 1, 2, 2, 2, 2], 0)
@@ -58,7 +59,7 @@ def test_explanation_names_the_first_difference_and_the_memory():
     assert "total completion time 13; optimum 12" in text
     assert "First difference at t = 0" in text
     assert "would be 6 > M = 5" in text
-    from optsched.schedule import Schedule
+    from optsched.model.schedule import Schedule
 
     same = Schedule({"r0": 0, "r1": 0, "r2": 1, "r3": 4})
     assert "nothing" in explain(inst, "x", same, same)

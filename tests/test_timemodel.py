@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optsched.engine import simulate
-from optsched.generators import jaillet_model2
-from optsched.instance import make_instance
+from optsched.data.generators import jaillet_model2
+from optsched.data.traces import load_trace, trace_instance
+from optsched.model.instance import make_instance
 from optsched.policies import POLICIES, run_policy
+from optsched.policies.engine import simulate
 from optsched.policies.run import make_policy
-from optsched.timemodel import (
+from optsched.policies.timemodel import (
     LAYER_OPS,
     ONCE_OPS,
     PRESETS,
@@ -25,7 +26,6 @@ from optsched.timemodel import (
     get_time_model,
     shipped_fit,
 )
-from optsched.traces import load_trace, trace_instance
 
 PROFILES = Path(__file__).resolve().parents[2] / "shared" / "profiles" / "vidur"
 
@@ -62,7 +62,7 @@ def test_preset_attention_term_from_model_shape():
 @pytest.mark.skipif(not PROFILES.is_dir(), reason="Vidur profiles not beside the repository")
 def test_shipped_fit_regenerates_from_profiles(tmp_path):
     """Refitting the profiles gives exactly the shipped derived data file."""
-    from optsched.timemodel import write_fit
+    from optsched.policies.timemodel import write_fit
 
     out = tmp_path / "fit.json"
     write_fit(PROFILES, out)

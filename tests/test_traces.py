@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optsched.certificate import certificate_dict, verify_certificate
-from optsched.exact.solve import solve
-from optsched.families import get_family
-from optsched.traces import (
+from optsched.data.families import get_family
+from optsched.data.traces import (
     SAMPLES,
     TraceError,
     load_trace,
@@ -16,7 +14,9 @@ from optsched.traces import (
     scale_tokens,
     trace_instance,
 )
-from optsched.validate import validate
+from optsched.exact.certificate import certificate_dict, verify_certificate
+from optsched.exact.solve import solve
+from optsched.model.validate import validate
 
 
 def test_shipped_samples_load_in_their_original_formats():

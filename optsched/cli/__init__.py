@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optsched", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    from optsched import __version__
+    from optsched.version import __version__
 
     parser.add_argument("--version", action="version", version=f"optsched {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from optsched.cli.common import check_output_path, print_json
+from optsched.cli.common import add_solver_options, check_output_path, print_json
 from optsched.errors import OptschedError
 from optsched.exact.benchmark import (
     INSTANCE_SETS,
@@ -45,13 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="instance set (default: paper = 20 Model 1 + 20 Model 2, SPEC section 6)")
     e.add_argument("--variants", default=None,
                    help="comma-separated variants (default: cpsat,cpsat-epoch)")
-    e.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="per-solve wall-clock limit in seconds (default 60)")
-    e.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="threads per solve (default 1)")
+    add_solver_options(e, time_limit={"help": "per-solve wall-clock limit in seconds (default 60)"},
+                       threads={"help": "threads per solve (default 1)"})
     e.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="solves run side by side (default 1; keep jobs x threads <= cores)")
-    e.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    add_solver_options(e, seed={})
     e.add_argument("--limit", type=int, default=None, metavar="K",
                    help="only the first K instances of each family")
     e.add_argument("--families", default=None, metavar="F1,F2",

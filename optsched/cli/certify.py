@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from optsched.cli.common import print_json, resolve_instance, table
+from optsched.cli.common import add_solver_options, print_json, resolve_instance, table
 from optsched.errors import OptschedError
+
+if TYPE_CHECKING:  # imported where used: certify pulls in the solvers
+    from optsched.studies.certify import CertifyConfig
 
 DEFAULT_OUT = "certify-out"
 
@@ -24,8 +27,8 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from optsched.certify import DEFAULT_POLICY, SOLVER_CHOICES
-    from optsched.enumerate import PROMPT_RULES, TIE_MODES
+    from optsched.studies.certify import DEFAULT_POLICY, SOLVER_CHOICES
+    from optsched.studies.enumerate import PROMPT_RULES, TIE_MODES
 
     p = sub.add_parser(
         "certify", help="compare a policy with the proven optimum over an instance family",
@@ -63,10 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "prompt, then arrival) or all distinct orders")
     run = p.add_argument_group("judging")
     run.add_argument("--policy", default=DEFAULT_POLICY, help="policy to certify")
-    run.add_argument("--solver", choices=SOLVER_CHOICES, default="auto",
-                     help="auto: brute force for n <= 8 (2 s), else CP-SAT")
-    run.add_argument("--time-limit", type=float, default=10.0, metavar="S",
-                     help="per-instance solver time limit in seconds")
+    add_solver_options(
+        run, solver={"choices": SOLVER_CHOICES, "default": "auto",
+                     "help": "auto: brute force for n <= 8 (2 s), else CP-SAT"},
+        time_limit={"default": 10.0, "help": "per-instance solver time limit in seconds"})
     run.add_argument("--crosscheck", choices=("counterexamples", "all"),
                      default="counterexamples", help="re-solve independently: counterexamples "
                      "only, or every instance whose optimum the solver proved")
@@ -97,9 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=_Formatter)
     p.add_argument("instance", help="instance JSON file or builtin:NAME")
     p.add_argument("--policy", default=DEFAULT_POLICY, help="policy")
-    p.add_argument("--solver", choices=SOLVER_CHOICES, default="auto", help="optimum solver")
-    p.add_argument("--time-limit", type=float, default=10.0, metavar="S",
-                   help="per-check solver time limit in seconds")
+    add_solver_options(
+        p, solver={"choices": SOLVER_CHOICES, "default": "auto", "help": "optimum solver"},
+        time_limit={"default": 10.0, "help": "per-check solver time limit in seconds"})
     p.add_argument("--keep", choices=("auto", "equal", "strict", "monotone", "none"),
                    default="auto",
                    help="class to stay in (auto: the strongest the instance is in)")
@@ -108,8 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_shrink)
 
 
-def _config(args: argparse.Namespace):  # -> CertifyConfig
-    from optsched.certify import CertifyConfig, check_policy
+def _config(args: argparse.Namespace) -> CertifyConfig:
+    from optsched.studies.certify import CertifyConfig, check_policy
 
     check_policy(args.policy)
     return CertifyConfig(policy=args.policy, solver=args.solver, time_limit=args.time_limit,
@@ -117,8 +120,8 @@ def _config(args: argparse.Namespace):  # -> CertifyConfig
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from optsched import certify as C
-    from optsched import enumerate as E
+    from optsched.studies import certify as C
+    from optsched.studies import enumerate as E
 
     cfg = _config(args)
     if args.random is not None and args.files:
@@ -160,7 +163,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
                           fresh=args.fresh, max_saved=args.max_saved, family=family)
     if args.shrink:
         summary["minimal_counterexamples"] = _shrink_many(summary, cfg, out_dir, args.shrink)
-        from optsched.io import atomic_write_json
+        from optsched.model.io import atomic_write_json
 
         atomic_write_json(out_dir / "summary.json", summary)
     if args.json:
@@ -172,10 +175,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 def _shrink_many(summary: dict[str, Any], cfg: Any, out_dir: Path, limit: int) -> list[dict]:
     """Shrink up to ``limit`` proven counterexamples (smallest first); keep distinct results."""
-    from optsched.certify import write_counterexample
-    from optsched.enumerate import requests_of
-    from optsched.instance import instance_from_dict
-    from optsched.shrink import shrink
+    from optsched.model.instance import instance_from_dict
+    from optsched.studies.certify import write_counterexample
+    from optsched.studies.enumerate import requests_of
+    from optsched.studies.shrink import shrink
 
     cxs = sorted((c for c in summary["counterexamples"] if c["optimum_proven"]),
                  key=lambda c: (c["n"], c["memory_limit"], c["key"]))[:limit]
@@ -191,6 +194,7 @@ def _shrink_many(summary: dict[str, Any], cfg: Any, out_dir: Path, limit: int) -
         entry["shrunk_from"] = [c["key"]]
         name = f"n{res.minimal.n}-M{res.minimal.memory_limit}-" \
             f"{res.minimal.content_hash()[7:17]}"
+        assert res.outcome.artifacts is not None  # a shrunk counterexample has its files
         entry["files"] = write_counterexample(out_dir / "minimal" / name,
                                               res.outcome.artifacts, plot=True)
         seen[key] = entry
@@ -269,14 +273,15 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_shrink(args: argparse.Namespace) -> int:
-    from optsched.certify import write_counterexample
-    from optsched.shrink import shrink
+    from optsched.studies.certify import write_counterexample
+    from optsched.studies.shrink import shrink
 
     cfg = _config(args)
     inst = resolve_instance(args.instance)
     res = shrink(inst, cfg, keep=args.keep)
     out = res.to_dict()
     if args.out:
+        assert res.outcome.artifacts is not None  # a shrunk counterexample has its files
         out["files"] = write_counterexample(Path(args.out), res.outcome.artifacts, plot=True)
     if args.json:
         print_json(out)

@@ -9,15 +9,46 @@ import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance, instance_from_dict, load_instance
-from optsched.io import dumps
+from optsched.model.instance import Instance, instance_from_dict, load_instance
+from optsched.model.io import dumps
 
 BUILTIN_PREFIX = "builtin:"
 
 
-def add_method_option(parser: argparse.ArgumentParser, default: str) -> None:
+#: The solver options, declared once: flag, type, metavar and, when a command does not give its
+#: own, default and help. A command picks the ones it takes with :func:`add_solver_options`.
+SOLVER_OPTIONS: dict[str, dict[str, Any]] = {
+    "solver": {"flag": "--solver", "default": "cpsat", "help": "exact solver (default cpsat)"},
+    "time_limit": {"flag": "--time-limit", "type": float, "default": None, "metavar": "S",
+                   "help": "wall-clock limit in seconds (default: none)"},
+    "threads": {"flag": "--threads", "type": int, "default": 1, "metavar": "N",
+                "help": "solver threads"},
+    "seed": {"flag": "--seed", "type": int, "default": 0,
+             "help": "solver random seed (default 0)"},
+}
+
+
+def add_solver_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+                       **options: dict[str, Any]) -> None:
+    """Add the named solver options to ``parser`` in the order given (``solver``, ``method``,
+    ``time_limit``, ``threads``, ``seed``, ``bound_effort``), each updated with the command's own
+    settings (e.g. ``choices``, ``default``, ``help``, or ``flag="--solver-seed"``), so that
+    every command spells an option the same way and keeps the defaults it documents."""
+    for name, settings in options.items():
+        if name == "method":
+            add_method_option(parser, settings["default"])
+        elif name == "bound_effort":
+            add_bound_effort_option(parser)
+        else:
+            spec = {**SOLVER_OPTIONS[name], **settings}
+            parser.add_argument(spec.pop("flag"), **spec)
+
+
+def add_method_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+                      default: str) -> None:
     """The --method option, with every solve path explained (one text for all commands)."""
     from optsched.exact.solve import METHOD_SUMMARIES
 
@@ -27,9 +58,9 @@ def add_method_option(parser: argparse.ArgumentParser, default: str) -> None:
                         "docs/exact-performance.md")
 
 
-def add_bound_effort_option(parser: argparse.ArgumentParser) -> None:
+def add_bound_effort_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """The --bound-effort option (one text for all commands)."""
-    from optsched.bounds import BOUND_EFFORTS
+    from optsched.exact.bounds import BOUND_EFFORTS
 
     parser.add_argument("--bound-effort", choices=BOUND_EFFORTS, default="full",
                         help="how much of the combinatorial lower bound the solve paths "

@@ -7,15 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from optsched.certificate import (
-    certificate_dict,
-    load_certificate,
-    save_certificate,
-    verify_certificate,
-)
 from optsched.cli.common import (
-    add_bound_effort_option,
-    add_method_option,
+    add_solver_options,
     check_output_path,
     print_json,
     resolve_instance,
@@ -23,13 +16,19 @@ from optsched.cli.common import (
     table,
 )
 from optsched.errors import OptschedError
+from optsched.exact.certificate import (
+    certificate_dict,
+    load_certificate,
+    save_certificate,
+    verify_certificate,
+)
 from optsched.exact.solve import (
     DEFAULT_METHOD,
     SOLVERS,
     solve,
 )
-from optsched.schedule import load_schedule
-from optsched.validate import validate
+from optsched.model.schedule import load_schedule
+from optsched.model.validate import validate
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,16 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "'optimal' only when a proven lower bound equals the value of a schedule that passed "
         "the independent validator; otherwise 'feasible' with the bound, or 'unknown'.")
     p.add_argument("instance", help="instance JSON file or builtin:NAME (e.g. builtin:default)")
-    p.add_argument("--solver", choices=SOLVERS, default="cpsat",
-                   help="cpsat (OR-Tools CP-SAT, default), highs (HiGHS), cbc (CBC via PuLP), "
-                   "bruteforce (exhaustive oracle, tiny instances only)")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="wall-clock limit in seconds (default: none)")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="solver threads (default 1, deterministic)")
-    p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
-    add_method_option(p, DEFAULT_METHOD)
-    add_bound_effort_option(p)
+    add_solver_options(
+        p, solver={"choices": SOLVERS,
+                   "help": "cpsat (OR-Tools CP-SAT, default), highs (HiGHS), cbc (CBC via PuLP), "
+                   "bruteforce (exhaustive oracle, tiny instances only)"},
+        time_limit={}, threads={"help": "solver threads (default 1, deterministic)"}, seed={},
+        method={"default": DEFAULT_METHOD}, bound_effort={})
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/cli.md)")
     p.add_argument("--certificate", metavar="FILE",
                    help="also write an optimality certificate (JSON) to FILE")
@@ -73,8 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instance", help="also check the certificate is for this instance")
     p.add_argument("--resolve", choices=SOLVERS, metavar="SOLVER",
                    help=f"re-solve independently with SOLVER ({', '.join(SOLVERS)})")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="time limit for --resolve")
+    add_solver_options(p, time_limit={"help": "time limit for --resolve"})
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=cmd_verify)
 
@@ -111,6 +105,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     print(f"bound      {res.bound}" + ("" if res.gap is None else f"  (gap {res.gap:.2%})"))
     print(f"runtime    {res.runtime:.2f} s; model {res.model_size}")
     if res.schedule is not None and inst.n <= 60:
+        assert res.validation is not None and res.validation.metrics is not None
         m = res.validation.metrics
         rows = [[r.id, r.arrival, r.prompt_tokens, r.output_tokens, res.schedule.starts[r.id],
                  res.schedule.starts[r.id] + r.output_tokens] for r in inst.requests]

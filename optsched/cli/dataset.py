@@ -6,9 +6,15 @@ import argparse
 import dataclasses
 import shlex
 import sys
+from typing import Any
 
-from optsched.cli.common import add_method_option, check_output_path, print_json, table
-from optsched.dataset import (
+from optsched.cli.common import (
+    add_solver_options,
+    check_output_path,
+    print_json,
+    table,
+)
+from optsched.data.dataset import (
     TABLE,
     BuildConfig,
     build,
@@ -16,10 +22,10 @@ from optsched.dataset import (
     summary_figure,
     verify_dataset,
 )
+from optsched.data.execution import BACKENDS
+from optsched.data.families import FAMILIES, FamilyError, get_family, parse_param_args
 from optsched.exact.solve import SOLVERS
-from optsched.execution import BACKENDS
-from optsched.families import FAMILIES, FamilyError, get_family, parse_param_args
-from optsched.instance import save_instance
+from optsched.model.instance import save_instance
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,15 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="family parameter (repeatable), e.g. --param n_max=8")
     b.add_argument("--count", type=int, default=20, help="number of instances (default 20)")
     b.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
-    b.add_argument("--solver", choices=SOLVERS, default="cpsat", help="exact solver (default "
-                   "cpsat)")
-    add_method_option(b, "time-indexed")
-    b.add_argument("--time-limit", type=float, default=10.0, metavar="S",
-                   help="per-instance solve limit in seconds (default 10); instances not proven "
-                   "optimal in time are kept with status 'feasible' and their bound")
-    b.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="solver threads per instance (default 1: deterministic)")
-    b.add_argument("--solver-seed", type=int, default=0, help="solver random seed (default 0)")
+    add_solver_options(
+        b, solver={"choices": SOLVERS}, method={"default": "time-indexed"},
+        time_limit={"default": 10.0,
+                    "help": "per-instance solve limit in seconds (default 10); instances not "
+                    "proven optimal in time are kept with status 'feasible' and their bound"},
+        threads={"help": "solver threads per instance (default 1: deterministic)"},
+        seed={"flag": "--solver-seed"})
     b.add_argument("--policies", default=None, metavar="P1,P2",
                    help="policies whose values each row records (default: the standard ones, "
                    "algorithm1, mc-benchmark, alpha-greedy, alpha-beta-clearing)")
@@ -217,10 +221,11 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
 def cmd_families(args: argparse.Namespace) -> int:
     names = [get_family(args.name).name] if args.name else list(FAMILIES)
-    data = {n: {"description": FAMILIES[n].description, "tags": list(FAMILIES[n].tags),
-                "params": {p.name: {"type": p.kind.__name__, "default": p.default,
-                                    "help": p.help, "choices": p.choices}
-                           for p in FAMILIES[n].params}} for n in names}
+    data: dict[str, dict[str, Any]] = {
+        n: {"description": FAMILIES[n].description, "tags": list(FAMILIES[n].tags),
+            "params": {p.name: {"type": p.kind.__name__, "default": p.default,
+                                "help": p.help, "choices": p.choices}
+                       for p in FAMILIES[n].params}} for n in names}
     if args.json:
         print_json(data)
         return 0

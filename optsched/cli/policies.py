@@ -10,20 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from optsched.cli.common import (
+    add_solver_options,
     check_output_path,
     print_json,
     resolve_instance,
     solver_logs_to_stderr,
     table,
 )
-from optsched.engine import NoProgressError
 from optsched.errors import OptschedError, SolverError
 from optsched.exact.solve import SOLVERS, solve
-from optsched.instance import Instance
-from optsched.io import atomic_write_json
+from optsched.model.instance import Instance
+from optsched.model.io import atomic_write_json
+from optsched.model.schedule import Schedule
 from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
-from optsched.predictions import PREDICTION_MODELS, parse_predictions
-from optsched.schedule import Schedule
+from optsched.policies.engine import NoProgressError
+from optsched.policies.predictions import PREDICTION_MODELS, parse_predictions
 
 POLICY_HELP = ", ".join(n for n in POLICIES if n not in ALIASES) + \
     "".join(f" ({a} = {b})" for a, b in ALIASES.items())
@@ -80,11 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("instances", metavar="INSTANCE-or-DIR", help=FAMILY_HELP)
     p.add_argument("--policies", default=",".join(STANDARD_POLICIES), metavar="LIST",
                    help=f"comma-separated policy names (default {','.join(STANDARD_POLICIES)})")
-    p.add_argument("--solver", choices=[s for s in SOLVERS], default="cpsat",
-                   help="exact solver for the hindsight optimum (default cpsat)")
-    p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
-                   help="solver time limit per instance in seconds (default 30)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
+    add_solver_options(
+        p, solver={"choices": list(SOLVERS),
+                   "help": "exact solver for the hindsight optimum (default cpsat)"},
+        time_limit={"default": 30.0,
+                    "help": "solver time limit per instance in seconds (default 30)"},
+        threads={})
     p.add_argument("--no-opt", action="store_true",
                    help="do not solve the hindsight optimum (policies only, e.g. for traces "
                    "too large for the MILP); an instance too large to model is reported as "
@@ -98,8 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_compare)
 
 
-def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, float]:
-    kw: dict[str, float] = {}
+def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
     if args.alpha is not None and name in ("alpha-greedy", "alpha-beta-clearing"):
         kw["alpha"] = args.alpha
     if args.beta is not None and name == "alpha-beta-clearing":
@@ -118,7 +120,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     check_output_path(args.plot, "plot")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise OptschedError(f"--plot {args.plot}: the file name must end in .png")
-    from optsched.timemodel import get_time_model
+    from optsched.policies.timemodel import get_time_model
 
     model = get_time_model(args.time_model)
     scale = args.arrival_seconds_per_round
@@ -145,6 +147,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         return 0
     m = run.metrics
     v = run.validation.metrics
+    assert v is not None  # a PolicyRun holds a validated schedule
     print(f"instance    {inst.name or args.instance}: n = {inst.n}, M = {inst.memory_limit}")
     params = "".join(f" {k}={v}" for k, v in run.parameters.items())
     print(f"policy      {run.policy}{params} with predictions {run.predictions}")
@@ -191,7 +194,7 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
     if head == "uniform" and arg:
         return _uniform_family(ref, arg)
     if head in ("jaillet1", "jaillet2") and arg:
-        from optsched.generators import jaillet_model1, jaillet_model2
+        from optsched.data.generators import jaillet_model1, jaillet_model2
 
         try:
             k = int(arg)
@@ -213,8 +216,8 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
 
 def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
     """uniform:K[:N[:M]]: K seeded instances of N requests (default 8), memory M (default 16),
-    prompts 0..3, arrivals 0..N (optsched.generators.uniform_instance, seeds 0..K-1)."""
-    from optsched.generators import uniform_instance
+    prompts 0..3, arrivals 0..N (optsched.data.generators.uniform_instance, seeds 0..K-1)."""
+    from optsched.data.generators import uniform_instance
 
     try:
         nums = [int(x) for x in arg.split(":")]
@@ -327,7 +330,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     family = load_family(args.instances)
     from tqdm import tqdm
 
-    results, last_schedules = [], {}
+    results: list[dict[str, Any]] = []
+    last_schedules: dict[str, Any] = {}
     for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
                            disable=len(family) < 2):
         res, last_schedules = compare_instance(name, inst, policies, args)

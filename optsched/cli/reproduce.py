@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from optsched.cli.common import (
-    add_bound_effort_option,
-    add_method_option,
+    add_solver_options,
     check_output_path,
     print_json,
     resolve_instance,
 )
 from optsched.errors import OptschedError
-from optsched.reproduce import SyntheticConfig
+from optsched.studies.reproduce import SyntheticConfig
 
 #: Defaults of ``--quick``: a first look (and the CI run) in a few minutes.
 QUICK_TRIALS = 3
@@ -27,7 +26,7 @@ DEFAULT_TRACE = "azure-conv"
 
 def register(sub: argparse._SubParsersAction) -> None:
     from optsched.exact import SOLVERS
-    from optsched.reproduce import SCALES
+    from optsched.studies.reproduce import SCALES
 
     p = sub.add_parser(
         "reproduce", help="re-run a published experiment and write a report",
@@ -49,16 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", choices=tuple(SCALES), default="paper",
                    help="instance sizes: paper (SPEC section 6, default) or small (a "
                    "scaled-down protocol that solvers prove in seconds; not the paper's)")
-    p.add_argument("--solver", choices=[s for s in SOLVERS if s != "bruteforce"],
-                   default="cpsat", help="MILP solver for the hindsight optimum (default cpsat)")
-    default_method = SyntheticConfig().method
-    add_method_option(p, default_method)
-    add_bound_effort_option(p)
-    p.add_argument("--time-limit", type=float, metavar="S",
-                   help="seconds per exact solve (default 60)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads")
-    p.add_argument("--seed", type=int, default=0,
-                   help="first generator seed (trial k uses seed + k; default 0)")
+    add_solver_options(
+        p, solver={"choices": [s for s in SOLVERS if s != "bruteforce"],
+                   "help": "MILP solver for the hindsight optimum (default cpsat)"},
+        method={"default": SyntheticConfig().method}, bound_effort={},
+        time_limit={"help": "seconds per exact solve (default 60)"}, threads={},
+        seed={"help": "first generator seed (trial k uses seed + k; default 0)"})
     p.add_argument("--policies", metavar="LIST",
                    help="comma-separated policies (default: MC-SF and the paper's baselines "
                    "that are available)")
@@ -126,7 +121,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # --------------------------------------------------------------------------------------------
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from optsched.reproduce import SyntheticConfig, TraceConfig, default_policies, run_study
+    from optsched.studies.reproduce import SyntheticConfig, TraceConfig, default_policies, run_study
 
     trials = args.trials if args.trials is not None else (QUICK_TRIALS if args.quick else 200)
     limit = args.time_limit if args.time_limit is not None else (
@@ -141,7 +136,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         synthetic.check()
     trace = None if args.no_trace else args.trace
     if trace is not None:
-        from optsched.traces import load_trace
+        from optsched.data.traces import load_trace
 
         load_trace(trace)  # fail now, before any trial runs
     requests = args.trace_requests if args.trace_requests is not None else (
@@ -151,12 +146,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     loads = tuple(args.load_factors) if args.load_factors else TraceConfig.load_factors
     if any(x <= 0 for x in loads):
         raise OptschedError("--load-factors must be > 0")
-    from optsched.timemodel import get_time_model
+    from optsched.policies.timemodel import get_time_model
 
     timed = get_time_model(args.time_model) is not None  # an unknown name fails here
     seconds = None
     if timed and trace is not None:
-        from optsched.reproduce_seconds import SECONDS_POLICIES, SecondsConfig
+        from optsched.studies.reproduce_seconds import SECONDS_POLICIES, SecondsConfig
 
         load_trace(args.lengths_trace)
         rates = tuple(args.rates) if args.rates else SecondsConfig.rates
@@ -230,7 +225,7 @@ def _command_line(args: argparse.Namespace, out: Path, trace: str | None) -> str
         parts.append("--no-synthetic")
     if args.no_trace:
         parts.append("--no-trace")
-    elif trace != DEFAULT_TRACE:
+    elif trace is not None and trace != DEFAULT_TRACE:
         parts += ["--trace", Path(trace).name]
     if args.load_factors:
         parts += ["--load-factors", *map(str, args.load_factors)]
@@ -255,8 +250,8 @@ def _png_path(path: str) -> Path:
 
 def cmd_plot_gantt(args: argparse.Namespace) -> int:
     from optsched import plots
-    from optsched.schedule import load_schedule
-    from optsched.validate import validate
+    from optsched.model.schedule import load_schedule
+    from optsched.model.validate import validate
 
     out = _png_path(args.output)
     inst = resolve_instance(args.instance)
@@ -317,7 +312,7 @@ def cactus_groups(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 def cmd_plot_ratios(args: argparse.Namespace) -> int:
     from optsched import plots
-    from optsched.reproduce import read_results
+    from optsched.studies.reproduce import read_results
 
     out = _png_path(args.output)
     groups = ratio_groups(read_results(Path(args.results)), args.policy, args.model)
@@ -328,7 +323,7 @@ def cmd_plot_ratios(args: argparse.Namespace) -> int:
 
 def cmd_plot_cactus(args: argparse.Namespace) -> int:
     from optsched import plots
-    from optsched.reproduce import read_results
+    from optsched.studies.reproduce import read_results
 
     out = _png_path(args.output)
     groups = cactus_groups(read_results(Path(args.results)))

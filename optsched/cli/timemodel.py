@@ -42,7 +42,7 @@ HEADER = ["preset", "TP", "1 token (ms)", "4096 tokens (ms)", "KV bytes/token",
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from optsched.timemodel import shipped_fit
+    from optsched.policies.timemodel import shipped_fit
 
     fit = shipped_fit()
     if args.json:
@@ -54,7 +54,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from optsched.timemodel import write_fit
+    from optsched.policies.timemodel import write_fit
 
     check_output_path(args.output, "output")
     fit = write_fit(args.profile_dir, args.output)

@@ -17,13 +17,16 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from optsched.errors import SolverError
 from optsched.exact.formulation import TimeIndexedModel
-from optsched.schedule import Schedule
+from optsched.model.schedule import Schedule
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 
 @dataclass
@@ -34,7 +37,7 @@ class SolveParameters:
     threads: int = 1
     seed: int = 0
     log: bool = False
-    #: how much of optsched.bounds the solve paths compute (optsched.bounds.BOUND_EFFORTS)
+    #: how much of optsched.exact.bounds the solve paths compute (its BOUND_EFFORTS)
     bound_effort: str = "full"
     #: CP-SAT runs register here so a concurrent run that proves optimality can stop them.
     stop_group: StopGroup | None = None
@@ -49,10 +52,10 @@ class StopGroup:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._solvers: list = []
+        self._solvers: list[cp_model.CpSolver] = []
         self.stopped = False
 
-    def register(self, solver) -> None:  # solver: cp_model.CpSolver
+    def register(self, solver: cp_model.CpSolver) -> None:
         with self._lock:
             self._solvers.append(solver)
             if self.stopped:  # stopped before this run began: let it return at once
@@ -120,14 +123,17 @@ class CpSatBackend:
         has_sol = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         values = (np.array([solver.boolean_value(xv) for xv in x], dtype=float)
                   if has_sol else None)
-        bound = solver.best_objective_bound if status != cp_model.INFEASIBLE else None
-        if status == cp_model.UNKNOWN and not np.isfinite(bound):
+        bound: float | None = (solver.best_objective_bound if status != cp_model.INFEASIBLE
+                               else None)
+        if status == cp_model.UNKNOWN and bound is not None and not np.isfinite(bound):
             bound = None
         return BackendOutcome(name, status == cp_model.OPTIMAL, status == cp_model.INFEASIBLE,
-                              values, bound, f"ortools {ortools.__version__}", runtime)
+                              values, bound,
+                              f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
+                              runtime)
 
 
-def new_cpsat_solver(params: SolveParameters):  # -> cp_model.CpSolver
+def new_cpsat_solver(params: SolveParameters) -> cp_model.CpSolver:
     """A CP-SAT solver with optsched's settings: zero gap limits, the given limit, workers and
     seed, and linearization level 2 (measured: the default level 1 left a 10-request instance
     unproven after 60 s on the time-indexed model, level 2 proved it in 2 s; docs/benchmarks.md).
@@ -203,7 +209,7 @@ class HighsBackend:
                               values, bound, version, runtime)
 
 
-def new_highs(log: bool = False):  # -> highspy.Highs
+def new_highs(log: bool = False) -> Any:  # a highspy.Highs (highspy has no type stubs)
     """A HiGHS instance whose start-up banner does not reach stdout (it would corrupt --json)."""
     import highspy
 
@@ -275,7 +281,7 @@ class CbcBackend:
                               f"CBC via PuLP {pulp.__version__}", runtime)
 
     @staticmethod
-    def _run_cbc(prob, params: SolveParameters, warm_start: bool) -> tuple[str, bool]:
+    def _run_cbc(prob: Any, params: SolveParameters, warm_start: bool) -> tuple[str, bool]:
         """Run CBC once; return (its log, crashed?). A crash is a run that wrote no result."""
         import pulp
 

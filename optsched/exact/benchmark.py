@@ -17,13 +17,14 @@ import statistics
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import OptschedError
-from optsched.generators import jaillet_model1, jaillet_model2
-from optsched.instance import Instance
-from optsched.io import append_jsonl, atomic_write_parquet, jsonl_appender, read_jsonl
+from optsched.model.instance import Instance
+from optsched.model.io import append_jsonl, atomic_write_parquet, jsonl_appender, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,15 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 FRONTIER_SIZES = (12, 16, 20, 24)
 FRONTIER_HORIZONS = (10, 15, 20)
 
+
+def _model1_of_size(seed: int, n: int) -> Instance:
+    return jaillet_model1(seed, n_range=(n, n))
+
+
+def _model2_of_horizon(seed: int, h: int) -> Instance:
+    return jaillet_model2(seed, horizon_range=(h, h))
+
+
 #: (family name, generator call) -- each family is seeded 0..count-1.
 _FAMILIES: dict[str, Callable[[int], Instance]] = {
     "m1": lambda seed: jaillet_model1(seed),
@@ -74,17 +84,15 @@ _FAMILIES: dict[str, Callable[[int], Instance]] = {
     "azure-conv-40": lambda seed: _trace_window("azure-conv", 40, seed),
     "azure-code-40": lambda seed: _trace_window("azure-code", 40, seed),
     "mooncake-conv-40": lambda seed: _trace_window("mooncake-conv", 40, seed),
-    **{f"m1-n{n}": (lambda seed, n=n: jaillet_model1(seed, n_range=(n, n)))
-       for n in FRONTIER_SIZES},
-    **{f"m2-h{h}": (lambda seed, h=h: jaillet_model2(seed, horizon_range=(h, h)))
-       for h in FRONTIER_HORIZONS},
+    **{f"m1-n{n}": partial(_model1_of_size, n=n) for n in FRONTIER_SIZES},
+    **{f"m2-h{h}": partial(_model2_of_horizon, h=h) for h in FRONTIER_HORIZONS},
 }
 
 
 def _trace_window(family: str, n: int, seed: int) -> Instance:
     """A window of ``n`` consecutive requests of a shipped real-trace sample, with the trace
-    family's recorded conversion defaults (optsched.families; token scale, round, M)."""
-    from optsched.families import get_family
+    family's recorded conversion defaults (optsched.data.families; token scale, round, M)."""
+    from optsched.data.families import get_family
 
     fam = get_family(family)
     return fam.instance(fam.resolve({"n": n}), seed=0, index=seed)
@@ -143,8 +151,8 @@ def parse_variants(spec: str) -> list[Variant]:
 def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
             seed: int = 0) -> dict[str, Any]:
     """Solve one case with one variant and return its result row."""
-    from optsched import __version__
     from optsched.exact.solve import solve
+    from optsched.version import __version__
 
     inst = case.instance()
     res = solve(inst, variant.solver, time_limit=time_limit, threads=threads, seed=seed,
@@ -178,7 +186,7 @@ def run_benchmark(cases: Iterable[Case], variants: Iterable[Variant], time_limit
     where it stopped. Rows come back in task order either way."""
     from tqdm import tqdm
 
-    from optsched import __version__
+    from optsched.version import __version__
 
     tasks = [(c, v, time_limit, threads, seed) for c in cases for v in variants]
     done = {}

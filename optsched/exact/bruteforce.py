@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import time
 
-from optsched.instance import Instance
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 
 
 class SearchLimitReached(Exception):

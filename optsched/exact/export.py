@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 from optsched.exact.formulation import TimeIndexedModel, build_model
-from optsched.instance import Instance
-from optsched.io import atomic_write_text
+from optsched.model.instance import Instance
+from optsched.model.io import atomic_write_text
 
 
-def to_pulp(model: TimeIndexedModel):  # -> tuple[pulp.LpProblem, list[pulp.LpVariable]]
+def to_pulp(model: TimeIndexedModel) -> tuple[Any, list[Any]]:  # (LpProblem, its LpVariables)
     """The model as a PuLP problem (binary variables, same names as in the docs)."""
     import pulp
 

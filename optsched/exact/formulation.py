@@ -12,7 +12,7 @@ Start windows W_i = [a_i, min(T - o_i, a_i + UB - LB0)] where
   * UB is the value of a validated incumbent, LB0 = sum_j (a_j + o_j): every c_j >= a_j + o_j, so
     a schedule of value <= UB has c_i <= UB - sum_{j != i}(a_j + o_j), i.e. p_i <= a_i + UB - LB0.
   * optionally (0.5) c_i <= cap_i = UB - LB(all requests but i) from
-    :func:`optsched.bounds.completion_caps`, i.e. p_i <= cap_i - o_i.
+    :func:`optsched.exact.bounds.completion_caps`, i.e. p_i <= cap_i - o_i.
 All keep at least one optimal schedule, so the optimum is unchanged. A memory row whose
 left-hand side cannot exceed M for any choice is dropped (it is implied).
 """
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from optsched.errors import SolverError
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 
 #: Refuse to build models with more nonzeros than this (the solvers would not cope anyway).
 MAX_NONZEROS = 30_000_000

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from optsched.instance import Instance
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 from optsched.policies.mcsf import fits_at_all_completions
-from optsched.schedule import Schedule
-from optsched.validate import validate
 
 #: (cap, spacing) pairs tried by :func:`best_spaced_schedule`; (None, 0) is plain MC-SF.
 DEFAULT_GRID: tuple[tuple[int | None, int], ...] = tuple(
@@ -37,8 +37,7 @@ def spaced_mcsf(instance: Instance, spacing: int = 0, cap: int | None = None) ->
     start: list[int | None] = [None] * n
     t, last = 0, None
     while any(p is None for p in start):
-        running = [(start[i], s[i], o[i]) for i in range(n)
-                   if start[i] is not None and start[i] + o[i] > t]
+        running = [(p, s[i], o[i]) for i, p in enumerate(start) if p is not None and p + o[i] > t]
         waiting = sorted((i for i in range(n) if start[i] is None and a[i] <= t),
                          key=lambda i: (o[i], i))
         if not running and not waiting:
@@ -54,7 +53,8 @@ def spaced_mcsf(instance: Instance, spacing: int = 0, cap: int | None = None) ->
                     break
                 batch, start[i], added, last = cand, t, added + 1, t
         t += 1
-    return Schedule({instance.ids[i]: int(start[i]) for i in range(n)})
+    return Schedule({rid: int(p) for rid, p in zip(instance.ids, start, strict=True)
+                     if p is not None})
 
 
 def best_spaced_schedule(instance: Instance,
@@ -67,6 +67,7 @@ def best_spaced_schedule(instance: Instance,
         report = validate(instance, sched)
         if not report.valid:  # cannot happen (every start passes the MC-SF check); be safe
             continue
+        assert report.metrics is not None  # a valid report has metrics
         value = report.metrics.total_completion_time
         if best is None or value < best[1]:
             best = (sched, value, (cap, spacing))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 
 
 def earliest_fit_schedule(instance: Instance, order: list[int] | None = None) -> Schedule:

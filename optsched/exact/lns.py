@@ -19,7 +19,7 @@ The freed requests may start anywhere in ``[max(a_i, lo - max_o), hi]`` where ``
 are the earliest and latest current start among them; the background is modelled over every
 round those starts can touch, so each accepted move is feasible for the whole instance. The
 memory profile is rechecked after every accepted move and the final schedule goes through
-:func:`optsched.validate.validate`. Nothing here proves optimality: the result is an upper
+:func:`optsched.model.validate.validate`. Nothing here proves optimality: the result is an upper
 bound only.
 
 Reproducibility: each sub-solve is limited by CP-SAT's *deterministic* time, and several
@@ -42,9 +42,9 @@ import numpy as np
 
 from optsched.errors import SolverError
 from optsched.exact.ramp import staircase_rectangles
-from optsched.instance import Instance
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 
 #: Neighbourhood sizes tried (one drawn per iteration).
 DEFAULT_SIZES: tuple[int, ...] = (8, 12, 16, 24)
@@ -309,9 +309,9 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     finally:
         if pool is not None:
             pool.shutdown()
-    best = Schedule({rid: int(search.starts[i]) for i, rid in enumerate(instance.ids)})
-    final = validate(instance, best)
-    if not final.valid:
+    schedule = Schedule({rid: int(search.starts[i]) for i, rid in enumerate(instance.ids)})
+    final = validate(instance, schedule)
+    if not final.valid or final.metrics is None:
         raise SolverError("LNS schedule fails validation:\n" + final.summary())
-    return LnsOutcome(best, final.metrics.total_completion_time, initial, search.iterations,
+    return LnsOutcome(schedule, final.metrics.total_completion_time, initial, search.iterations,
                       search.improvements, time.perf_counter() - t0, search.history)

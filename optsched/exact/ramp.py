@@ -14,7 +14,7 @@ Redundant constraints, each valid for every feasible schedule (proofs in the sam
   them maps a schedule to one with the same memory profile and value);
 * lag disjunctions: two requests with peaks s + o above M / 2 complete at least
   lag_ij = min(o_j, P_i + P_j - M) rounds apart, whichever completes first
-  (:func:`optsched.bounds.lag_matrix`). Measured: 12 of 20 small instances proven in 20 s with
+  (:func:`optsched.exact.bounds.lag_matrix`). Measured: 12 of 20 small instances proven in 20 s with
   one worker against 8 without them (benchmarks/bench_ramp_rows.py).
 
 Measured against the time-indexed model in docs/exact-performance.md.
@@ -25,15 +25,19 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optsched.bounds import lag_matrix, large_peak_requests
 from optsched.errors import SolverError
 from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_solver
+from optsched.exact.bounds import lag_matrix, large_peak_requests
 from optsched.exact.formulation import start_windows
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 #: Refuse models with more rectangles than this (sum of output lengths).
 MAX_RECTANGLES = 400_000
@@ -97,7 +101,7 @@ def identical_groups(instance: Instance) -> list[list[int]]:
 
 
 def lag_pairs(instance: Instance) -> list[tuple[int, int, int, int]]:
-    """Pairs of :func:`~optsched.bounds.large_peak_requests` and their lags both ways (all
+    """Pairs of :func:`~optsched.exact.bounds.large_peak_requests` and their lags both ways (all
     positive)."""
     large = large_peak_requests(instance)
     lag = lag_matrix(instance, large)
@@ -117,7 +121,8 @@ def build_ramp_model(instance: Instance, incumbent_value: int | None = None, *,
                      identical_groups(instance), lag_pairs(instance) if with_lags else [])
 
 
-def staircase_rectangles(cp, start, prompt: int, output: int) -> tuple[list, list[int]]:
+def staircase_rectangles(cp: cp_model.CpModel, start: cp_model.LinearExprT, prompt: int,
+                         output: int) -> tuple[list[cp_model.IntervalVar], list[int]]:
     """The ``output`` CP-SAT intervals (with their heights) whose sum is a request's usage
     prompt + g at age g = 1..output when it starts at ``start`` (a variable or an expression):
     height prompt + 1 over rounds start+1..start+output, then height 1 from each later round on
@@ -178,4 +183,5 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
         bound = None
     return BackendOutcome(solver.status_name(status), status == cp_model.OPTIMAL,
                           status == cp_model.INFEASIBLE, None, bound,
-                          f"ortools {ortools.__version__}", runtime, schedule)
+                          f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
+                          runtime, schedule)

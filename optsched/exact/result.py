@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from optsched.instance import Instance
-from optsched.schedule import Schedule
-from optsched.validate import ValidationReport
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import ValidationReport
 
 
 class Status(StrEnum):

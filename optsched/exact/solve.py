@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any, cast
 
 import numpy as np
 
-from optsched.bounds import check_bound_effort, completion_caps, lower_bound
 from optsched.errors import SolverError
 from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
+from optsched.exact.bounds import check_bound_effort, completion_caps, lower_bound
 from optsched.exact.bruteforce import brute_force
-from optsched.exact.formulation import build_model, trivial_lower_bound
+from optsched.exact.formulation import TimeIndexedModel, build_model, trivial_lower_bound
 from optsched.exact.incumbent import earliest_fit_schedule
-from optsched.exact.ramp import build_ramp_model, solve_ramp_cpsat
+from optsched.exact.ramp import RampModel, build_ramp_model, solve_ramp_cpsat
 from optsched.exact.result import SolveResult, Status, integer_bound
-from optsched.instance import Instance
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
 
 SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 
 AUTO_PORTFOLIO_MAX_REQUESTS = 20
 #: Up to this many requests the model paths (epoch, cumulative, portfolio) shrink the start
-#: windows by completion caps from the others' lower bound (optsched.bounds.completion_caps;
+#: windows by completion caps from the others' lower bound (optsched.exact.bounds.completion_caps;
 #: one bound per request, about 0.1 s each at 10-20 requests). Off (0) by default: on the
 #: small set they proved 11 instead of 12 of 20 in 20 s (benchmarks/bench_caps.py,
 #: docs/exact-performance.md); set it to 20 to use them.
@@ -42,7 +43,7 @@ METHOD_SUMMARIES: dict[str, str] = {
     "time-indexed": "the plain time-indexed model, earliest-fit (or the given) incumbent, "
                     "solver bound only",
     "epoch": "the time-indexed model, best of MC-SF / spaced MC-SF / earliest-fit as incumbent, "
-             "bound raised by the combinatorial bounds of optsched.bounds",
+             "bound raised by the combinatorial bounds of optsched.exact.bounds",
     "cumulative": "CP-SAT only: one start variable per request, memory as a cumulative of "
                   "rectangles (optsched.exact.ramp); incumbent and bound as in 'epoch'",
     "portfolio": "CP-SAT only: 'cumulative' and 'epoch' side by side (threads split; one after "
@@ -81,18 +82,18 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     An incumbent warm-starts the backend and, with ``use_incumbent``, shrinks the start
     windows: with ``method="time-indexed"`` it is ``initial_solution`` if given and valid, else
     earliest-fit; with ``"epoch"`` (default) and ``"heuristic"`` it is the best valid one of
-    ``initial_solution``, MC-SF and earliest-fit, and the lower bound of :mod:`optsched.bounds`
-    joins the proven bound (``"heuristic"`` runs no solver). ``status`` is ``optimal`` only when
-    the proven bound (the backend's best bound rounded up, sum(a+o), or optsched.bounds) equals
-    the objective of a validated schedule; a solver's "optimal" label alone is never trusted.
-    ``"cumulative"`` and ``"portfolio"`` (CP-SAT only) use the ramp-cumulative model of
-    :mod:`optsched.exact.ramp`, alone or side by side with the time-indexed one. ``"lns"``
-    (CP-SAT only) improves the incumbent by large-neighbourhood search
+    ``initial_solution``, MC-SF and earliest-fit, and the lower bound of
+    :mod:`optsched.exact.bounds` joins the proven bound (``"heuristic"`` runs no solver).
+    ``status`` is ``optimal`` only when the proven bound (the backend's best bound rounded up,
+    sum(a+o), or optsched.exact.bounds) equals the objective of a validated schedule; a solver's
+    "optimal" label alone is never trusted. ``"cumulative"`` and ``"portfolio"`` (CP-SAT only) use
+    the ramp-cumulative model of :mod:`optsched.exact.ramp`, alone or side by side with the
+    time-indexed one. ``"lns"`` (CP-SAT only) improves the incumbent by large-neighbourhood search
     (:mod:`optsched.exact.lns`) and proves nothing beyond the combinatorial bound. The default,
     ``"auto"``, picks ``"portfolio"``, ``"epoch"`` or ``"lns"`` by instance size
     (:func:`choose_method`), as measured in docs/exact-performance.md; the result records the
     method that ran. ``bound_effort="fast"`` leaves the path and window bounds out of that
-    combinatorial bound (:data:`optsched.bounds.BOUND_EFFORTS`: seconds saved per solve at the
+    combinatorial bound (:data:`optsched.exact.bounds.BOUND_EFFORTS`: seconds saved per solve at the
     papers' size, a weaker bound).
     """
     if method not in METHODS:
@@ -139,26 +140,30 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     if method != "time-indexed":  # epoch and restriction bounds (models/epoch-bound.md)
         lb0 = max(lb0, lower_bound(instance, effort=params.bound_effort).value)
     if method == "heuristic":
+        assert incumbent is not None and incumbent_value is not None  # best_incumbent gives one
         return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
                                  "no solver run (heuristic incumbent + combinatorial bound)")
-    if incumbent_value is not None and lb0 >= incumbent_value:
+    if incumbent is not None and incumbent_value is not None and lb0 >= incumbent_value:
         # The proven bound already meets a validated schedule: nothing left for a solver.
         return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
                                  "no solver run: the lower bound meets the incumbent")
     if method == "lns":
+        assert incumbent is not None  # best_incumbent always gives one
         return _solve_lns(instance, params, recorded, incumbent, lb0, t0)
     window_value = incumbent_value if use_incumbent else None
     if caps is None and method in ("epoch", "cumulative"):
         caps = _completion_caps(instance, window_value)
+    model: RampModel | TimeIndexedModel
     if method == "cumulative":
         model = build_ramp_model(instance, window_value, caps=caps)
         out = solve_ramp_cpsat(model, params, incumbent)
         schedule = out.schedule
     else:
-        model = build_model(instance, window_value, caps if method == "epoch" else None)
-        hint = model.values_from_schedule(incumbent) if incumbent is not None else None
-        out = BACKENDS[solver].run(model, params, hint)
-        schedule = model.schedule_from_values(out.values) if out.values is not None else None
+        indexed = build_model(instance, window_value, caps if method == "epoch" else None)
+        hint = indexed.values_from_schedule(incumbent) if incumbent is not None else None
+        out = BACKENDS[solver].run(indexed, params, hint)
+        schedule = indexed.schedule_from_values(out.values) if out.values is not None else None
+        model = indexed
     bound = integer_bound(out.bound)
     bound = lb0 if bound is None else max(bound, lb0)
 
@@ -170,7 +175,8 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
                 f"{solver} returned a schedule that fails validation:\n{report.summary()}")
         source = "solver"
     objective = schedule.objective(_outputs(instance)) if schedule else None
-    if incumbent is not None and (objective is None or incumbent_value < objective):
+    if incumbent is not None and incumbent_value is not None and (
+            objective is None or incumbent_value < objective):
         schedule, objective, source = incumbent, incumbent_value, "incumbent"
 
     raw_status = out.raw_status
@@ -217,7 +223,8 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
     if use_incumbent and instance.n <= CAPS_MAX_REQUESTS:
         upper = best_incumbent(instance, initial_solution).objective(_outputs(instance))
         caps = _completion_caps(instance, upper)
-    kw = {"initial_solution": initial_solution, "use_incumbent": use_incumbent, "caps": caps}
+    kw: dict[str, Any] = {"initial_solution": initial_solution, "use_incumbent": use_incumbent,
+                          "caps": caps}
     if params.threads >= 2:  # CP-SAT releases the GIL while it solves: true parallelism
         group = StopGroup()
         share = {"cumulative": params.threads // 2, "epoch": params.threads - params.threads // 2}
@@ -241,7 +248,7 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
             instance, "cpsat", half, method="epoch", **kw)
     parts = (first, second)
     with_schedule = [r for r in parts if r.objective is not None]
-    best = min(with_schedule, key=lambda r: r.objective) if with_schedule else first
+    best = min(with_schedule, key=lambda r: cast(int, r.objective)) if with_schedule else first
     bound = max(r.bound for r in parts if r.bound is not None)
     if best.objective is not None and bound > best.objective:
         raise InvalidSolverSchedule(f"a proven bound {bound} exceeds a validated schedule's "
@@ -307,9 +314,10 @@ def _solve_lns(instance: Instance, params: SolveParameters, recorded: dict,
     out = improve_schedule(instance, incumbent, time_limit=left, seed=params.seed,
                            workers=params.threads, target=bound)
     raw = (f"LNS: {out.iterations} sub-solves, {out.improvements} improvements, "
-           f"{out.initial_value} -> {out.value} (no proof; bound from optsched.bounds)")
+           f"{out.initial_value} -> {out.value} (no proof; bound from optsched.exact.bounds)")
     return _heuristic_result(instance, recorded, out.schedule, out.value, bound, t0, raw,
-                             solver="cpsat", version=f"ortools {ortools.__version__}",
+                             solver="cpsat",
+                             version=f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
                              source="solver" if out.value < out.initial_value else "incumbent")
 
 
@@ -319,11 +327,11 @@ def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
                       source: str = "incumbent") -> SolveResult:
     """The paths without an exact model ("heuristic", "lns"): optimal only if the lower bound
     meets the schedule's value."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     if bound > value:
         raise InvalidSolverSchedule(f"lower bound {bound} exceeds a valid schedule's value "
-                                    f"{value}: a bound in optsched.bounds is wrong")
+                                    f"{value}: a bound in optsched.exact.bounds is wrong")
     return SolveResult(
         instance=instance, solver=solver, status=Status.OPTIMAL if bound == value
         else Status.FEASIBLE, objective=value, bound=bound, schedule=incumbent,
@@ -348,7 +356,7 @@ def _solve_bruteforce(instance: Instance, params: SolveParameters,
     if not report.valid:
         raise InvalidSolverSchedule(f"bruteforce schedule fails validation:\n{report.summary()}")
     status = Status.OPTIMAL if completed else Status.FEASIBLE
-    from optsched import __version__
+    from optsched.version import __version__
 
     return SolveResult(
         instance=instance, solver="bruteforce", status=status, objective=value,

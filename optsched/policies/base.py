@@ -1,36 +1,26 @@
 """The policy protocol of the online engine, and a base class that keeps the bookkeeping.
 
-The engine (:mod:`optsched.engine`) calls, at each decision time t: ``on_complete`` for finished
-requests, ``on_arrival`` for new ones, then ``select(t)`` (which waiting requests start now),
-``on_start`` for each, and on an overflow ``evict(t, excess)`` (which running requests to clear)
-followed by ``on_evict`` for each. A policy sees only :class:`optsched.engine.EngineView`:
-predicted lengths, never the true ones.
+The engine (:mod:`optsched.policies.engine`) calls, at each decision time t: ``on_complete`` for
+finished requests, ``on_arrival`` for new ones, then ``select(t)`` (which waiting requests start
+now), ``on_start`` for each, and on an overflow ``evict(t, excess)`` (which running requests to
+clear) followed by ``on_evict`` for each. A policy sees only
+:class:`optsched.policies.engine.EngineView`: predicted lengths, never the true ones. Both the
+protocol and the view are declared in :mod:`optsched.policies.engine` (the side that calls them),
+so the import runs one way: policies -> engine.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from optsched.engine import EngineView
+from optsched.policies.engine import EngineView, Policy
 
-
-@runtime_checkable
-class Policy(Protocol):
-    """What the engine needs from a policy."""
-
-    name: str
-
-    def reset(self, view: EngineView, rng: np.random.Generator) -> None: ...
-    def on_arrival(self, i: int, t: int) -> None: ...
-    def on_start(self, i: int, t: int) -> None: ...
-    def on_complete(self, i: int, t: int) -> None: ...
-    def on_evict(self, i: int, t: int) -> None: ...
-    def select(self, t: int) -> Sequence[int]: ...
-    def evict(self, t: int, excess: int) -> Sequence[int]: ...
+#: ``Policy`` (the protocol) is declared by the engine, which calls it; it is re-exported here
+#: because every policy implements it.
+__all__ = ["BasePolicy", "EngineView", "Policy"]
 
 
 class BasePolicy:

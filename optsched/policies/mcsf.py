@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 
 
 def fits_at_all_completions(batch: Sequence[tuple[int, int, int]], memory_limit: int) -> bool:
@@ -41,8 +41,8 @@ def mcsf_reference(instance: Instance, lengths: Sequence[int] | None = None) -> 
     start: list[int | None] = [None] * n
     t = 0
     while any(p is None for p in start):
-        running = [(start[i], prompt[i], plan[i]) for i in range(n)
-                   if start[i] is not None and start[i] + plan[i] > t]
+        running = [(p, prompt[i], plan[i]) for i, p in enumerate(start)
+                   if p is not None and p + plan[i] > t]
         waiting = sorted((i for i in range(n) if start[i] is None and arrival[i] <= t),
                          key=lambda i: (plan[i], i))
         batch = list(running)
@@ -57,4 +57,5 @@ def mcsf_reference(instance: Instance, lengths: Sequence[int] | None = None) -> 
             t = min(arrival[i] for i in range(n) if start[i] is None)
         else:
             t += 1
-    return Schedule({instance.ids[i]: int(start[i]) for i in range(n)})
+    return Schedule({rid: int(p) for rid, p in zip(instance.ids, start, strict=True)
+                     if p is not None})

@@ -18,9 +18,9 @@ from bisect import insort
 from collections.abc import Sequence
 
 from optsched.errors import InstanceError
-from optsched.instance import Instance
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 from optsched.policies.feasibility import FutureMemory
-from optsched.schedule import Schedule
 
 
 def planned_lengths(instance: Instance, lengths: Sequence[int] | None) -> list[int]:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optsched.engine import EngineView
 from optsched.policies.base import BasePolicy
+from optsched.policies.engine import EngineView
 from optsched.policies.feasibility import FutureMemory
 
 # --- look-ahead policies: largest feasible prefix under MC-SF's future-memory check ----------

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from optsched.clock import RoundClock
-from optsched.engine import EngineResult, simulate
 from optsched.errors import OptschedError
-from optsched.instance import Instance
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
+from optsched.model.validate import ValidationReport, validate
 from optsched.policies.base import Policy
+from optsched.policies.clock import RoundClock
+from optsched.policies.engine import EngineResult, simulate
 from optsched.policies.online import (
     FCFS,
     MCSF,
@@ -24,10 +26,8 @@ from optsched.policies.online import (
     SmallestVolumeFirst,
     SortedF,
 )
-from optsched.predictions import Predictions
-from optsched.schedule import Schedule
-from optsched.timemodel import BatchTimeModel, TimeModelError, get_time_model
-from optsched.validate import ValidationReport, validate
+from optsched.policies.predictions import Predictions
+from optsched.policies.timemodel import BatchTimeModel, TimeModelError, get_time_model
 
 #: name -> factory (keyword arguments are the policy's parameters, e.g. alpha, beta)
 POLICIES: dict[str, Callable[..., Policy]] = {
@@ -101,6 +101,7 @@ class PolicyRun:
     def to_dict(self) -> dict[str, Any]:
         """The ``schedule --json`` object (a stable contract)."""
         m = self.validation.metrics
+        assert m is not None  # a PolicyRun holds a validated schedule
         return {
             "policy": self.policy,
             "parameters": self.parameters,
@@ -130,13 +131,13 @@ def run_policy(instance: Instance, policy: str | Policy, *,
 
     ``predictions``: None = the instance's own ``predicted_output_tokens`` (true lengths where
     absent), a spec string (``exact``, ``noisy:0.2``, ``interval:0.5``) or a
-    :class:`~optsched.predictions.Predictions`. The run is validated with the independent
+    :class:`~optsched.policies.predictions.Predictions`. The run is validated with the independent
     validator (aborted runs included); an invalid run raises :class:`InvalidPolicySchedule`.
 
     ``time_model``: ``unit``/None (default: unit rounds, unchanged), a preset name, ``fixed:S``
-    or a :class:`~optsched.timemodel.BatchTimeModel`; it needs ``arrival_seconds`` (one per
+    or a :class:`~optsched.policies.timemodel.BatchTimeModel`; it needs ``arrival_seconds`` (one per
     request), and the round schedule is then validated against the arrival rounds the clock
-    revealed (see :mod:`optsched.clock`). The policy sees nothing of the time model.
+    revealed (see :mod:`optsched.policies.clock`). The policy sees nothing of the time model.
     """
     t0 = time.perf_counter()
     if isinstance(policy, str):

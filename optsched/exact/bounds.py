@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance
+from optsched.model.instance import Instance
 
 #: Multipliers tried for the epoch bound (any lam >= 0 gives a valid bound; this grid is dense
 #: enough that refining it changed the Model 1 bounds by < 0.1%, see docs/exact-performance.md).
@@ -310,7 +310,8 @@ def _srpt_total(jobs: list[tuple[int, int]]) -> int:
     occupies rounds after its release); shortest remaining processing time is optimal."""
     import heapq
 
-    t, i, total, heap = 0, 0, 0, []
+    t, i, total = 0, 0, 0
+    heap: list[int] = []
     while i < len(jobs) or heap:
         if not heap:
             t = max(t, jobs[i][0])
@@ -503,7 +504,7 @@ def _best_walk(first: np.ndarray, y: np.ndarray, z: np.ndarray, lag_cost: np.nda
             reached = buffer.min(axis=0)
         value = reached + y[r + 1] * lag_cost - mu[None, :]
         values.append(value)
-    b, c = np.unravel_index(int(value.argmin()), value.shape)
+    b, c = (int(v) for v in np.unravel_index(int(value.argmin()), value.shape))
     best = float(value[b, c])
     walk = [int(c), int(b)]
     for r in range(k - 1, 1, -1):
@@ -693,7 +694,7 @@ def _best_window_walk(table: dict, first_cost: np.ndarray, weight: np.ndarray,
         value = np.minimum(reached.reshape(k, k, gaps) + kind(weight[r]) * g[None, None, :]
                            - mu_int[None, :, None], big)
         values.append(value)
-    y, z, gap = np.unravel_index(int(value.argmin()), value.shape)
+    y, z, gap = (int(v) for v in np.unravel_index(int(value.argmin()), value.shape))
     best = int(value[y, z, gap])
     walk = [int(z), int(y)]
     for r in range(k, 2, -1):

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance, instance_from_dict, make_instance, read_json_file
+from optsched.model.instance import Instance, instance_from_dict, make_instance, read_json_file
 
 #: (a, s, o) of one request.
 Req = tuple[int, int, int]

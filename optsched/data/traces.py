@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance, make_instance
+from optsched.model.instance import Instance, make_instance
 
 ROUNDING = ("ceil", "round", "floor")
 ARRIVALS = ("trace", "poisson", "zero")
@@ -282,6 +282,7 @@ def trace_instance(trace: Trace, rows: Sequence[int], *, round_seconds: float,
         if not trace.has_times:
             raise TraceError(f"trace {trace.file_name} has no timestamps; choose arrival "
                              "'poisson' (with a rate) or 'zero'")
+        assert trace.times is not None
         secs = trace.times[idx] - trace.times[idx].min()
     elif arrival == "poisson":
         if rate is None or not rate > 0:
@@ -298,7 +299,7 @@ def trace_instance(trace: Trace, rows: Sequence[int], *, round_seconds: float,
         "source": trace.source, "file": trace.file_name, "sha256": trace.sha256,
         "format": trace.format, "rows": rows,
         "window_seconds": [float(trace.times[idx].min()), float(trace.times[idx].max())]
-        if trace.has_times else None,
+        if trace.times is not None else None,
         "trace_start": trace.t0_label,
         "round_seconds": float(round_seconds), "token_scale": int(token_scale),
         "rounding": rounding, "memory_tokens": int(memory_tokens), "memory_limit": m,

@@ -47,7 +47,8 @@ class BatchTimeModel(Protocol):
     """Duration in seconds of one round running the given batch (must be > 0 for any batch
     the engine runs; the engine checks)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def round_seconds(self, prefill_tokens: int, decode_tokens: int, kv_tokens: int) -> float:
         ...
@@ -243,7 +244,7 @@ def fit_profiles(profile_dir: str | Path) -> dict[str, Any]:
 def write_fit(profile_dir: str | Path, out: str | Path) -> dict[str, Any]:
     """Fit and write the derived data file (atomically), with the Vidur licence beside it as
     ``LICENSE-vidur``. Nothing is written when the fit fails."""
-    from optsched.io import atomic_write_text
+    from optsched.model.io import atomic_write_text
 
     fit = fit_profiles(profile_dir)
     out = Path(out)

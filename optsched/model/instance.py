@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import InstanceError
-from optsched.io import atomic_write_text
+from optsched.model.io import atomic_write_text
 
 #: Largest value accepted for any integer field. Beyond it the time-indexed horizon and
 #: memory sums stop being meaningful for the solvers (and int64 arithmetic could overflow).

@@ -19,17 +19,17 @@ from typing import Any
 from optsched.errors import CertificateError, InstanceError, ScheduleError
 from optsched.exact.formulation import trivial_lower_bound
 from optsched.exact.result import SolveResult
-from optsched.instance import Instance, instance_from_dict, read_json_file
-from optsched.io import atomic_write_json
-from optsched.schedule import schedule_from_dict
-from optsched.validate import validate
+from optsched.model.instance import Instance, instance_from_dict, read_json_file
+from optsched.model.io import atomic_write_json
+from optsched.model.schedule import schedule_from_dict
+from optsched.model.validate import validate
 
 FORMAT = "optsched-certificate/1"
 
 
 def certificate_dict(result: SolveResult) -> dict[str, Any]:
     """The certificate of a solve, as a JSON-ready dict."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     return {
         "format": FORMAT,
@@ -116,6 +116,7 @@ def verify_certificate(data: dict[str, Any], instance: Instance | None = None) -
         if not report.valid:
             problems.append("schedule fails validation: " + report.summary(limit=5))
         else:
+            assert report.metrics is not None  # a valid report has metrics
             real = report.metrics.total_completion_time
             if objective != real:
                 problems.append(f"objective {objective} but the schedule's total completion "

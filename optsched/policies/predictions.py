@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance
+from optsched.model.instance import Instance
 
 
 class PredictionError(OptschedError, ValueError):

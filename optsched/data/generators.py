@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optsched.instance import Instance, make_instance
+from optsched.model.instance import Instance, make_instance
 
 
 def _rng(seed: int | np.random.Generator) -> np.random.Generator:

@@ -3,9 +3,9 @@
 Two studies:
 
 * **synthetic** (:func:`run_synthetic`): Model 1 (all requests at time 0) and Model 2 (Poisson
-  arrivals), seeded trials drawn by :mod:`optsched.generators`; every policy is run, its schedule
-  validated, and compared with the hindsight optimum from :func:`optsched.exact.solve`. When the
-  solver does not prove optimality within its limit, the optimum is only known to lie in
+  arrivals), seeded trials drawn by :mod:`optsched.data.generators`; every policy is run, its
+  schedule validated, and compared with the hindsight optimum from :func:`optsched.exact.solve`.
+  When the solver does not prove optimality within its limit, the optimum is only known to lie in
   ``[bound, best schedule]`` and every ratio is reported as the interval it implies.
 * **trace** (:func:`run_trace_study`): the same policies on request lengths from a real
   conversation trace, with Poisson arrivals at a high and a low rate and M = 16,492 tokens, in
@@ -30,14 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from optsched import __version__
-from optsched.bounds import check_bound_effort, lower_bound
+from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
+from optsched.exact.bounds import check_bound_effort, lower_bound
 from optsched.exact.solve import METHODS, choose_method
-from optsched.generators import jaillet_model1, jaillet_model2
-from optsched.instance import Instance, make_instance
-from optsched.io import (
+from optsched.model.instance import Instance, make_instance
+from optsched.model.io import (
     append_jsonl,
     atomic_write_json,
     atomic_write_parquet,
@@ -46,11 +45,12 @@ from optsched.io import (
     jsonl_appender,
     read_jsonl,
 )
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
+from optsched.version import __version__
 
 #: Figures published in arXiv 2502.07115 (v4/v5), SPEC §6: MC-SF / hindsight optimum.
-PUBLISHED: dict[int, dict[str, float | int | None]] = {
+PUBLISHED: dict[int, dict[str, Any]] = {
     1: {"trials": 200, "average": 1.005, "worst": 1.074, "mcsf_optimal": 114},
     2: {"trials": 200, "average": 1.047, "worst": 1.227, "mcsf_optimal": None},
 }
@@ -94,7 +94,7 @@ class PolicyOutcome:
 
 def _registry() -> tuple[Callable[..., Any] | None, Sequence[str]]:
     try:
-        from optsched.policies import POLICIES, run_policy  # type: ignore[attr-defined]
+        from optsched.policies import POLICIES, run_policy
     except ImportError:
         return None, ("mcsf",)
     return run_policy, tuple(POLICIES)
@@ -228,8 +228,8 @@ _BOUNDS: dict[tuple[str, str], int] = {}
 
 
 def combinatorial_bound(instance: Instance, effort: str = "full") -> int:
-    """The lower bound of :mod:`optsched.bounds` for ``instance`` (memoised by content hash and
-    effort: the report asks again for trials already solved)."""
+    """The lower bound of :mod:`optsched.exact.bounds` for ``instance`` (memoised by content hash
+    and effort: the report asks again for trials already solved)."""
     key = (instance.content_hash(), effort)
     if key not in _BOUNDS:
         _BOUNDS[key] = lower_bound(instance, effort=effort).value
@@ -308,7 +308,7 @@ class SyntheticConfig:
     seed: int = 0
     policies: tuple[str, ...] = field(default_factory=default_policies)
     scale: str = "paper"
-    #: optsched.bounds.BOUND_EFFORTS: "fast" leaves the path and window bounds out of the
+    #: optsched.exact.bounds.BOUND_EFFORTS: "fast" leaves the path and window bounds out of the
     #: lower ends (much quicker at the papers' size, wider intervals)
     bound_effort: str = "full"
 
@@ -424,8 +424,8 @@ def write_certificates(rows: list[dict[str, Any]], config: SyntheticConfig, out_
     """An optimality certificate (``optsched verify`` checks it) for every proven trial, as
     ``certificates/model<M>-seed<S>.json``; adds the relative path to the rows. Existing files
     are kept (they hold the same proof)."""
-    from optsched.certificate import save_certificate
     from optsched.exact import SolveResult, Status
+    from optsched.exact.certificate import save_certificate
 
     written = 0
     paths: dict[tuple[int, int], str] = {}
@@ -553,9 +553,9 @@ class TraceConfig:
 
 def read_trace_lengths(source: str | Path) -> tuple[np.ndarray, np.ndarray, str, str]:
     """(prompt lengths, output lengths, file name, sha256) of a trace: a shipped sample name
-    (see :data:`optsched.traces.SAMPLES`) or a trace file in any format
-    :func:`optsched.traces.load_trace` reads."""
-    from optsched.traces import load_trace
+    (see :data:`optsched.data.traces.SAMPLES`) or a trace file in any format
+    :func:`optsched.data.traces.load_trace` reads."""
+    from optsched.data.traces import load_trace
 
     tr = load_trace(source)
     return tr.prompt.astype(np.int64), tr.output.astype(np.int64), tr.file_name, tr.sha256
@@ -647,7 +647,7 @@ def read_results(path: Path) -> list[dict[str, Any]]:
             return pq.read_table(path).to_pylist()
         except Exception as exc:  # pyarrow raises several types for a broken file
             raise OptschedError(f"{path}: not a readable Parquet file: {exc}") from None
-    from optsched.instance import read_json_file
+    from optsched.model.instance import read_json_file
 
     data = read_json_file(path, "results")
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
@@ -681,7 +681,8 @@ class ReportInputs:
     elapsed: float
     versions: dict[str, str]
     notes: list[str] = field(default_factory=list)
-    seconds: dict[str, Any] | None = None  # the study in seconds (optsched.reproduce_seconds)
+    #: the study in seconds (optsched.studies.reproduce_seconds)
+    seconds: dict[str, Any] | None = None
 
 
 def render_report(inp: ReportInputs) -> str:
@@ -698,7 +699,7 @@ def render_report(inp: ReportInputs) -> str:
     if inp.trace is not None:
         L += _trace_section(inp.trace, inp.figures)
     if inp.seconds is not None:
-        from optsched.reproduce_seconds import seconds_section
+        from optsched.studies.reproduce_seconds import seconds_section
 
         L += seconds_section(inp.seconds, inp.figures)
     return "\n".join(L).rstrip() + "\n"
@@ -715,7 +716,7 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
            if cfg.method != "heuristic" else
            "without any MILP (method `heuristic`): the best schedule known (the best of the "
            "policies', MC-SF's and earliest-fit) as upper end and the combinatorial lower bound of "
-           "`optsched.bounds` as lower end")
+           "`optsched.exact.bounds` as lower end")
     if cfg.bound_effort != "full":
         how += (f" (combinatorial bound with effort `{cfg.bound_effort}`: without the path and "
                 "window bounds, so the lower ends are weaker than the default's)")
@@ -849,7 +850,7 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     if unproven:
         L.append(f"   In {unp_best} of the unproven trials no schedule better than MC-SF's was "
                  "found.")
-        best_policy = {}
+        best_policy: dict[tuple[int, int], int] = {}
         for r in rows:
             if r["valid"]:
                 key = (r["model"], r["trial"])
@@ -860,8 +861,8 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
                        trial_instance(r["model"], r["seed"], cfg.scale), cfg.bound_effort))
         L.append(f"   In {idle} of them the exact solve improved neither the best policy "
                  "schedule (its warm start) nor the combinatorial lower bound of "
-                 "`optsched.bounds` (computed in seconds without any solver): the interval comes "
-                 "from the "
+                 "`optsched.exact.bounds` (computed in seconds without any solver): the interval "
+                 "comes from the "
                  "policies and that bound alone.")
     L.append("2. **Generator reading.** The trials drawn here have these empirical ranges "
              "(SPEC §6: M ~ U{30..50}, n ~ U{40..60}, s ~ U{1..5}, o ~ U{1..M − s}; Model 2: "
@@ -955,8 +956,8 @@ def _trace_section(tr: dict[str, Any], figures: dict[str, str]) -> list[str]:
           f"i.e. MC-Benchmark / MC-SF = {p['mc-benchmark'] / p['mcsf']:.3f} "
           f"(MC-SF {1 - p['mcsf'] / p['mc-benchmark']:.1%} lower).", ""]
     for rho in cfg["load_factors"]:
-        runs = {r["policy"]: r for r in tr["runs"] if r["load_factor"] == rho}
-        a, b = runs.get("mcsf"), runs.get("mc-benchmark")
+        by_policy = {r["policy"]: r for r in tr["runs"] if r["load_factor"] == rho}
+        a, b = by_policy.get("mcsf"), by_policy.get("mc-benchmark")
         if a and b and a["mean_latency"] and b["mean_latency"]:
             L.append(f"- ρ = {rho:g}: MC-Benchmark / MC-SF = "
                      f"{b['mean_latency'] / a['mean_latency']:.3f} (MC-SF "
@@ -975,7 +976,7 @@ def _trace_section(tr: dict[str, Any], figures: dict[str, str]) -> list[str]:
 
 def versions() -> dict[str, str]:
     """Versions that matter for the numbers."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     out = {"optsched": __version__, "python": platform.python_version()}
     for mod in ("ortools", "highspy", "numpy"):
@@ -1035,7 +1036,7 @@ def make_figures(rows: list[dict[str, Any]], cfg: SyntheticConfig, out_dir: Path
         p = fig_dir / "example-gantt.png"
         outputs = {r.id: r.output_tokens for r in inst.requests}
         same = best is None or best.objective(outputs) >= mcsf.objective(outputs)
-        shown = {"MC-SF": mcsf} if same else {"MC-SF": mcsf, "best known": best}
+        shown = {"MC-SF": mcsf} if same or best is None else {"MC-SF": mcsf, "best known": best}
         plots.save_figure(plots.compare_gantt(inst, shown), p)
         figs["gantt"] = f"figures/{p.name}"
         figs["gantt-caption"] = (
@@ -1057,9 +1058,9 @@ def run_study(out_dir: Path, synthetic: SyntheticConfig | None, trace: str | Pat
     """Run the synthetic study and/or the trace study and write report.md, results.parquet,
     trace.json and figures/ into ``out_dir``. Returns a JSON-ready summary.
 
-    ``seconds`` (a :class:`optsched.reproduce_seconds.SecondsConfig`): also the trace study in
-    seconds under its time model, into trace-seconds.json, trace-requests.parquet (one row per
-    request and policy: arrival, TTFT, TPOT, latency in seconds) and figures/."""
+    ``seconds`` (a :class:`optsched.studies.reproduce_seconds.SecondsConfig`): also the trace
+    study in seconds under its time model, into trace-seconds.json, trace-requests.parquet (one
+    row per request and policy: arrival, TTFT, TPOT, latency in seconds) and figures/."""
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -1076,7 +1077,7 @@ def run_study(out_dir: Path, synthetic: SyntheticConfig | None, trace: str | Pat
         atomic_write_json(out_dir / "trace.json", trace_res)
     sec_res = None
     if seconds is not None:
-        from optsched.reproduce_seconds import run_seconds_study, seconds_figures
+        from optsched.studies.reproduce_seconds import run_seconds_study, seconds_figures
 
         sec_res, sec_rows, sec_runs = run_seconds_study(seconds, progress)
         atomic_write_json(out_dir / "trace-seconds.json", sec_res)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from optsched.errors import ScheduleError
-from optsched.instance import _is_int, read_json_file
-from optsched.io import atomic_write_json
+from optsched.model.instance import _is_int, read_json_file
+from optsched.model.io import atomic_write_json
 
 
 @dataclass(frozen=True)

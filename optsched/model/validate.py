@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import ScheduleError
-from optsched.instance import Instance
-from optsched.schedule import Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import Schedule
 
 #: Longest span of rounds the validator will expand densely.
 MAX_DENSE_SPAN = 200_000_000
@@ -84,20 +84,22 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
     # runs: (id, start, rounds held)
     runs: list[tuple[str, int, int]] = []
     for rid, p in schedule.starts.items():
-        r = reqs.get(rid)
-        if r is None:
+        found = reqs.get(rid)
+        if found is None:
             continue
+        r = found
         if p < r.arrival:
             violations.append(Violation(
                 "before_arrival", f"request {rid!r} starts at {p} before its arrival {r.arrival}",
                 rid, p))
         runs.append((rid, int(p), r.output_tokens))
     for a in schedule.aborted:
-        r = reqs.get(a.id)
-        if r is None:
+        found = reqs.get(a.id)
+        if found is None:
             violations.append(Violation("unknown", f"aborted run of unknown request {a.id!r}",
                                         a.id))
             continue
+        r = found
         problems = []
         if a.start < r.arrival:
             problems.append(f"starts at {a.start} before arrival {r.arrival}")
@@ -127,14 +129,14 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
         total = int(sum(comp))
         latency = total - instance.total_arrival
         makespan = int(max(comp))
-        used = profile[1:makespan + 1] if makespan >= 1 else profile[:0]
+        busy = profile[1:makespan + 1] if makespan >= 1 else profile[:0]
         metrics = Metrics(
             total_completion_time=total,
             total_latency=int(latency),
             mean_latency=latency / instance.n,
             makespan=makespan,
             peak_memory=int(profile.max()) if profile.size else 0,
-            memory_utilisation=(float(used.sum()) / (instance.memory_limit * makespan)
+            memory_utilisation=(float(busy.sum()) / (instance.memory_limit * makespan)
                                 if makespan > 0 else 0.0),
             wasted_tokens=sum(a.wasted_tokens for a in schedule.aborted),
             restarts=len(schedule.aborted),

@@ -1,6 +1,7 @@
 """The engine's clock in seconds: rounds of a batch-time model, arrivals in seconds.
 
-Kept apart from :func:`optsched.engine.simulate`, which stays a round-indexed engine: with a
+Kept apart from :func:`optsched.policies.engine.simulate`, which stays a round-indexed engine:
+with a
 :class:`RoundClock` the rounds keep their integer indices t = 0, 1, 2, ... (what policies and
 the validator see), and the clock records when each round starts, ``now[t]`` seconds:
 
@@ -27,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from optsched.instance import Instance
-from optsched.timemodel import BatchTimeModel, TimeModelError
+from optsched.model.instance import Instance
+from optsched.policies.timemodel import BatchTimeModel, TimeModelError
 
 #: Arrival round of a request the clock has not reached yet (larger than any round).
 NOT_YET = 2**62

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from optsched import generators, traces
+from optsched.data import generators, traces
 from optsched.errors import OptschedError
-from optsched.instance import Instance, make_instance
+from optsched.model.instance import Instance, make_instance
 
 
 class FamilyError(OptschedError, ValueError):

@@ -9,8 +9,8 @@ never counted as optimal. If even the best schedule found beats the policy, the 
 suboptimal there and the instance is a counterexample (with ``optimum_proven: false``).
 
 Every counterexample is cross-checked twice: its certificate is re-verified with
-:func:`optsched.certificate.verify_certificate`, and the instance is re-solved without a warm start
-by an independent solver (brute force vs MILP).
+:func:`optsched.exact.certificate.verify_certificate`, and the instance is re-solved without a warm
+start by an independent solver (brute force vs MILP).
 
 Runs are restartable: each finished instance is appended to ``results.jsonl`` in the output
 directory (counterexample files are written before their line), and a rerun reuses every stored
@@ -28,22 +28,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optsched.certificate import certificate_dict, verify_certificate
-from optsched.enumerate import Spec, hypothesis_flags, requests_of, spec_instance
 from optsched.errors import OptschedError
+from optsched.exact.certificate import certificate_dict, verify_certificate
 from optsched.exact.formulation import trivial_lower_bound
 from optsched.exact.result import SolveResult, Status
 from optsched.exact.solve import BRUTEFORCE_MAX_REQUESTS, SOLVERS, solve
-from optsched.instance import Instance, instance_from_dict
-from optsched.io import (
+from optsched.model.instance import Instance, instance_from_dict
+from optsched.model.io import (
     append_jsonl,
     atomic_write_json,
     atomic_write_text,
     jsonl_appender,
     read_jsonl,
 )
-from optsched.schedule import Schedule
-from optsched.validate import validate
+from optsched.model.schedule import Schedule
+from optsched.model.validate import validate
+from optsched.studies.enumerate import Spec, hypothesis_flags, requests_of, spec_instance
 
 DEFAULT_POLICY = "algorithm1"
 SOLVER_CHOICES = ("auto", *SOLVERS)
@@ -59,7 +59,7 @@ class InvalidPolicyRun(RuntimeError):
 def _registry() -> tuple[Any, Callable[..., Any] | None]:
     """The policy registry (``POLICIES``, ``run_policy``) if the installed optsched has one."""
     try:
-        from optsched.policies import POLICIES, run_policy  # type: ignore[attr-defined]
+        from optsched.policies import POLICIES, run_policy
     except ImportError:
         return None, None
     return POLICIES, run_policy
@@ -201,6 +201,7 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
         rec.update(verdict="policy_invalid", counterexample=False, violations=problem,
                    seconds=round(time.perf_counter() - t0, 4))
         return Outcome(rec)
+    assert report.metrics is not None  # a valid report has metrics
     value = report.metrics.total_completion_time
     lb0 = trivial_lower_bound(instance)
     rec.update(policy_objective=value, lower_bound=lb0)
@@ -215,12 +216,14 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
         rec.update(solver=result.solver, solver_status=result.status.value, optimum=best,
                    bound=bound, optimum_proven=proven)
         if proven:
+            assert best is not None  # a proven optimum comes with its schedule
             if value < best:
                 raise RuntimeError(f"policy {cfg.policy} value {value} beats the proven optimum "
                                    f"{best} on {rec['key']}: a solver or policy bug")
             rec.update(verdict="optimal" if value == best else "suboptimal",
                        ratio=value / best, counterexample=value > best)
         else:
+            assert bound is not None  # solve() always reports a bound (at least sum(a + o))
             low = value / min(best, value) if best is not None else 1.0
             rec.update(verdict="unproven", ratio_interval=[low, value / bound],
                        counterexample=best is not None and best < value)
@@ -228,10 +231,10 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
     if result is not None and (rec["counterexample"] or (
             cfg.crosscheck == "all" and rec.get("optimum_proven"))):
         rec["crosscheck"] = crosscheck(result, result.objective, cfg) if rec.get(
-            "optimum_proven") else _certificate_only(result)
+            "optimum_proven") and result.objective is not None else _certificate_only(result)
     if rec["counterexample"]:
         assert result is not None and result.schedule is not None
-        from optsched.shrink import explain
+        from optsched.studies.explain import explain
 
         if source:  # keep the file's ids even when its files are not saved (--max-saved)
             rec["instance"] = instance.to_dict()
@@ -337,8 +340,8 @@ def write_counterexample(directory: Path, artifacts: dict[str, Any],
     atomic_write_text(directory / "explanation.txt", artifacts["explanation"])
     paths["explanation"] = str(directory / "explanation.txt")
     if plot:
+        from optsched.model.schedule import schedule_from_dict
         from optsched.plots import compare_gantt, save_figure
-        from optsched.schedule import schedule_from_dict
 
         inst = instance_from_dict(artifacts["instance"])
         policy = inst.metadata.get("certify", {}).get("policy", "policy")

@@ -10,7 +10,7 @@ Round structure at each decision time t (memory at t is already known to be <= M
    policy's clearing rule names running requests to evict (asked again until memory fits; a rule
    that evicts nothing while memory is over M is an error, never a silent excess). An evicted run
    of request i started at p held memory in rounds p+1..t; its p..t tokens are wasted, it is
-   recorded as an :class:`~optsched.schedule.AbortedRun` and i waits again (it may restart at
+   recorded as an :class:`~optsched.model.schedule.AbortedRun` and i waits again (it may restart at
    t + 1 or later). A request started at t and evicted at t held no memory and leaves no
    aborted run (it still counts as an eviction);
 5. time advances to t + 1, or, when nothing waits, straight to the next arrival, completion or
@@ -19,31 +19,31 @@ Round structure at each decision time t (memory at t is already known to be <= M
 A policy that makes no progress (nothing completes and nothing arrives for ``stall_limit``
 rounds, or nothing runs while requests wait and none will ever arrive) stops the run with a
 :class:`NoProgressError` naming the state. The result's schedule (final starts + aborted runs)
-is what :func:`optsched.validate.validate` checks.
+is what :func:`optsched.model.validate.validate` checks.
 
-Every round lasts one unit unless a :class:`optsched.clock.RoundClock` is passed: then rounds
-last what its batch-time model says, requests arrive at their arrival *seconds* (revealed at the
-first round starting at or after them) and the result also reports latencies in seconds. The
-clock only maps rounds to seconds; the rules above are unchanged.
+Every round lasts one unit unless a :class:`optsched.policies.clock.RoundClock` is passed:
+then rounds last what its batch-time model says, requests arrive at their arrival *seconds*
+(revealed at the first round starting at or after them) and the result also reports latencies
+in seconds. The clock only maps rounds to seconds; the rules above are unchanged.
 """
 
 from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance
-from optsched.predictions import Predictions, parse_predictions
-from optsched.schedule import AbortedRun, Schedule
+from optsched.model.instance import Instance
+from optsched.model.schedule import AbortedRun, Schedule
+from optsched.policies.predictions import Predictions, parse_predictions
 
 if TYPE_CHECKING:
-    from optsched.clock import RoundClock
-    from optsched.policies.base import Policy
+    from optsched.policies.clock import RoundClock
 
 
 class PolicyError(OptschedError, RuntimeError):
@@ -80,6 +80,21 @@ class EngineView:
 class _State:
     count: int = 0  # running requests
     offset: int = 0  # sum over running of (s_i - p_i): memory at t' is count * t' + offset
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """What the engine needs from a policy."""
+
+    name: str
+
+    def reset(self, view: EngineView, rng: np.random.Generator) -> None: ...
+    def on_arrival(self, i: int, t: int) -> None: ...
+    def on_start(self, i: int, t: int) -> None: ...
+    def on_complete(self, i: int, t: int) -> None: ...
+    def on_evict(self, i: int, t: int) -> None: ...
+    def select(self, t: int) -> Sequence[int]: ...
+    def evict(self, t: int, excess: int) -> Sequence[int]: ...
 
 
 @dataclass
@@ -142,9 +157,9 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
              clock: RoundClock | None = None) -> EngineResult:
     """Run ``policy`` on ``instance`` round by round (see the module doc for the rules).
 
-    With a ``clock`` (:class:`optsched.clock.RoundClock`) rounds last what its batch-time model
-    says and requests arrive at its arrival seconds (the instance's arrival rounds are ignored);
-    without one, every round is one unit, exactly as before."""
+    With a ``clock`` (:class:`optsched.policies.clock.RoundClock`) rounds last what its batch-time
+    model says and requests arrive at its arrival seconds (the instance's arrival rounds are
+    ignored); without one, every round is one unit, exactly as before."""
     t0 = time.perf_counter()
     pred = parse_predictions(predictions, instance, seed)
     n, M = instance.n, instance.memory_limit

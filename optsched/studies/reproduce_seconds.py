@@ -2,7 +2,8 @@
 
 The paper reports MC-SF 32.11 s vs MC-Benchmark 46.47 s mean latency (LMSYS-Chat-1M, Llama2-70B
 on two A100s with Vidur batch times, M = 16,492 tokens, Poisson 50/s and 10/s). Here, with a
-preset of :mod:`optsched.timemodel` and the engine clock (:mod:`optsched.clock`), three settings:
+preset of :mod:`optsched.policies.timemodel` and the engine clock
+(:mod:`optsched.policies.clock`), three settings:
 
 * ``conv``: a conversation trace with its own timestamps (default: the shipped Azure sample);
 * ``lengths@50/s`` and ``lengths@10/s``: request lengths of a lengths-only trace (default: the
@@ -23,8 +24,14 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.instance import Instance, make_instance
-from optsched.reproduce import PUBLISHED_TRACE, TRACE_MEMORY_LIMIT, _fmt, _progress, sample_poisson
+from optsched.model.instance import Instance, make_instance
+from optsched.studies.reproduce import (
+    PUBLISHED_TRACE,
+    TRACE_MEMORY_LIMIT,
+    _fmt,
+    _progress,
+    sample_poisson,
+)
 
 #: Policies of the paper's comparison.
 SECONDS_POLICIES = ("mcsf", "mc-benchmark")
@@ -56,7 +63,7 @@ class Setting:
 
 def conv_setting(source: str, cfg: SecondsConfig) -> Setting:
     """The first ``requests`` rows of a timestamped trace that fit in M, at their own times."""
-    from optsched.traces import load_trace
+    from optsched.data.traces import load_trace
 
     tr = load_trace(source)
     if not tr.has_times:
@@ -66,6 +73,7 @@ def conv_setting(source: str, cfg: SecondsConfig) -> Setting:
     rows = fits[:cfg.requests]
     if rows.size == 0:
         raise OptschedError(f"no row of {tr.file_name} fits in M = {cfg.memory_limit}")
+    assert tr.times is not None  # has_times was checked above
     secs = tr.times[rows] - tr.times[rows[0]]
     inst = make_instance(cfg.memory_limit, tr.output[rows].tolist(), tr.prompt[rows].tolist(), 0,
                          ids=[f"row{r}" for r in rows.tolist()])
@@ -82,7 +90,7 @@ def conv_setting(source: str, cfg: SecondsConfig) -> Setting:
 def lengths_setting(source: str, rate: float, cfg: SecondsConfig) -> Setting:
     """``requests`` rows sampled from a trace (seeded), Poisson arrivals at ``rate`` per second
     (the first at 0 s)."""
-    from optsched.traces import load_trace
+    from optsched.data.traces import load_trace
 
     tr = load_trace(source)
     pick, secs = sample_poisson(tr.prompt, tr.output, cfg.requests, rate, cfg.memory_limit,
@@ -100,11 +108,11 @@ def lengths_setting(source: str, rate: float, cfg: SecondsConfig) -> Setting:
 
 
 def run_seconds_study(cfg: SecondsConfig, progress: bool = True
-                      ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+                      ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[tuple[str, str], Any]]:
     """Run every policy on every setting under the time model. Returns (the JSON summary,
     per-request rows for Parquet, validated runs by (setting, policy) for the figures)."""
     from optsched.policies import run_policy
-    from optsched.timemodel import get_time_model
+    from optsched.policies.timemodel import get_time_model
 
     model = get_time_model(cfg.time_model)
     if model is None:

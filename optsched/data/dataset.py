@@ -31,11 +31,11 @@ from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
 
-from optsched.certificate import certificate_dict
+from optsched.data.execution import TaskFailed, check_backend, plan_workers, run_tasks
+from optsched.data.families import get_family
 from optsched.errors import OptschedError
-from optsched.execution import TaskFailed, check_backend, plan_workers, run_tasks
-from optsched.families import get_family
-from optsched.io import atomic_path, atomic_write_json
+from optsched.exact.certificate import certificate_dict
+from optsched.model.io import atomic_path, atomic_write_json
 
 FORMAT = "optsched-dataset/1"
 TABLE = "dataset.parquet"
@@ -89,7 +89,7 @@ def standard_policies() -> list[str]:
 
 def package_versions(extra: Sequence[str] = ()) -> dict[str, str]:
     """Versions of the packages a dataset's numbers depend on."""
-    from optsched import __version__
+    from optsched.version import __version__
 
     out = {"optsched": __version__, "python": platform.python_version()}
     for pkg in ("ortools", "highspy", "pulp", "numpy", "pyarrow", *extra):
@@ -113,9 +113,9 @@ def certify_task(task: dict[str, Any]) -> dict[str, Any]:
     """
     import time
 
-    from optsched import __version__
     from optsched.exact.solve import solve
     from optsched.policies import run_policy
+    from optsched.version import __version__
 
     fam = get_family(task["family"])
     inst = fam.instance(task["params"], task["seed"], task["index"])
@@ -176,8 +176,8 @@ def _warm_start(instance: Any, runs: dict[str, Any]) -> tuple[str | None, Any]:
     final starts alone are a valid no-preemption schedule with the same objective (checked by
     the validator anyway, here and again inside solve)."""
     from optsched.exact.incumbent import earliest_fit_schedule
-    from optsched.schedule import Schedule
-    from optsched.validate import validate
+    from optsched.model.schedule import Schedule
+    from optsched.model.validate import validate
 
     outputs = {r.id: r.output_tokens for r in instance.requests}
     cands: list[tuple[int, str, Any]] = []
@@ -515,10 +515,10 @@ def verify_dataset(out_dir: str | Path, rebuild: bool = True) -> dict[str, Any]:
     """Re-check a dataset without any solver: every row's instance file matches its hash, its
     certificate re-validates (schedule, objective, status/bound consistency) and agrees with
     the row, and (with ``rebuild``) the family record regenerates the same instance."""
-    from optsched.certificate import load_certificate, verify_certificate
+    from optsched.data.families import rebuild as rebuild_instance
     from optsched.errors import OptschedError as _Err
-    from optsched.families import rebuild as rebuild_instance
-    from optsched.instance import load_instance
+    from optsched.exact.certificate import load_certificate, verify_certificate
+    from optsched.model.instance import load_instance
 
     out = Path(out_dir)
     if read_manifest(out) is None:

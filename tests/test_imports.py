@@ -1,0 +1,96 @@
+"""The package's import graph, read statically: no module imports itself back through others."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "optsched"
+
+
+def _modules(root: Path) -> dict[str, Path]:
+    """Dotted module name -> file, for every .py file under ``root`` (packages by __init__)."""
+    out = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the package modules it names in any import statement, wherever it stands
+    (top level, inside a function, or under ``if TYPE_CHECKING``: a type-only import still ties
+    the two modules together). The implicit import of a module's parent packages is left out:
+    every submodule has it, and a package's ``__init__`` re-exporting its submodules is not a
+    cycle."""
+    mods = _modules(root)
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                # "from pkg import mod" names the submodule, "from mod import x" the module
+                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            deps.update(t for t in targets if t in mods and t != name)
+        graph[name] = deps
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a list of modules (first == last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                return path[path.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_package_has_no_import_cycle():
+    """No module of optsched reaches itself through the imports of others (static, with ast)."""
+    graph = import_graph()
+    assert "optsched.exact.solve" in graph and len(graph) > 30
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_cycle_finder_sees_relative_function_level_and_type_only_imports(tmp_path):
+    """The graph reader catches a cycle made of a relative import, a function-level import and an
+    import under TYPE_CHECKING, and no cycle once one of them is gone."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from pkg.a import f\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from .sub import b\n\ndef f():\n    return b\n")
+    (pkg / "sub" / "b.py").write_text("def g():\n    from pkg.sub.c import h\n    return h\n")
+    (pkg / "sub" / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..a import f\n")
+    graph = import_graph(pkg)
+    assert graph["pkg.a"] == {"pkg.sub", "pkg.sub.b"}
+    assert find_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.sub.c", "pkg.a"]
+    (pkg / "sub" / "c.py").write_text("h = 1\n")
+    assert find_cycle(import_graph(pkg)) is None
