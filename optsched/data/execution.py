@@ -134,7 +134,9 @@ def _run_local(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int
                 break
         while pending:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
+            # Finished tasks first, failures after: a failure finishing in the same wait as a
+            # success must not drop the success's result (the caller records it before the error).
+            for fut in sorted(done, key=lambda f: f.exception() is not None):
                 task = pending.pop(fut)
                 exc = fut.exception()
                 if isinstance(exc, cf.process.BrokenProcessPool):
