@@ -16,6 +16,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from optsched.engine import EngineView
+from optsched.errors import OptschedError
+
+
+class NotApplicableError(OptschedError):
+    """The policy cannot serve this instance by its own rules (e.g. a request that does not fit
+    in whole KV blocks). ``compare`` reports it as "n/a", never as a ratio."""
 
 
 @runtime_checkable

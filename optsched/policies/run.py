@@ -15,7 +15,9 @@ from optsched.policies.online import (
     FCFS,
     MCSF,
     AlphaBetaClearing,
+    AlphaBetaClearingRecheck,
     AlphaGreedy,
+    AlphaGreedyRecheck,
     AMax,
     AMin,
     MCBenchmark,
@@ -23,6 +25,7 @@ from optsched.policies.online import (
     SmallestVolumeFirst,
     SortedF,
 )
+from optsched.policies.vllm import VLLM, VLLMToken
 from optsched.predictions import Predictions
 from optsched.schedule import Schedule
 from optsched.validate import ValidationReport, validate
@@ -34,13 +37,20 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "mc-benchmark": MCBenchmark,
     "alpha-greedy": AlphaGreedy,
     "alpha-beta-clearing": AlphaBetaClearing,
+    "alpha-greedy-recheck": AlphaGreedyRecheck,
+    "alpha-beta-clearing-recheck": AlphaBetaClearingRecheck,
     "fcfs": FCFS,
     "shortest-first": ShortestFirst,
     "smallest-volume-first": SmallestVolumeFirst,
     "sorted-f": SortedF,
     "a-max": AMax,
     "a-min": AMin,
+    "vllm": VLLM,
+    "vllm-token": VLLMToken,
 }
+
+#: Policy attributes reported as the run's parameters.
+PARAMETERS = ("alpha", "beta", "block_size")
 
 #: Policies reported by default (compare, datasets, reproduce).
 STANDARD_POLICIES: tuple[str, ...] = ("algorithm1", "mc-benchmark", "alpha-greedy",
@@ -139,7 +149,7 @@ def run_policy(instance: Instance, policy: str | Policy, *,
                                     f"{report.summary()}")
     metrics = res.metrics(instance)
     params = {k: v for k, v in vars(pol).items()
-              if k in ("alpha", "beta") and isinstance(v, int | float)}
+              if k in PARAMETERS and isinstance(v, int | float)}
     return PolicyRun(
         policy=name, schedule=res.schedule, objective=metrics["total_completion_time"],
         total_latency=metrics["total_latency"], validation=report, overflows=res.overflows,
