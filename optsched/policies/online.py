@@ -44,12 +44,17 @@ class LookaheadPolicy(BasePolicy):
         """How many of the ``feasible`` first waiting requests to start (all, by default)."""
         return feasible
 
+    def replan(self, i: int, t: int) -> int:
+        """New planned completion of running request i, still running at t past its plan (it
+        is known to need at least one more round)."""
+        return t + 1
+
     def select(self, t: int) -> Sequence[int]:
         core = self.core
-        for i in core.expired(t):  # still running past the plan: needs at least one more round
+        for i in core.expired(t):  # still running past the plan
             p = self.running[i]
             self.known_min[i] = max(self.known_min[i], t - p + 1)
-            core.add(i, p, self.prompt[i], t + 1)
+            core.add(i, p, self.prompt[i], self.replan(i, t))
         k = self.choose(t, core.largest_prefix(t, len(self.waiting), self._prefix))
         return self.take(k)
 

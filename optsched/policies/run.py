@@ -26,6 +26,7 @@ from optsched.policies.online import (
     SortedF,
 )
 from optsched.policies.vllm import VLLM, VLLMToken
+from optsched.policies.wait import WAIT, NestedWAIT
 from optsched.predictions import Predictions
 from optsched.schedule import Schedule
 from optsched.validate import ValidationReport, validate
@@ -47,10 +48,12 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "a-min": AMin,
     "vllm": VLLM,
     "vllm-token": VLLMToken,
+    "wait": WAIT,
+    "nested-wait": NestedWAIT,
 }
 
 #: Policy attributes reported as the run's parameters.
-PARAMETERS = ("alpha", "beta", "block_size")
+PARAMETERS = ("alpha", "beta", "block_size", "threshold", "first_segment")
 
 #: Policies reported by default (compare, datasets, reproduce).
 STANDARD_POLICIES: tuple[str, ...] = ("algorithm1", "mc-benchmark", "alpha-greedy",
