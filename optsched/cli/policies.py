@@ -22,15 +22,33 @@ from optsched.exact.solve import SOLVERS, solve
 from optsched.instance import Instance
 from optsched.io import atomic_write_json
 from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
+from optsched.policies.base import NotApplicableError
 from optsched.predictions import PREDICTION_MODELS, parse_predictions
 from optsched.schedule import Schedule
 
 POLICY_HELP = ", ".join(n for n in POLICIES if n not in ALIASES) + \
     "".join(f" ({a} = {b})" for a, b in ALIASES.items())
-FAMILY_HELP = ("an instance file, builtin:NAME, a directory of instance files, or a generated "
+FAMILY_HELP = ("an instance file, builtin:NAME, a directory of instance files, a generated "
                "family: jaillet1:K / jaillet2:K (Model 1 / Model 2 of arXiv 2502.07115, seeds "
                "0..K-1) or uniform:K[:N[:M]] (K small instances of N requests, default 8, "
-               "memory M, default 16, arrivals 0..N, prompts 0..3)")
+               "memory M, default 16, arrivals 0..N, prompts 0..3), or a whole timestamped trace "
+               "trace:SOURCE[:MEMORY_TOKENS] (a shipped sample name such as azure-conv, or a trace "
+               "file; one round = 0.025 s, one memory unit = one token, M = MEMORY_TOKENS, "
+               "default 49152)")
+
+#: policy parameter (argparse dest) -> policies that take it
+POLICY_PARAMS: dict[str, tuple[str, ...]] = {
+    "alpha": ("alpha-greedy", "alpha-beta-clearing", "alpha-greedy-recheck",
+              "alpha-beta-clearing-recheck"),
+    "beta": ("alpha-beta-clearing", "alpha-beta-clearing-recheck"),
+    "block_size": ("vllm", "vllm-token"),
+    "threshold": ("wait", "nested-wait"),
+    "first_segment": ("nested-wait",),
+}
+
+#: trace:SOURCE conversion choices (the same as benchmarks/bench_engine_azure.py)
+TRACE_ROUND_SECONDS = 0.025
+TRACE_MEMORY_TOKENS = 49_152
 
 
 def _add_policy_params(p: argparse.ArgumentParser) -> None:
@@ -40,9 +58,15 @@ def _add_policy_params(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed for noisy predictions and randomised policies (default 0)")
     p.add_argument("--alpha", type=float, default=None,
-                   help="alpha of alpha-greedy / alpha-beta-clearing (default 0.2)")
+                   help="alpha of the alpha-protection policies (default 0.2)")
     p.add_argument("--beta", type=float, default=None,
-                   help="beta of alpha-beta-clearing (default 0.5)")
+                   help="beta of alpha-beta-clearing[-recheck] (default 0.5)")
+    p.add_argument("--block-size", type=int, default=None, metavar="B",
+                   help="KV block size in tokens of vllm / vllm-token (default 16 / 1)")
+    p.add_argument("--threshold", type=int, default=None, metavar="N",
+                   help="cohort threshold of wait / nested-wait (default 4)")
+    p.add_argument("--first-segment", type=int, default=None, metavar="L",
+                   help="first segment length of nested-wait (default 16)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "forever) is reported as 'stalled'.")
     p.add_argument("instances", metavar="INSTANCE-or-DIR", help=FAMILY_HELP)
     p.add_argument("--policies", default=",".join(STANDARD_POLICIES), metavar="LIST",
-                   help=f"comma-separated policy names (default {','.join(STANDARD_POLICIES)})")
+                   help=f"comma-separated policy names, or 'all' (default "
+                   f"{','.join(STANDARD_POLICIES)})")
     p.add_argument("--solver", choices=[s for s in SOLVERS], default="cpsat",
                    help="exact solver for the hindsight optimum (default cpsat)")
     p.add_argument("--time-limit", type=float, default=30.0, metavar="S",
@@ -93,12 +118,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, float]:
-    kw: dict[str, float] = {}
-    if args.alpha is not None and name in ("alpha-greedy", "alpha-beta-clearing"):
-        kw["alpha"] = args.alpha
-    if args.beta is not None and name == "alpha-beta-clearing":
-        kw["beta"] = args.beta
-    return kw
+    return {k: getattr(args, k) for k, names in POLICY_PARAMS.items()
+            if name in names and getattr(args, k, None) is not None}
 
 
 def _check_policy(name: str) -> None:
@@ -162,6 +183,8 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
     head, _, arg = ref.partition(":")
     if head == "uniform" and arg:
         return _uniform_family(ref, arg)
+    if head == "trace" and arg:
+        return [_trace_family(ref, arg)]
     if head in ("jaillet1", "jaillet2") and arg:
         from optsched.generators import jaillet_model1, jaillet_model2
 
@@ -181,6 +204,22 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
         return [(f.stem, resolve_instance(str(f))) for f in files]
     inst = resolve_instance(ref)
     return [(inst.name or Path(ref).stem, inst)]
+
+
+def _trace_family(ref: str, arg: str) -> tuple[str, Instance]:
+    """trace:SOURCE[:MEMORY_TOKENS]: every row of a timestamped trace as one instance
+    (optsched.traces.trace_instance; the choices are recorded in its metadata)."""
+    from optsched.traces import load_trace, trace_instance
+
+    source, _, mem = arg.partition(":")
+    try:
+        memory = int(mem) if mem else TRACE_MEMORY_TOKENS
+    except ValueError:
+        raise OptschedError(f"{ref}: MEMORY_TOKENS must be an integer") from None
+    trace = load_trace(source)
+    inst = trace_instance(trace, range(trace.n), round_seconds=TRACE_ROUND_SECONDS,
+                          token_scale=1, memory_tokens=memory)
+    return f"trace-{Path(trace.file_name).stem}-{trace.n}", inst
 
 
 def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
@@ -228,10 +267,12 @@ def compare_instance(name: str, inst: Instance, policies: list[str],
         except NoProgressError as exc:
             rows.append({"policy": pol, "status": "stalled", "message": str(exc)})
             continue
+        except NotApplicableError as exc:
+            rows.append({"policy": pol, "status": "n/a", "message": str(exc)})
+            continue
         schedules[pol] = run.schedule
         rows.append({"policy": pol, "status": "ok", "objective": run.objective,
-                     "total_latency": run.total_latency, "overflows": run.overflows,
-                     "evictions": run.evictions, "wasted_tokens": run.wasted_tokens,
+                     **{k: run.metrics[k] for k in PROTOCOL_METRICS},
                      "runtime": round(run.runtime, 6)})
         if best is None or run.objective < best[0]:
             best = (run.objective, Schedule(dict(run.schedule.starts)))
@@ -261,9 +302,16 @@ def compare_instance(name: str, inst: Instance, policies: list[str],
              "predictions": pred.describe(), "opt": opt, "policies": rows}, schedules)
 
 
+#: per-run measures of the comparison protocol (engine metrics, rounds and tokens)
+PROTOCOL_METRICS = ("total_latency", "mean_latency", "p50_latency", "p95_latency", "p99_latency",
+                    "overflows", "evictions", "preemptions", "wasted_tokens", "recomputed_tokens",
+                    "throughput_tokens_per_round")
+
+
 def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, dict[str, Any]]:
     """Per policy: instances, how many at ratio 1 (proven), mean/max ratio (lower ends where
-    unproven), stalled runs."""
+    unproven, upper ends from the bound), stalled and not-applicable runs, and the mean over the
+    finished runs of every protocol measure."""
     out: dict[str, dict[str, Any]] = {}
     for pol in policies:
         rows = [r for res in results for r in res["policies"] if r["policy"] == pol]
@@ -271,9 +319,13 @@ def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, d
         ok = [r for r in done if r.get("ratio_lo") is not None]
         lo = [r["ratio_lo"] for r in ok]
         proven = [r for r in ok if r["proven"]]
+        his = [r["ratio_hi"] for r in ok if r["ratio_hi"] is not None]
         out[pol] = {
             "instances": len(rows),
+            "finished": len(done),
             "stalled": sum(r["status"] == "stalled" for r in rows),
+            "not_applicable": sum(r["status"] == "n/a" for r in rows),
+            "mean_ratio_hi": sum(his) / len(his) if his and len(his) == len(ok) else None,
             "proven": len(proven),
             "optimal": sum(r["ratio"] == 1 for r in proven),
             "mean_ratio_lo": sum(lo) / len(lo) if lo else None,
@@ -282,12 +334,16 @@ def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, d
                              if ok and all(r["ratio_hi"] is not None for r in ok) else None),
             "overflows": sum(r.get("overflows", 0) for r in rows),
             "mean_objective": (sum(r["objective"] for r in done) / len(done)) if done else None,
+            "mean": {k: (sum(r[k] for r in done) / len(done)) if done else None
+                     for k in PROTOCOL_METRICS},
         }
     return out
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     policies = [x.strip() for x in args.policies.split(",") if x.strip()]
+    if policies == ["all"]:
+        policies = [n for n in POLICIES if n not in ALIASES]
     if not policies:
         raise OptschedError("--policies: give at least one policy name")
     for pol in policies:
@@ -356,6 +412,38 @@ def _print_compare(results: list[dict[str, Any]], summary: dict[str, dict[str, A
     print("\nratio = policy / OPT (total completion time); where OPT is not proven, 'mean/max "
           "ratio' use the best known schedule (a lower end) and 'max ratio (bound)' the solver's "
           "lower bound (an upper end).")
+    print()
+    print(protocol_table(summary))
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def protocol_table(summary: dict[str, dict[str, Any]]) -> str:
+    """The protocol table: per policy, runs finished / stalled / not applicable, then the mean
+    over finished runs of each measure, and the ratio interval to the hindsight optimum."""
+    rows = []
+    for p, s in summary.items():
+        m = s["mean"]
+        lo, hi = s["mean_ratio_lo"], s["mean_ratio_hi"]
+        ratio = "-" if lo is None else (f"{lo:.3f}" if hi is not None and hi == lo
+                                        else f"[{lo:.3f}, {_num(hi, 3)}]")
+        mlo, mhi = s["max_ratio_lo"], s["max_ratio_hi"]
+        worst = "-" if mlo is None else (f"{mlo:.3f}" if mhi == mlo
+                                         else f"[{mlo:.3f}, {_num(mhi, 3)}]")
+        rows.append([p, f"{s['finished']}/{s['stalled']}/{s['not_applicable']}",
+                     _num(m["total_latency"], 0), _num(m["mean_latency"], 2),
+                     _num(m["p50_latency"]), _num(m["p95_latency"]), _num(m["p99_latency"]),
+                     _num(m["overflows"]), _num(m["evictions"]), _num(m["preemptions"]),
+                     _num(m["wasted_tokens"]), _num(m["recomputed_tokens"]),
+                     _num(m["throughput_tokens_per_round"], 2), ratio, worst])
+    return table(rows, ["policy", "ok/stalled/n-a", "total lat", "mean lat", "p50", "p95", "p99",
+                        "overflows", "evictions", "preemptions", "wasted tok", "recomputed tok",
+                        "tok/round", "mean ratio", "max ratio"]) + (
+        "\nmeans over the finished runs (latencies in rounds; p50/p95/p99 are per-instance "
+        "percentiles, averaged); ratio = total completion time / hindsight OPT, an interval "
+        "[/ best known, / lower bound] where OPT is not proven")
 
 
 def _compare_plots(args: argparse.Namespace, family: list[tuple[str, Instance]],
