@@ -95,7 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ratio is reported as the interval [objective / best known, objective / lower bound]. "
         "A policy that stops making progress (e.g. alpha-greedy re-clearing the same batch "
         "forever) is reported as 'stalled'.")
-    p.add_argument("instances", metavar="INSTANCE-or-DIR", help=FAMILY_HELP)
+    p.add_argument("instances", metavar="INSTANCE-or-DIR", nargs="+",
+                   help=FAMILY_HELP + ". Several families: one protocol table per family "
+                   "(--json: one entry per family under 'families')")
     p.add_argument("--policies", default=",".join(STANDARD_POLICIES), metavar="LIST",
                    help=f"comma-separated policy names, or 'all' (default "
                    f"{','.join(STANDARD_POLICIES)})")
@@ -352,14 +354,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise OptschedError("--time-limit must be > 0 seconds")
     if args.plot and Path(args.plot).exists() and not Path(args.plot).is_dir():
         raise OptschedError(f"--plot {args.plot} exists and is not a directory")
-    family = load_family(args.instances)
-    from tqdm import tqdm
-
-    results, last_schedules = [], {}
-    for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
-                           disable=len(family) < 2):
-        res, last_schedules = compare_instance(name, inst, policies, args)
-        results.append(res)
+    if args.plot and len(args.instances) > 1:
+        raise OptschedError("--plot takes a single family")
+    families = [(ref, load_family(ref)) for ref in args.instances]  # all bad input first
+    if len(families) > 1:
+        return _compare_families(families, policies, args)
+    family = families[0][1]
+    results, last_schedules = _run_family(family, policies, args)
     summary = summarise(results, policies)
     plots_written = _compare_plots(args, family, results, last_schedules, policies) \
         if args.plot else []
@@ -370,6 +371,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _print_compare(results, summary, policies)
     for p in plots_written:
         print(f"plot written to {p}")
+    return 0
+
+
+def _run_family(family: list[tuple[str, Instance]], policies: list[str],
+                args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Schedule]]:
+    from tqdm import tqdm
+
+    results, last_schedules = [], {}
+    for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
+                           disable=len(family) < 2):
+        res, last_schedules = compare_instance(name, inst, policies, args)
+        results.append(res)
+    return results, last_schedules
+
+
+def _compare_families(families: list[tuple[str, list[tuple[str, Instance]]]],
+                      policies: list[str], args: argparse.Namespace) -> int:
+    """Several families in one run: the protocol table of each (never averaged across)."""
+    out = []
+    for ref, family in families:
+        results, _ = _run_family(family, policies, args)
+        out.append({"family": ref, "instances": results,
+                    "summary": summarise(results, policies)})
+    if args.json:
+        print_json({"policies": policies, "solver": args.solver, "time_limit": args.time_limit,
+                    "families": out})
+        return 0
+    for fam in out:
+        opt = [r["opt"]["status"] for r in fam["instances"]]
+        print(f"== {fam['family']}: {len(opt)} instance(s), hindsight OPT proven for "
+              f"{opt.count('optimal')} ==")
+        print(protocol_table(fam["summary"]))
+        print()
     return 0
 
 
