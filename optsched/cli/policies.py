@@ -157,8 +157,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
           f"{run.total_latency}, mean {m['mean_latency']:.2f}; mean TTFT {m['mean_ttft']:.2f}")
     print(f"makespan    {m['makespan']}; peak memory {v.peak_memory} / {inst.memory_limit}, "
           f"utilisation {v.memory_utilisation:.1%}")
-    print(f"overflows   {run.overflows}; evictions {run.evictions}; wasted tokens "
-          f"{run.wasted_tokens}")
+    print(f"overflows   {run.overflows}; evictions {run.evictions}; preemptions "
+          f"{m['preemptions']}; wasted tokens {run.wasted_tokens}; recomputed tokens "
+          f"{m['recomputed_tokens']}")
     print(f"validator   {run.validation.summary()}; runtime {run.runtime:.3f} s")
     if inst.n <= 60:
         restarts: dict[str, int] = {}
