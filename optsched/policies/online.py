@@ -49,13 +49,17 @@ class LookaheadPolicy(BasePolicy):
         is known to need at least one more round)."""
         return t + 1
 
-    def select(self, t: int) -> Sequence[int]:
+    def refresh(self, t: int) -> None:
+        """Re-plan the running requests that are still running past their plan at t."""
         core = self.core
-        for i in core.expired(t):  # still running past the plan
+        for i in core.expired(t):
             p = self.running[i]
             self.known_min[i] = max(self.known_min[i], t - p + 1)
             core.add(i, p, self.prompt[i], self.replan(i, t))
-        k = self.choose(t, core.largest_prefix(t, len(self.waiting), self._prefix))
+
+    def select(self, t: int) -> Sequence[int]:
+        self.refresh(t)
+        k = self.choose(t, self.core.largest_prefix(t, len(self.waiting), self._prefix))
         return self.take(k)
 
     def on_start(self, i: int, t: int) -> None:

@@ -94,11 +94,7 @@ class WAIT(LookaheadPolicy):
         return out
 
     def select(self, t: int) -> Sequence[int]:
-        core = self.core
-        for i in core.expired(t):  # still running past the plan
-            p = self.running[i]
-            self.known_min[i] = max(self.known_min[i], t - p + 1)
-            core.add(i, p, self.prompt[i], self.replan(i, t))
+        self.refresh(t)
         released = self._released(t)
         if released is not None and not released:
             return []
@@ -108,7 +104,7 @@ class WAIT(LookaheadPolicy):
         def prefix(k: int) -> tuple[list[int], list[int]]:
             return [self.prompt[i] for i in cands[:k]], [self.planned[i] for i in cands[:k]]
 
-        return cands[:core.largest_prefix(t, len(cands), prefix)]
+        return cands[:self.core.largest_prefix(t, len(cands), prefix)]
 
 
 class NestedWAIT(WAIT):
