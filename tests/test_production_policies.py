@@ -116,6 +116,8 @@ def test_alpha_recheck_hand_checked_progress():
     assert run.schedule.starts == {"r0": 2, "r1": 6}
     assert _aborted(run) == [("r0", 0, 1), ("r1", 0, 1)]
     assert run.overflows == 1 and run.evictions == 2 and run.validation.valid
+    beta = run_policy(inst, "alpha-beta-clearing-recheck", alpha=0.0, seed=1)
+    assert beta.overflows >= 1 and beta.validation.valid
 
 
 def test_alpha_recheck_equals_literal_until_the_first_clearing():
