@@ -13,8 +13,9 @@ What a production engine does (the reading is written down in docs/policies.md):
   (recompute: it loses its cache, its generated tokens are wasted, and it rejoins the *front* of
   the queue), repeatedly until the rest fit. A round with a preemption admits nobody.
 
-The oldest running request is preempted only if it alone outgrows the pool, so the family never
-stalls on a request that fits; one that cannot fit in whole blocks is reported as not applicable.
+The oldest running request is never preempted, so it always progresses and the family never
+stalls; a request that cannot fit in whole blocks (its prompt plus one block, or its whole run,
+above the pool) is reported as not applicable (:class:`NotApplicableError`).
 """
 
 from __future__ import annotations
