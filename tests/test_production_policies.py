@@ -185,6 +185,10 @@ def test_cli_compare_protocol_several_families(run_cli):
             for row in res["policies"]:
                 if row["status"] == "ok":
                     assert row["ratio"] >= 1
+                    arrivals = row["objective"] - row["total_latency"]
+                    assert row["latency_ratio_lo"] == pytest.approx(
+                        row["total_latency"] / (res["opt"]["objective"] - arrivals))
+                    assert row["latency_ratio_lo"] >= row["ratio"] - 1e-12
                     assert row["p50_latency"] <= row["p95_latency"] <= row["p99_latency"]
     r = run_cli("compare", "uniform:1:4:10", "--policies", "vllm-token,wait", "--no-opt")
     assert r.code == 0 and "preemptions" in r.out and "p99" in r.out
