@@ -6,6 +6,9 @@ all in the instance metadata), then in one run:
 * fast MC-SF (``mcsf_fast``) on the whole trace;
 * the online engine with ``algorithm1`` (exact predictions; must give the same schedule as
   ``mcsf_fast``), with ``algorithm1`` under noisy predictions, and with ``alpha-greedy``;
+* the online engine with **every** policy (``--policies``, default all) with its default
+  parameters and the instance's (exact) lengths, side by side: seconds per run (engine and
+  validator), mean / p99 latency, overflows, evictions and preemptions;
 * the line-by-line reference ``mcsf_reference`` on growing prefixes of the same instance (the
   whole trace would take hours), each checked to give the same schedule as ``mcsf_fast`` on that
   prefix; the speed ratio is *measured* on the largest prefix, and the full-trace time of the
@@ -29,7 +32,8 @@ from typing import Any
 from optsched.data.traces import load_trace, trace_instance
 from optsched.model.instance import Instance
 from optsched.model.validate import validate
-from optsched.policies import mcsf_fast, mcsf_reference, run_policy
+from optsched.policies import ALIASES, POLICIES, mcsf_fast, mcsf_reference, run_policy
+from optsched.policies.base import NotApplicableError
 from optsched.policies.engine import NoProgressError
 
 DEFAULT_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "traces" / "azure-llm-2023"
@@ -74,8 +78,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="also run the reference on the whole trace (about 20-40 minutes)")
     ap.add_argument("--noisy", type=float, default=0.3,
                     help="relative error of the noisy-prediction run (default 0.3)")
+    ap.add_argument("--policies", default="all",
+                    help="comma-separated policies to time on the whole trace (default all)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
+    names = [n for n in POLICIES if n not in ALIASES] if args.policies == "all" else [
+        x.strip() for x in args.policies.split(",") if x.strip()]
+    unknown = [x for x in names if x not in POLICIES]
+    if unknown:
+        sys.exit(f"unknown policies: {', '.join(unknown)}")
     if not args.trace.exists():
         sys.exit(f"trace not found: {args.trace} (pass --trace PATH)")
 
@@ -121,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"method": "engine alpha-greedy (alpha 0.2)", "requests": n,
                      "note": f"stalled: {exc}"})
 
+    policy_rows = time_policies(inst, names)
+
     # reference on prefixes, checked against the fast path on the same prefix
     ref_rows = []
     for k in [int(x) for x in args.ref_prefixes.split(",") if x.strip()]:
@@ -151,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         "extrapolated_ratio_full_trace": t_ref_full / t_fast,
         "extrapolation": "reference cost per (round x request) on the largest prefix, times "
                          "the full trace's rounds and requests (EXTRAPOLATED, not measured)",
+        "policies": policy_rows,
     }
     if args.json:
         print(json.dumps(summary, indent=1, default=float))
@@ -171,7 +185,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"EXTRAPOLATED (not measured): reference on the full trace ~ {t_ref_full:.0f} s "
           f"({c * 1e9:.0f} ns per round x request x {full_rounds} rounds x {n} requests), "
           f"fast {t_fast:.2f} s measured -> ~{t_ref_full / t_fast:.0f}x")
+    print(f"\nevery policy on the whole trace (one run each, engine + validator, "
+          f"{n} requests)")
+    print(f"{'policy':<30}{'seconds':>9}{'mean lat':>10}{'p99 lat':>10}{'overflows':>10}"
+          f"{'evictions':>10}{'preempt.':>10}  note")
+    for r in policy_rows:
+        if "seconds" not in r:
+            print(f"{r['policy']:<30}{'-':>9}  {r['note']}")
+            continue
+        print(f"{r['policy']:<30}{r['seconds']:>9.3f}{r['mean_latency']:>10.1f}"
+              f"{r['p99_latency']:>10.1f}{r['overflows']:>10}{r['evictions']:>10}"
+              f"{r['preemptions']:>10}  {r['note']}")
     return 0
+
+
+def time_policies(inst: Instance, names: list[str]) -> list[dict[str, Any]]:
+    """Run every named policy on the whole instance (validated by run_policy); a stall or a
+    policy that cannot serve the instance is reported, not fatal."""
+    out = []
+    for name in names:
+        try:
+            run = run_policy(inst, name)
+        except (NoProgressError, NotApplicableError) as exc:
+            out.append({"policy": name, "note": f"{type(exc).__name__}: {exc}"})
+            continue
+        m = run.metrics
+        out.append({"policy": name, "seconds": run.runtime, "mean_latency": m["mean_latency"],
+                    "p99_latency": m["p99_latency"], "overflows": run.overflows,
+                    "evictions": run.evictions, "preemptions": m["preemptions"],
+                    "note": "under 10 s" if run.runtime < 10 else "OVER 10 s"})
+        print(f"  policy {name:<28} {run.runtime:8.3f} s", file=sys.stderr)
+    return out
 
 
 if __name__ == "__main__":

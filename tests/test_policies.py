@@ -17,6 +17,7 @@ from optsched.policies import (
     mcsf_reference,
     run_policy,
 )
+from optsched.policies.base import NotApplicableError
 from optsched.policies.engine import NoProgressError
 from optsched.policies.feasibility import FutureMemory
 from optsched.policies.mcsf import fits_at_all_completions
@@ -141,6 +142,9 @@ def test_no_policy_beats_proven_optimum():
                 run = run_policy(inst, name, predictions="exact")
             except NoProgressError:  # only the documented livelock of clear-all rules
                 assert name.startswith("alpha")
+                continue
+            except NotApplicableError:  # B = 16 blocks do not fit these tiny M
+                assert name == "vllm"
                 continue
             if run.overflows == 0:
                 assert run.objective >= opt.objective, (name, inst.name)

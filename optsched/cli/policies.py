@@ -23,15 +23,33 @@ from optsched.model.instance import Instance
 from optsched.model.io import atomic_write_json
 from optsched.model.schedule import Schedule
 from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
+from optsched.policies.base import NotApplicableError
 from optsched.policies.engine import NoProgressError
 from optsched.policies.predictions import PREDICTION_MODELS, parse_predictions
 
 POLICY_HELP = ", ".join(n for n in POLICIES if n not in ALIASES) + \
     "".join(f" ({a} = {b})" for a, b in ALIASES.items())
-FAMILY_HELP = ("an instance file, builtin:NAME, a directory of instance files, or a generated "
+FAMILY_HELP = ("an instance file, builtin:NAME, a directory of instance files, a generated "
                "family: jaillet1:K / jaillet2:K (Model 1 / Model 2 of arXiv 2502.07115, seeds "
                "0..K-1) or uniform:K[:N[:M]] (K small instances of N requests, default 8, "
-               "memory M, default 16, arrivals 0..N, prompts 0..3)")
+               "memory M, default 16, arrivals 0..N, prompts 0..3), or a whole timestamped trace "
+               "trace:SOURCE[:MEMORY_TOKENS] (a shipped sample name such as azure-conv, or a trace "
+               "file; one round = 0.025 s, one memory unit = one token, M = MEMORY_TOKENS, "
+               "default 49152)")
+
+#: policy parameter (argparse dest) -> policies that take it
+POLICY_PARAMS: dict[str, tuple[str, ...]] = {
+    "alpha": ("alpha-greedy", "alpha-beta-clearing", "alpha-greedy-recheck",
+              "alpha-beta-clearing-recheck"),
+    "beta": ("alpha-beta-clearing", "alpha-beta-clearing-recheck"),
+    "block_size": ("vllm", "vllm-token"),
+    "threshold": ("wait", "nested-wait"),
+    "first_segment": ("nested-wait",),
+}
+
+#: trace:SOURCE conversion choices (the same as benchmarks/bench_engine_azure.py)
+TRACE_ROUND_SECONDS = 0.025
+TRACE_MEMORY_TOKENS = 49_152
 
 
 def _add_policy_params(p: argparse.ArgumentParser) -> None:
@@ -41,9 +59,15 @@ def _add_policy_params(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed for noisy predictions and randomised policies (default 0)")
     p.add_argument("--alpha", type=float, default=None,
-                   help="alpha of alpha-greedy / alpha-beta-clearing (default 0.2)")
+                   help="alpha of the alpha-protection policies (default 0.2)")
     p.add_argument("--beta", type=float, default=None,
-                   help="beta of alpha-beta-clearing (default 0.5)")
+                   help="beta of alpha-beta-clearing[-recheck] (default 0.5)")
+    p.add_argument("--block-size", type=int, default=None, metavar="B",
+                   help="KV block size in tokens of vllm / vllm-token (default 16 / 1)")
+    p.add_argument("--threshold", type=int, default=None, metavar="N",
+                   help="cohort threshold of wait / nested-wait (default 4)")
+    p.add_argument("--first-segment", type=int, default=None, metavar="L",
+                   help="first segment length of nested-wait (default 16)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,9 +102,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ratio is reported as the interval [objective / best known, objective / lower bound]. "
         "A policy that stops making progress (e.g. alpha-greedy re-clearing the same batch "
         "forever) is reported as 'stalled'.")
-    p.add_argument("instances", metavar="INSTANCE-or-DIR", help=FAMILY_HELP)
+    p.add_argument("instances", metavar="INSTANCE-or-DIR", nargs="+",
+                   help=FAMILY_HELP + ". Several families: one protocol table per family "
+                   "(--json: one entry per family under 'families')")
     p.add_argument("--policies", default=",".join(STANDARD_POLICIES), metavar="LIST",
-                   help=f"comma-separated policy names (default {','.join(STANDARD_POLICIES)})")
+                   help=f"comma-separated policy names, or 'all' (default "
+                   f"{','.join(STANDARD_POLICIES)})")
     add_solver_options(
         p, solver={"choices": list(SOLVERS),
                    "help": "exact solver for the hindsight optimum (default cpsat)"},
@@ -101,12 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
-    if args.alpha is not None and name in ("alpha-greedy", "alpha-beta-clearing"):
-        kw["alpha"] = args.alpha
-    if args.beta is not None and name == "alpha-beta-clearing":
-        kw["beta"] = args.beta
-    return kw
+    return {k: getattr(args, k) for k, names in POLICY_PARAMS.items()
+            if name in names and getattr(args, k, None) is not None}
 
 
 def _check_policy(name: str) -> None:
@@ -155,8 +178,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
           f"{run.total_latency}, mean {m['mean_latency']:.2f}; mean TTFT {m['mean_ttft']:.2f}")
     print(f"makespan    {m['makespan']}; peak memory {v.peak_memory} / {inst.memory_limit}, "
           f"utilisation {v.memory_utilisation:.1%}")
-    print(f"overflows   {run.overflows}; evictions {run.evictions}; wasted tokens "
-          f"{run.wasted_tokens}")
+    print(f"overflows   {run.overflows}; evictions {run.evictions}; preemptions "
+          f"{m['preemptions']}; wasted tokens {run.wasted_tokens}; recomputed tokens "
+          f"{m['recomputed_tokens']}")
     print(f"validator   {run.validation.summary()}; runtime {run.runtime:.3f} s")
     if model is not None:
         print(f"seconds     ({m['time_model']}) mean latency {m['mean_latency_s']:.4g} s, p99 "
@@ -193,6 +217,8 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
     head, _, arg = ref.partition(":")
     if head == "uniform" and arg:
         return _uniform_family(ref, arg)
+    if head == "trace" and arg:
+        return [_trace_family(ref, arg)]
     if head in ("jaillet1", "jaillet2") and arg:
         from optsched.data.generators import jaillet_model1, jaillet_model2
 
@@ -212,6 +238,22 @@ def load_family(ref: str) -> list[tuple[str, Instance]]:
         return [(f.stem, resolve_instance(str(f))) for f in files]
     inst = resolve_instance(ref)
     return [(inst.name or Path(ref).stem, inst)]
+
+
+def _trace_family(ref: str, arg: str) -> tuple[str, Instance]:
+    """trace:SOURCE[:MEMORY_TOKENS]: every row of a timestamped trace as one instance
+    (optsched.data.traces.trace_instance; the choices are recorded in its metadata)."""
+    from optsched.data.traces import load_trace, trace_instance
+
+    source, _, mem = arg.partition(":")
+    try:
+        memory = int(mem) if mem else TRACE_MEMORY_TOKENS
+    except ValueError:
+        raise OptschedError(f"{ref}: MEMORY_TOKENS must be an integer") from None
+    trace = load_trace(source)
+    inst = trace_instance(trace, range(trace.n), round_seconds=TRACE_ROUND_SECONDS,
+                          token_scale=1, memory_tokens=memory)
+    return f"trace-{Path(trace.file_name).stem}-{trace.n}", inst
 
 
 def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
@@ -234,14 +276,23 @@ def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
              uniform_instance(s, n, m, max_prompt=3, max_arrival=n)) for s in range(k)]
 
 
-def _ratio(obj: int, opt: dict[str, Any]) -> dict[str, Any]:
-    """policy/OPT: exact when OPT is proven, else the interval [obj/UB, obj/bound]."""
+def _ratio(obj: int, opt: dict[str, Any], arrivals: int = 0) -> dict[str, Any]:
+    """policy/OPT: exact when OPT is proven, else the interval [obj/UB, obj/bound]. With the sum
+    of arrivals, also the same for total latency (objective minus that constant), which is the
+    informative ratio when arrivals are large (on a trace, total completion time is mostly the
+    arrival times themselves and every ratio is close to 1)."""
     ub, lb = opt["objective"], opt["bound"]
+    lat, ub_lat = obj - arrivals, ub - arrivals
+    lb_lat = lb - arrivals if lb is not None else None
     if opt["status"] == "optimal":
         r = obj / ub
-        return {"ratio": r, "ratio_lo": r, "ratio_hi": r, "proven": True}
+        lr = lat / ub_lat if ub_lat > 0 else None
+        return {"ratio": r, "ratio_lo": r, "ratio_hi": r, "proven": True,
+                "latency_ratio_lo": lr, "latency_ratio_hi": lr}
     return {"ratio": None, "ratio_lo": obj / ub if ub else None,
-            "ratio_hi": obj / lb if lb and lb > 0 else None, "proven": False}
+            "ratio_hi": obj / lb if lb and lb > 0 else None, "proven": False,
+            "latency_ratio_lo": lat / ub_lat if ub_lat > 0 else None,
+            "latency_ratio_hi": lat / lb_lat if lb_lat is not None and lb_lat > 0 else None}
 
 
 def compare_instance(name: str, inst: Instance, policies: list[str],
@@ -259,10 +310,12 @@ def compare_instance(name: str, inst: Instance, policies: list[str],
         except NoProgressError as exc:
             rows.append({"policy": pol, "status": "stalled", "message": str(exc)})
             continue
+        except NotApplicableError as exc:
+            rows.append({"policy": pol, "status": "n/a", "message": str(exc)})
+            continue
         schedules[pol] = run.schedule
         rows.append({"policy": pol, "status": "ok", "objective": run.objective,
-                     "total_latency": run.total_latency, "overflows": run.overflows,
-                     "evictions": run.evictions, "wasted_tokens": run.wasted_tokens,
+                     **{k: run.metrics[k] for k in PROTOCOL_METRICS},
                      "runtime": round(run.runtime, 6)})
         if best is None or run.objective < best[0]:
             best = (run.objective, Schedule(dict(run.schedule.starts)))
@@ -285,16 +338,23 @@ def compare_instance(name: str, inst: Instance, policies: list[str],
             schedules["optimum" if res.proven_optimal else "best known"] = res.schedule
     for row in rows:
         if row["status"] == "ok" and opt["objective"] is not None:
-            row.update(_ratio(row["objective"], opt))
+            row.update(_ratio(row["objective"], opt, int(inst.arrival.sum())))
         elif row["status"] == "ok":
             row.update(ratio=None, ratio_lo=None, ratio_hi=None, proven=False)
     return ({"instance": name, "n": inst.n, "memory_limit": inst.memory_limit,
              "predictions": pred.describe(), "opt": opt, "policies": rows}, schedules)
 
 
+#: per-run measures of the comparison protocol (engine metrics, rounds and tokens)
+PROTOCOL_METRICS = ("total_latency", "mean_latency", "p50_latency", "p95_latency", "p99_latency",
+                    "overflows", "evictions", "preemptions", "wasted_tokens", "recomputed_tokens",
+                    "throughput_tokens_per_round")
+
+
 def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, dict[str, Any]]:
     """Per policy: instances, how many at ratio 1 (proven), mean/max ratio (lower ends where
-    unproven), stalled runs."""
+    unproven, upper ends from the bound), stalled and not-applicable runs, and the mean over the
+    finished runs of every protocol measure."""
     out: dict[str, dict[str, Any]] = {}
     for pol in policies:
         rows = [r for res in results for r in res["policies"] if r["policy"] == pol]
@@ -302,9 +362,13 @@ def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, d
         ok = [r for r in done if r.get("ratio_lo") is not None]
         lo = [r["ratio_lo"] for r in ok]
         proven = [r for r in ok if r["proven"]]
+        his = [r["ratio_hi"] for r in ok if r["ratio_hi"] is not None]
         out[pol] = {
             "instances": len(rows),
+            "finished": len(done),
             "stalled": sum(r["status"] == "stalled" for r in rows),
+            "not_applicable": sum(r["status"] == "n/a" for r in rows),
+            "mean_ratio_hi": sum(his) / len(his) if his and len(his) == len(ok) else None,
             "proven": len(proven),
             "optimal": sum(r["ratio"] == 1 for r in proven),
             "mean_ratio_lo": sum(lo) / len(lo) if lo else None,
@@ -313,12 +377,24 @@ def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, d
                              if ok and all(r["ratio_hi"] is not None for r in ok) else None),
             "overflows": sum(r.get("overflows", 0) for r in rows),
             "mean_objective": (sum(r["objective"] for r in done) / len(done)) if done else None,
+            "mean_latency_ratio_lo": _mean_of(ok, "latency_ratio_lo"),
+            "mean_latency_ratio_hi": _mean_of(ok, "latency_ratio_hi"),
+            "mean": {k: (sum(r[k] for r in done) / len(done)) if done else None
+                     for k in PROTOCOL_METRICS},
         }
     return out
 
 
+def _mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
+    """Mean of ``key`` over rows, or None when any row lacks it (no partial averages)."""
+    vals: list[Any] = [r.get(key) for r in rows]
+    return sum(vals) / len(vals) if vals and None not in vals else None
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     policies = [x.strip() for x in args.policies.split(",") if x.strip()]
+    if policies == ["all"]:
+        policies = [n for n in POLICIES if n not in ALIASES]
     if not policies:
         raise OptschedError("--policies: give at least one policy name")
     for pol in policies:
@@ -327,15 +403,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise OptschedError("--time-limit must be > 0 seconds")
     if args.plot and Path(args.plot).exists() and not Path(args.plot).is_dir():
         raise OptschedError(f"--plot {args.plot} exists and is not a directory")
-    family = load_family(args.instances)
-    from tqdm import tqdm
-
-    results: list[dict[str, Any]] = []
-    last_schedules: dict[str, Any] = {}
-    for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
-                           disable=len(family) < 2):
-        res, last_schedules = compare_instance(name, inst, policies, args)
-        results.append(res)
+    if args.plot and len(args.instances) > 1:
+        raise OptschedError("--plot takes a single family")
+    families = [(ref, load_family(ref)) for ref in args.instances]  # all bad input first
+    if len(families) > 1:
+        return _compare_families(families, policies, args)
+    family = families[0][1]
+    results, last_schedules = _run_family(family, policies, args)
     summary = summarise(results, policies)
     plots_written = _compare_plots(args, family, results, last_schedules, policies) \
         if args.plot else []
@@ -346,6 +420,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _print_compare(results, summary, policies)
     for p in plots_written:
         print(f"plot written to {p}")
+    return 0
+
+
+def _run_family(family: list[tuple[str, Instance]], policies: list[str],
+                args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Schedule]]:
+    from tqdm import tqdm
+
+    results: list[dict[str, Any]] = []
+    last_schedules: dict[str, Schedule] = {}
+    for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
+                           disable=len(family) < 2):
+        res, last_schedules = compare_instance(name, inst, policies, args)
+        results.append(res)
+    return results, last_schedules
+
+
+def _compare_families(families: list[tuple[str, list[tuple[str, Instance]]]],
+                      policies: list[str], args: argparse.Namespace) -> int:
+    """Several families in one run: the protocol table of each (never averaged across)."""
+    out: list[dict[str, Any]] = []
+    for ref, family in families:
+        results, _ = _run_family(family, policies, args)
+        out.append({"family": ref, "instances": results,
+                    "summary": summarise(results, policies)})
+    if args.json:
+        print_json({"policies": policies, "solver": args.solver, "time_limit": args.time_limit,
+                    "families": out})
+        return 0
+    for fam in out:
+        opt = [r["opt"]["status"] for r in fam["instances"]]
+        print(f"== {fam['family']}: {len(opt)} instance(s), hindsight OPT proven for "
+              f"{opt.count('optimal')} ==")
+        print(protocol_table(fam["summary"]))
+        print()
     return 0
 
 
@@ -388,6 +496,42 @@ def _print_compare(results: list[dict[str, Any]], summary: dict[str, dict[str, A
     print("\nratio = policy / OPT (total completion time); where OPT is not proven, 'mean/max "
           "ratio' use the best known schedule (a lower end) and 'max ratio (bound)' the solver's "
           "lower bound (an upper end).")
+    print()
+    print(protocol_table(summary))
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def protocol_table(summary: dict[str, dict[str, Any]]) -> str:
+    """The protocol table: per policy, runs finished / stalled / not applicable, then the mean
+    over finished runs of each measure, and the ratio interval to the hindsight optimum."""
+    rows: list[list[object]] = []
+    for p, s in summary.items():
+        m = s["mean"]
+        lo, hi = s["mean_ratio_lo"], s["mean_ratio_hi"]
+        ratio = "-" if lo is None else (f"{lo:.3f}" if hi is not None and hi == lo
+                                        else f"[{lo:.3f}, {_num(hi, 3)}]")
+        mlo, mhi = s["max_ratio_lo"], s["max_ratio_hi"]
+        worst = "-" if mlo is None else (f"{mlo:.3f}" if mhi == mlo
+                                         else f"[{mlo:.3f}, {_num(mhi, 3)}]")
+        llo, lhi = s["mean_latency_ratio_lo"], s["mean_latency_ratio_hi"]
+        lat_ratio = "-" if llo is None else (f"{llo:.3f}" if lhi == llo
+                                             else f"[{llo:.3f}, {_num(lhi, 3)}]")
+        rows.append([p, f"{s['finished']}/{s['stalled']}/{s['not_applicable']}",
+                     _num(m["total_latency"], 0), _num(m["mean_latency"], 2),
+                     _num(m["p50_latency"]), _num(m["p95_latency"]), _num(m["p99_latency"]),
+                     _num(m["overflows"]), _num(m["evictions"]), _num(m["preemptions"]),
+                     _num(m["wasted_tokens"]), _num(m["recomputed_tokens"]),
+                     _num(m["throughput_tokens_per_round"], 2), ratio, worst, lat_ratio])
+    return table(rows, ["policy", "ok/stalled/n-a", "total lat", "mean lat", "p50", "p95", "p99",
+                        "overflows", "evictions", "preemptions", "wasted tok", "recomputed tok",
+                        "tok/round", "mean ratio", "max ratio", "mean lat ratio"]) + (
+        "\nmeans over the finished runs (latencies in rounds; p50/p95/p99 are per-instance "
+        "percentiles, averaged); ratio = total completion time / hindsight OPT, an interval "
+        "[/ best known, / lower bound] where OPT is not proven; lat ratio = the same for total "
+        "latency (completion minus arrival)")
 
 
 def _compare_plots(args: argparse.Namespace, family: list[tuple[str, Instance]],

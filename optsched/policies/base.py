@@ -16,7 +16,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from optsched.errors import OptschedError
 from optsched.policies.engine import EngineView, Policy
+
+
+class NotApplicableError(OptschedError):
+    """The policy cannot serve this instance by its own rules (e.g. a request that does not fit
+    in whole KV blocks). ``compare`` reports it as "n/a", never as a ratio."""
 
 #: ``Policy`` (the protocol) is declared by the engine, which calls it; it is re-exported here
 #: because every policy implements it.

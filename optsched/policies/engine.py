@@ -5,6 +5,10 @@ Round structure at each decision time t (memory at t is already known to be <= M
 
 1. requests whose true completion p_i + o_i <= t are done and free their memory;
 2. requests with a_i <= t arrive and are shown to the policy (with predicted lengths only);
+   a policy with a ``preempt(t)`` method (optional; e.g. vLLM-style recompute preemption) may
+   then name running requests to **preempt** before memory for t + 1 is charged: they are
+   cleared exactly like evicted ones (aborted run, wasted tokens) but counted as preemptions.
+   While such a policy has running requests, no round is skipped (it is asked every round);
 3. the policy names waiting requests to start at t;
 4. the engine computes the true memory at t + 1. If it exceeds M, that is an **overflow**: the
    policy's clearing rule names running requests to evict (asked again until memory fits; a rule
@@ -111,6 +115,8 @@ class EngineResult:
     runtime: float
     predictions: Predictions
     clock: RoundClock | None = None  # set when the run had a batch-time model
+    preemptions: int = 0  # runs cleared by the policy's preempt(t) hook (not by an overflow)
+    recomputed_tokens: int = 0  # cache lost by evicted or preempted runs: s_i + generated tokens
 
     def metrics(self, instance: Instance) -> dict[str, Any]:
         """Latency, TTFT, makespan and throughput (times in rounds). TTFT counts from arrival to
@@ -123,11 +129,16 @@ class EngineResult:
         ttft = np.array([self.first_start[r.id] + 1 for r in instance.requests]) - a
         makespan = int(comp.max())
         span = max(makespan - int(a.min()), 1)
+        lat = comp - a
+        p50, p95, p99 = (float(x) for x in np.percentile(lat, [50, 95, 99]))
         return {
             "total_completion_time": int(comp.sum()),
-            "total_latency": int((comp - a).sum()),
-            "mean_latency": float((comp - a).mean()),
-            "max_latency": int((comp - a).max()),
+            "total_latency": int(lat.sum()),
+            "mean_latency": float(lat.mean()),
+            "max_latency": int(lat.max()),
+            "p50_latency": p50,
+            "p95_latency": p95,
+            "p99_latency": p99,
             "mean_ttft": float(ttft.mean()),
             "max_ttft": int(ttft.max()),
             "makespan": makespan,
@@ -135,7 +146,9 @@ class EngineResult:
             "throughput_requests_per_round": float(instance.n / span),
             "overflows": self.overflows,
             "evictions": self.evictions,
+            "preemptions": self.preemptions,
             "wasted_tokens": self.wasted_tokens,
+            "recomputed_tokens": self.recomputed_tokens,
         } | (self._seconds(instance) if self.clock is not None else {})
 
     def _seconds(self, instance: Instance) -> dict[str, Any]:
@@ -185,13 +198,31 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
     heap: list[tuple[int, int, int]] = []  # (true completion, i, version)
     aborted: list[AbortedRun] = []
     n_waiting = done = nxt = 0
-    overflows = evictions = wasted = rounds = 0
+    overflows = evictions = wasted = rounds = preemptions = recomputed = 0
     t = arrival[by_arrival[0]]
     last_progress = t
+    preempt = getattr(policy, "preempt", None)
 
     def describe(t: int) -> str:
         return (f"t = {t}: {state.count} running, {n_waiting} waiting, {done} of {n} done, "
                 f"{n - nxt} not yet arrived")
+
+    def clear(i: int, t: int, what: str) -> None:
+        """Evict or preempt running request i at t: it loses its cache and waits again."""
+        nonlocal n_waiting, wasted, recomputed
+        if not 0 <= i < n or status[i] != RUNNING:
+            raise PolicyError(f"policy {policy.name!r} {what} request #{i} at t = {t}, but it "
+                              "is not running")
+        status[i] = WAITING
+        n_waiting += 1
+        version[i] += 1
+        state.count -= 1
+        state.offset -= prompt[i] - start[i]
+        if t > start[i]:
+            aborted.append(AbortedRun(ids[i], start[i], t))
+            wasted += t - start[i]
+            recomputed += prompt[i] + t - start[i]
+        policy.on_evict(i, t)
 
     while done < n:
         rounds += 1
@@ -217,6 +248,11 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
             nxt += 1
             last_progress = t
             policy.on_arrival(i, t)
+        # 2b. preemptions named by the policy before memory for t + 1 is charged
+        if preempt is not None and state.count:
+            for i in [int(i) for i in preempt(t)]:
+                clear(i, t, "preempted")
+                preemptions += 1
         # 3. starts
         idle_refusal = False
         chosen: list[int] = []
@@ -248,19 +284,8 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
                                       f"exceed M = {M} by {excess}, and its clearing rule "
                                       "evicted nothing")
                 for i in victims:
-                    if not 0 <= i < n or status[i] != RUNNING:
-                        raise PolicyError(f"policy {policy.name!r} evicted request #{i} at "
-                                          f"t = {t}, but it is not running")
-                    status[i] = WAITING
-                    n_waiting += 1
-                    version[i] += 1
-                    state.count -= 1
-                    state.offset -= prompt[i] - start[i]
+                    clear(i, t, "evicted")
                     evictions += 1
-                    if t > start[i]:
-                        aborted.append(AbortedRun(ids[i], start[i], t))
-                        wasted += t - start[i]
-                    policy.on_evict(i, t)
                 excess = state.count * (t + 1) + state.offset - M
         # 5. progress and the next decision time
         if idle_refusal and nxt >= n:
@@ -271,14 +296,16 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
             raise NoProgressError(f"policy {policy.name!r} made no progress for {limit} rounds "
                                   f"(no completion or arrival; {overflows} overflows, "
                                   f"{evictions} evictions so far; {describe(t)})")
+        # a policy with a preemption hook is asked every round while something runs
+        step_next = bool(n_waiting) or (preempt is not None and state.count > 0)
         if clock is not None:
             fresh = [i for i in chosen if status[i] == RUNNING and start[i] == t]
             bound = (min(heap[0][0], (M - state.offset) // state.count) if state.count
                      else t + 1)
-            t = clock.advance(t, n_waiting > 0, state.count, state.offset,
+            t = clock.advance(t, step_next, state.count, state.offset,
                               sum(prompt[i] for i in fresh), len(fresh), bound)
             continue
-        if n_waiting:
+        if step_next:
             t += 1
             continue
         candidates = []
@@ -296,4 +323,5 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         completion={ids[i]: completion[i] for i in range(n)},
         first_start={ids[i]: first_start[i] for i in range(n)},
         overflows=overflows, evictions=evictions, wasted_tokens=wasted, decision_rounds=rounds,
-        runtime=time.perf_counter() - t0, predictions=pred, clock=clock)
+        runtime=time.perf_counter() - t0, predictions=pred, clock=clock, preemptions=preemptions,
+        recomputed_tokens=recomputed)

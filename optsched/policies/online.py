@@ -44,13 +44,22 @@ class LookaheadPolicy(BasePolicy):
         """How many of the ``feasible`` first waiting requests to start (all, by default)."""
         return feasible
 
-    def select(self, t: int) -> Sequence[int]:
+    def replan(self, i: int, t: int) -> int:
+        """New planned completion of running request i, still running at t past its plan (it
+        is known to need at least one more round)."""
+        return t + 1
+
+    def refresh(self, t: int) -> None:
+        """Re-plan the running requests that are still running past their plan at t."""
         core = self.core
-        for i in core.expired(t):  # still running past the plan: needs at least one more round
+        for i in core.expired(t):
             p = self.running[i]
             self.known_min[i] = max(self.known_min[i], t - p + 1)
-            core.add(i, p, self.prompt[i], t + 1)
-        k = self.choose(t, core.largest_prefix(t, len(self.waiting), self._prefix))
+            core.add(i, p, self.prompt[i], self.replan(i, t))
+
+    def select(self, t: int) -> Sequence[int]:
+        self.refresh(t)
+        k = self.choose(t, self.core.largest_prefix(t, len(self.waiting), self._prefix))
         return self.take(k)
 
     def on_start(self, i: int, t: int) -> None:
@@ -158,14 +167,24 @@ class GreedyAdmission(BasePolicy):
     clearing rule evicts the newest runs first (what vLLM-style recompute preemption does)."""
 
     fraction = 1.0
+    #: admit the head of the queue even above the budget when nothing runs (it fits alone)
+    force_head = False
+
+    def charge(self, i: int) -> int:
+        """Memory a newly admitted request is counted with: its prompt and first token."""
+        return self.prompt[i] + 1
+
+    def running_memory(self, t: int) -> int:
+        """Memory the running requests are counted with: what they hold next round."""
+        return self.view.next_memory(t)
 
     def select(self, t: int) -> Sequence[int]:
         budget = int(self.fraction * self.view.memory_limit)
-        mem = self.view.next_memory(t)
+        mem = self.running_memory(t)
         k = 0
         for key in self.waiting:
-            need = self.prompt[key[-1]] + 1
-            if mem + need > budget:
+            need = self.charge(key[-1])
+            if mem + need > budget and not (self.force_head and k == 0 and not self.running):
                 break
             mem += need
             k += 1
@@ -233,3 +252,55 @@ class AlphaBetaClearing(AlphaGreedy):
             victims = [i for i, h in zip(running, hit, strict=True) if h]
             if victims:
                 return victims
+
+
+class _Recheck(GreedyAdmission):
+    """The alpha-protection reading that makes progress (mixin for both baselines): admission
+    is re-checked against the reserve with what a clearing taught. A request cleared after
+    generating g tokens is counted with s + g + 1 (the memory it held when cleared, the least it
+    will hold again) instead of s + 1, both when it is admitted and, while it has not regained
+    that progress, as a running request; a fresh request is counted as in the literal reading.
+    When nothing runs, the head of the queue is admitted even above (1 - alpha) M (s + o <= M, so
+    it fits alone). Why it progresses: every member of a batch that overflows at t was admitted
+    with the batch's counted memory <= (1 - alpha) M < the true memory at t + 1, so some member
+    has generated more than it was counted with, and its learned minimum length grows; learned
+    minima never exceed the true lengths, so overflows are finitely many."""
+
+    force_head = True
+
+    def reset(self, view: EngineView, rng: np.random.Generator) -> None:
+        super().reset(view, rng)
+        self.restarted: set[int] = set()  # running requests cleared before (learned minimum > 1)
+
+    def charge(self, i: int) -> int:
+        return self.prompt[i] + self.known_min[i]
+
+    def running_memory(self, t: int) -> int:
+        debt = sum(max(0, self.known_min[i] - (t + 1 - self.running[i])) for i in self.restarted)
+        return self.view.next_memory(t) + debt
+
+    def on_start(self, i: int, t: int) -> None:
+        super().on_start(i, t)
+        if self.known_min[i] > 1:
+            self.restarted.add(i)
+
+    def on_complete(self, i: int, t: int) -> None:
+        super().on_complete(i, t)
+        self.restarted.discard(i)
+
+    def on_evict(self, i: int, t: int) -> None:
+        super().on_evict(i, t)
+        self.restarted.discard(i)
+
+
+class AlphaGreedyRecheck(_Recheck, AlphaGreedy):
+    """alpha-protection greedy, the reading that makes progress (see :class:`_Recheck`): FCFS,
+    reserve alpha M, clear all on an overflow, admission re-checked with learned lengths."""
+
+    name = "alpha-greedy-recheck"
+
+
+class AlphaBetaClearingRecheck(_Recheck, AlphaBetaClearing):
+    """alpha-protection beta-clearing, the reading that makes progress (see :class:`_Recheck`)."""
+
+    name = "alpha-beta-clearing-recheck"

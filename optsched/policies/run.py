@@ -18,7 +18,9 @@ from optsched.policies.online import (
     FCFS,
     MCSF,
     AlphaBetaClearing,
+    AlphaBetaClearingRecheck,
     AlphaGreedy,
+    AlphaGreedyRecheck,
     AMax,
     AMin,
     MCBenchmark,
@@ -28,6 +30,8 @@ from optsched.policies.online import (
 )
 from optsched.policies.predictions import Predictions
 from optsched.policies.timemodel import BatchTimeModel, TimeModelError, get_time_model
+from optsched.policies.vllm import VLLM, VLLMToken
+from optsched.policies.wait import WAIT, NestedWAIT
 
 #: name -> factory (keyword arguments are the policy's parameters, e.g. alpha, beta)
 POLICIES: dict[str, Callable[..., Policy]] = {
@@ -36,13 +40,22 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "mc-benchmark": MCBenchmark,
     "alpha-greedy": AlphaGreedy,
     "alpha-beta-clearing": AlphaBetaClearing,
+    "alpha-greedy-recheck": AlphaGreedyRecheck,
+    "alpha-beta-clearing-recheck": AlphaBetaClearingRecheck,
     "fcfs": FCFS,
     "shortest-first": ShortestFirst,
     "smallest-volume-first": SmallestVolumeFirst,
     "sorted-f": SortedF,
     "a-max": AMax,
     "a-min": AMin,
+    "vllm": VLLM,
+    "vllm-token": VLLMToken,
+    "wait": WAIT,
+    "nested-wait": NestedWAIT,
 }
+
+#: Policy attributes reported as the run's parameters.
+PARAMETERS = ("alpha", "beta", "block_size", "threshold", "first_segment")
 
 #: Policies reported by default (compare, datasets, reproduce).
 STANDARD_POLICIES: tuple[str, ...] = ("algorithm1", "mc-benchmark", "alpha-greedy",
@@ -176,7 +189,7 @@ def run_policy(instance: Instance, policy: str | Policy, *,
                                                  instance.output.tolist()),
                            arrival_round=list(clock.arrival))
     params = {k: v for k, v in vars(pol).items()
-              if k in ("alpha", "beta") and isinstance(v, int | float)}
+              if k in PARAMETERS and isinstance(v, int | float)}
     return PolicyRun(
         policy=name, schedule=res.schedule, objective=metrics["total_completion_time"],
         total_latency=metrics["total_latency"], validation=report, overflows=res.overflows,
