@@ -138,7 +138,9 @@ def test_unproven_optimum_gives_interval(tmp_path, tiny_scale, monkeypatch):
 
 def test_failed_policy_is_recorded_not_fatal(tmp_path, tiny_scale, monkeypatch):
     """A policy that raises is reported as an invalid run with its reason; MC-SF still counts."""
-    real = rp._registry
+    import optsched.studies.policy_runs as policy_runs
+
+    real = policy_runs._registry
 
     def registry():
         run, names = real()
@@ -151,7 +153,7 @@ def test_failed_policy_is_recorded_not_fatal(tmp_path, tiny_scale, monkeypatch):
 
         return run_policy, names
 
-    monkeypatch.setattr(rp, "_registry", registry)
+    monkeypatch.setattr(policy_runs, "_registry", registry)
     rows = rp.run_synthetic(_config(tiny_scale, models=(1,)), tmp_path, progress=False)
     bad = [r for r in rows if r["policy"] == "mc-benchmark"]
     assert all(not r["valid"] and "stuck" in r["problems"] for r in bad)

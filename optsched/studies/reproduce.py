@@ -7,9 +7,12 @@ Two studies:
   schedule validated, and compared with the hindsight optimum from :func:`optsched.exact.solve`.
   When the solver does not prove optimality within its limit, the optimum is only known to lie in
   ``[bound, best schedule]`` and every ratio is reported as the interval it implies.
-* **trace** (:func:`run_trace_study`): the same policies on request lengths from a real
-  conversation trace, with Poisson arrivals at a high and a low rate and M = 16,492 tokens, in
-  unit-time rounds (no exact optimum at that size).
+* **trace** (:func:`optsched.studies.trace_study.run_trace_study`): the same policies on
+  request lengths from a real conversation trace, with Poisson arrivals at a high and a low
+  rate and M = 16,492 tokens, in unit-time rounds (no exact optimum at that size).
+
+This module holds the synthetic study, the report and :func:`run_study`, which runs both; the
+trace study, the policy runs and the formatting helpers are modules of their own beside it.
 
 Exact solves are cached per instance (append-only JSON lines under ``cache/``), so an
 interrupted run continues where it stopped, and a later run with a stronger solver re-solves only
@@ -35,7 +38,7 @@ from optsched.errors import OptschedError
 from optsched.exact import SOLVERS, solve
 from optsched.exact.bounds import check_bound_effort, lower_bound
 from optsched.exact.solve import METHODS, choose_method
-from optsched.model.instance import Instance, make_instance
+from optsched.model.instance import Instance
 from optsched.model.io import (
     append_jsonl,
     atomic_write_json,
@@ -47,6 +50,22 @@ from optsched.model.io import (
 )
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
+from optsched.studies.formatting import fmt_interval, fmt_number, progress_bar
+from optsched.studies.policy_runs import (
+    PAPER_POLICIES,
+    PolicyOutcome,
+    available_policies,
+    default_policies,
+    final_runs_only,
+    run_one_policy,
+)
+from optsched.studies.trace_study import (
+    PUBLISHED_TRACE,
+    TraceConfig,
+    read_trace_lengths,
+    run_trace_study,
+    trace_section,
+)
 from optsched.version import __version__
 
 #: Figures published in arXiv 2502.07115 (v4/v5), SPEC §6: MC-SF / hindsight optimum.
@@ -54,14 +73,7 @@ PUBLISHED: dict[int, dict[str, Any]] = {
     1: {"trials": 200, "average": 1.005, "worst": 1.074, "mcsf_optimal": 114},
     2: {"trials": 200, "average": 1.047, "worst": 1.227, "mcsf_optimal": None},
 }
-#: The paper's real-trace result: average latency of MC-SF vs MC-Benchmark (LMSYS, Vidur timings).
-PUBLISHED_TRACE = {"mcsf": 32.11, "mc-benchmark": 46.47}
-#: KV-cache budget of the paper's real-trace study (Llama2-70B on two A100s), in tokens.
-TRACE_MEMORY_LIMIT = 16_492
 
-#: Policies compared by default: MC-SF and the paper's baselines (when the policy registry has
-#: them; see :func:`available_policies`).
-PAPER_POLICIES = ("mcsf", "mc-benchmark", "alpha-greedy", "alpha-beta-clearing")
 
 MODEL_GENERATORS: dict[int, Callable[..., Instance]] = {1: jaillet_model1, 2: jaillet_model2}
 
@@ -73,76 +85,6 @@ SCALES: dict[str, dict[int, dict[str, tuple[int, int]]]] = {
               2: {"horizon_range": (8, 12), "m_range": (12, 20), "s_range": (1, 3)}},
 }
 
-
-# --------------------------------------------------------------------------------------------
-# policies: the registry of the policies package when present, else the MC-SF reference
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PolicyOutcome:
-    """A policy's run on one instance, after independent validation."""
-
-    policy: str
-    schedule: Schedule
-    completion: int
-    latency: int
-    overflows: int
-    evictions: int
-    wasted_tokens: int
-    valid: bool
-    problems: str = ""
-
-
-def _registry() -> tuple[Callable[..., Any] | None, Sequence[str]]:
-    try:
-        from optsched.policies import POLICIES, run_policy
-    except ImportError:
-        return None, ("mcsf",)
-    return run_policy, tuple(POLICIES)
-
-
-def available_policies() -> tuple[str, ...]:
-    """Names the policy registry knows (just ``mcsf`` if the policies package has none)."""
-    return tuple(_registry()[1])
-
-
-def default_policies() -> tuple[str, ...]:
-    """The paper's policies that are available here, MC-SF first."""
-    known = available_policies()
-    return tuple(p for p in PAPER_POLICIES if p in known) or ("mcsf",)
-
-
-def run_one_policy(instance: Instance, name: str, seed: int = 0) -> PolicyOutcome:
-    """Run policy ``name`` with exact predictions and validate its schedule independently.
-
-    A policy that fails (e.g. a baseline that stops making progress) gives an outcome with
-    ``valid=False`` and the reason, instead of ending the study."""
-    run_policy, known = _registry()
-    if name not in known:
-        raise OptschedError(f"unknown policy {name!r}; available: {', '.join(known)}")
-    if run_policy is None:
-        from optsched.policies.mcsf import mcsf_reference
-
-        schedule, overflows, evictions = mcsf_reference(instance), 0, 0
-    else:
-        try:
-            run = run_policy(instance, name, seed=seed)
-        except (OptschedError, RuntimeError) as exc:
-            return PolicyOutcome(name, Schedule({}), -1, -1, 0, 0, 0, False,
-                                 f"{type(exc).__name__}: {exc}"[:300])
-        schedule, overflows, evictions = run.schedule, run.overflows, run.evictions
-    report = validate(instance, schedule)
-    if not report.valid or report.metrics is None:
-        return PolicyOutcome(name, schedule, -1, -1, overflows, evictions, 0, False,
-                             report.summary(limit=3))
-    m = report.metrics
-    return PolicyOutcome(name, schedule, m.total_completion_time, m.total_latency, overflows,
-                         evictions, m.wasted_tokens, True)
-
-
-def final_runs_only(schedule: Schedule) -> Schedule:
-    """The schedule without its evicted runs: removing runs only lowers memory, so a valid
-    online schedule's final starts are a valid offline schedule (an upper bound on OPT)."""
-    return Schedule(dict(schedule.starts))
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,7 +349,7 @@ def run_synthetic(config: SyntheticConfig, out_dir: Path, progress: bool = True
     cache = SolveCache(out_dir / "cache" / "solves.jsonl")
     jobs = [(m, s, k) for m in config.models for k, s in enumerate(config.seeds())]
     rows: list[dict[str, Any]] = []
-    bar = _progress(len(jobs), "trials", progress)
+    bar = progress_bar(len(jobs), "trials", progress)
     proven = 0
     for m, s, k in jobs:
         trial_rows = synthetic_rows(m, s, k, config, cache)
@@ -455,10 +397,6 @@ def write_certificates(rows: list[dict[str, Any]], config: SyntheticConfig, out_
     return written
 
 
-def _progress(total: int, unit: str, enabled: bool) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit=unit, disable=not enabled, dynamic_ncols=True, leave=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,95 +475,6 @@ def generator_check(config: SyntheticConfig) -> list[dict[str, Any]]:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# the real-trace study
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TraceConfig:
-    """The real-trace study's recorded choices (see docs/reproduction.md)."""
-
-    requests: int = 10_000
-    load_factors: tuple[float, ...] = (4.0, 0.8)  # high, low demand (see _trace_section)
-    memory_limit: int = TRACE_MEMORY_LIMIT
-    seed: int = 0
-    policies: tuple[str, ...] = field(default_factory=default_policies)
-
-
-def read_trace_lengths(source: str | Path) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """(prompt lengths, output lengths, file name, sha256) of a trace: a shipped sample name
-    (see :data:`optsched.data.traces.SAMPLES`) or a trace file in any format
-    :func:`optsched.data.traces.load_trace` reads."""
-    from optsched.data.traces import load_trace
-
-    tr = load_trace(source)
-    return tr.prompt.astype(np.int64), tr.output.astype(np.int64), tr.file_name, tr.sha256
-
-
-def memory_area(prompt: np.ndarray, output: np.ndarray) -> np.ndarray:
-    """Token-rounds a request occupies: sum_{t=1..o} (s + t) = s*o + o(o+1)/2."""
-    return prompt * output + output * (output + 1) / 2
-
-
-def sample_poisson(prompts: np.ndarray, outputs: np.ndarray, requests: int, rate: float,
-                   memory_limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, continuous arrival times): ``requests`` rows that fit in ``memory_limit`` drawn
-    without replacement (with, if too few), Poisson arrivals at ``rate`` per time unit
-    (exponential gaps; the first arrival after one gap)."""
-    rng = np.random.default_rng(seed)
-    fits = np.flatnonzero(prompts + outputs <= memory_limit)
-    if fits.size == 0:
-        raise OptschedError("no request of the trace fits in the memory limit")
-    pick = rng.choice(fits, size=requests, replace=fits.size < requests)
-    return pick, np.cumsum(rng.exponential(1.0 / rate, size=requests))
-
-
-def trace_instance(prompts: np.ndarray, outputs: np.ndarray, requests: int, rate: float,
-                   memory_limit: int, seed: int, meta: dict[str, Any]) -> Instance:
-    """Sample ``requests`` (prompt, output) pairs and give them Poisson arrivals at ``rate``
-    requests per round (exponential gaps, arrival round = floor of the continuous time)."""
-    fits = np.flatnonzero(prompts + outputs <= memory_limit)
-    pick, secs = sample_poisson(prompts, outputs, requests, rate, memory_limit, seed)
-    times = np.floor(secs).astype(np.int64)
-    return make_instance(memory_limit, outputs[pick].tolist(), prompts[pick].tolist(),
-                         times.tolist(), metadata=dict(meta, rate_per_round=rate, seed=seed,
-                                                       requests=requests,
-                                                       dropped_too_large=int(prompts.size
-                                                                             - fits.size)))
-
-
-def run_trace_study(trace: str | Path, config: TraceConfig, progress: bool = True
-                    ) -> dict[str, Any]:
-    """Run every policy on the trace at each load factor; average latency per request (rounds).
-
-    Rates are set from the load factor rho = lambda * mean(area) / M (area = token-rounds per
-    request), so 'high' and 'low' demand mean the same thing whatever the trace.
-    """
-    prompts, outputs, name, digest = read_trace_lengths(trace)
-    fit = prompts + outputs <= config.memory_limit
-    mean_area = float(memory_area(prompts[fit], outputs[fit]).mean())
-    result: dict[str, Any] = {
-        "trace": name, "sha256": digest, "rows": int(prompts.size),
-        "rows_too_large": int((~fit).sum()), "mean_prompt": float(prompts[fit].mean()),
-        "mean_output": float(outputs[fit].mean()), "mean_area": mean_area,
-        "config": asdict(config), "runs": []}
-    bar = _progress(len(config.load_factors) * len(config.policies), "runs", progress)
-    for rho in config.load_factors:
-        rate = rho * config.memory_limit / mean_area
-        inst = trace_instance(prompts, outputs, config.requests, rate, config.memory_limit,
-                              config.seed, {"trace": name, "load_factor": rho})
-        for p in config.policies:
-            t0 = time.perf_counter()
-            o = run_one_policy(inst, p, seed=config.seed)
-            result["runs"].append({
-                "load_factor": rho, "rate_per_round": rate, "policy": p, "valid": o.valid,
-                "mean_latency": o.latency / inst.n if o.valid else None,
-                "overflows": o.overflows, "evictions": o.evictions,
-                "wasted_tokens": o.wasted_tokens, "runtime": time.perf_counter() - t0,
-                "problems": o.problems.splitlines()[0] if o.problems else "",
-                "last_arrival": int(inst.arrival.max())})
-            bar.update(1)
-    bar.close()
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -658,15 +507,6 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
-def _interval(iv: tuple[float, float], digits: int = 3) -> str:
-    lo, hi = iv
-    if math.isclose(lo, hi, abs_tol=10 ** -(digits + 1)):
-        return _fmt(lo, digits)
-    return f"[{_fmt(lo, digits)}, {'∞' if math.isinf(hi) else _fmt(hi, digits)}]"
 
 
 @dataclass
@@ -697,7 +537,7 @@ def render_report(inp: ReportInputs) -> str:
     if inp.synthetic is not None and inp.rows:
         L += _synthetic_section(inp.synthetic, inp.rows, inp.figures)
     if inp.trace is not None:
-        L += _trace_section(inp.trace, inp.figures)
+        L += trace_section(inp.trace, inp.figures)
     if inp.seconds is not None:
         from optsched.studies.reproduce_seconds import seconds_section
 
@@ -740,11 +580,11 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
         def diff(ours: float | None, paper: float | None) -> str:
             return "–" if ours is None or paper is None else f"{ours - paper:+.3f}"
         L.append(f"| {model} | trials proven optimal | – | {s.proven} of {s.trials} | – | – |")
-        L.append(f"| {model} | average ratio | {p['average']} | {_fmt(s.proven_average)} | "
-                 f"{_interval(s.average_interval)} | {diff(s.proven_average, p['average'])} |")
-        L.append(f"| {model} | worst ratio | {p['worst']} | {_fmt(s.proven_worst)} | "
-                 f"{_interval(s.worst_interval)} | {diff(s.proven_worst, p['worst'])} |")
-        L.append(f"| {model} | best ratio | – | {_fmt(s.proven_best)} | – | – |")
+        L.append(f"| {model} | average ratio | {p['average']} | {fmt_number(s.proven_average)} | "
+                 f"{fmt_interval(s.average_interval)} | {diff(s.proven_average, p['average'])} |")
+        L.append(f"| {model} | worst ratio | {p['worst']} | {fmt_number(s.proven_worst)} | "
+                 f"{fmt_interval(s.worst_interval)} | {diff(s.proven_worst, p['worst'])} |")
+        L.append(f"| {model} | best ratio | – | {fmt_number(s.proven_best)} | – | – |")
         pub_opt = p["mcsf_optimal"]
         share = (f"{pub_opt} of 200 ({pub_opt / 200:.0%})" if pub_opt is not None else "–")
         ours = (f"{s.optimal_proven} of {s.proven} ({s.optimal_proven / s.proven:.0%})"
@@ -765,9 +605,9 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for s in sums:
         L.append(f"| {s.model} | {s.policy} | {s.valid}/{s.trials} | "
-                 f"{_interval(s.average_interval)} | {_interval(s.worst_interval)} | "
-                 f"{_fmt(s.proven_average)} | {_fmt(s.proven_worst)} | "
-                 f"{s.optimal_proven}/{s.proven} | {_interval(s.average_ct_interval)} |")
+                 f"{fmt_interval(s.average_interval)} | {fmt_interval(s.worst_interval)} | "
+                 f"{fmt_number(s.proven_average)} | {fmt_number(s.proven_worst)} | "
+                 f"{s.optimal_proven}/{s.proven} | {fmt_interval(s.average_ct_interval)} |")
     L.append("")
     L += _failures(rows)
     for key, title in (("ratios-model1", "Model 1"), ("ratios-model2", "Model 2")):
@@ -892,7 +732,7 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
              "round and change which batches fit; the paper's model (a request started at p "
              "holds s + (t − p) at t = p+1..p+o) is the one implemented.")
     mc_all = [s for s in sums if s.policy == "mcsf"]
-    ct = ", ".join(f"Model {s.model}: {_interval(s.average_ct_interval)}" for s in mc_all)
+    ct = ", ".join(f"Model {s.model}: {fmt_interval(s.average_ct_interval)}" for s in mc_all)
     L.append(f"4. **Ratio measure.** The paper compares total latency. With the "
              f"total-completion-time measure instead, MC-SF's average ratio would be {ct}; "
              "for Model 2 the latency ratio is the larger of the two because both totals "
@@ -916,62 +756,6 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     return L
 
 
-def _trace_section(tr: dict[str, Any], figures: dict[str, str]) -> list[str]:
-    cfg = tr["config"]
-    L = ["## Real-trace study", "",
-         f"Request lengths from `{tr['trace']}` ({tr['sha256'][:19]}…; {tr['rows']:,} rows; "
-         f"{tr['rows_too_large']} "
-         f"longer than M dropped; mean prompt {tr['mean_prompt']:.0f}, mean output "
-         f"{tr['mean_output']:.0f} tokens). {cfg['requests']:,} requests sampled without "
-         f"replacement (seed {cfg['seed']}; with replacement only if the trace is smaller), "
-         f"M = {cfg['memory_limit']:,} "
-         "tokens, unit-time rounds, Poisson arrivals with rate λ = ρ · M / mean area (mean "
-         f"area = {tr['mean_area']:.0f} token-rounds per request, so ρ is the offered load "
-         "relative to the memory's capacity).", "",
-         "Why these loads: the paper's two rates differ by a factor of 5 (50/s and 10/s). "
-         "LMSYS-Chat-1M turns average roughly 70 prompt and 215 response tokens, i.e. about "
-         "38,000 token-rounds each, so M = 16,492 serves about 0.43 requests per round; at a "
-         "few tens of milliseconds per decode round that is roughly 10 requests per second. "
-         "The paper's 10/s is therefore near capacity (ρ ≈ 1) and 50/s several times over it. "
-         "The default loads ρ = 4 and 0.8 keep the paper's factor of 5 around that point. "
-         "This is an estimate, not a calibration (no Vidur timings here).", "",
-         "| load ρ | λ (requests / round) | policy | mean latency (rounds) | overflows | "
-         "evictions | relative to MC-SF |", "|---:|---:|---|---:|---:|---:|---:|"]
-    for rho in cfg["load_factors"]:
-        runs = [r for r in tr["runs"] if r["load_factor"] == rho]
-        base = next((r["mean_latency"] for r in runs if r["policy"] == "mcsf"), None)
-        for r in runs:
-            rel = (f"{r['mean_latency'] / base:.3f}" if base and r["mean_latency"] is not None
-                   else "–")
-            L.append(f"| {rho:g} | {r['rate_per_round']:.4f} | {r['policy']} | "
-                     f"{_fmt(r['mean_latency'], 1)} | {r['overflows']} | {r['evictions']} | "
-                     f"{rel} |")
-    failed = [r for r in tr["runs"] if not r["valid"]]
-    if failed:
-        L += ["", "Runs without a valid schedule: " + "; ".join(
-            f"`{r['policy']}` at ρ = {r['load_factor']:g} ({r.get('problems') or 'invalid'})"
-            for r in failed) + "."]
-    p = PUBLISHED_TRACE
-    L += ["", f"Paper: MC-SF {p['mcsf']} vs MC-Benchmark {p['mc-benchmark']} average latency, "
-          f"i.e. MC-Benchmark / MC-SF = {p['mc-benchmark'] / p['mcsf']:.3f} "
-          f"(MC-SF {1 - p['mcsf'] / p['mc-benchmark']:.1%} lower).", ""]
-    for rho in cfg["load_factors"]:
-        by_policy = {r["policy"]: r for r in tr["runs"] if r["load_factor"] == rho}
-        a, b = by_policy.get("mcsf"), by_policy.get("mc-benchmark")
-        if a and b and a["mean_latency"] and b["mean_latency"]:
-            L.append(f"- ρ = {rho:g}: MC-Benchmark / MC-SF = "
-                     f"{b['mean_latency'] / a['mean_latency']:.3f} (MC-SF "
-                     f"{1 - a['mean_latency'] / b['mean_latency']:.1%} lower).")
-        elif a and not b:
-            L.append(f"- ρ = {rho:g}: MC-Benchmark was not available in this run, so the "
-                     "relative gap could not be measured.")
-    L += ["", "What differs from the paper's setting, plainly: the paper used 10,000 "
-          "LMSYS-Chat-1M conversations, Llama2-70B on two A100s with batch times from the "
-          "Vidur simulator, and Poisson arrivals of 50/s and 10/s in seconds. Here: a "
-          "different public trace (LMSYS is not available), fewer requests, no batch-time "
-          "model (every round takes one unit), and rates chosen by offered load. Absolute "
-          "latencies are therefore not comparable; only the relative gap is.", ""]
-    return L
 
 
 def versions() -> dict[str, str]:
@@ -1042,7 +826,7 @@ def make_figures(rows: list[dict[str, Any]], cfg: SyntheticConfig, out_dir: Path
         figs["gantt-caption"] = (
             f"Model {worst['model']}, trial {worst['trial']} (seed {worst['seed']}; n = "
             f"{inst.n}, M = {inst.memory_limit}): MC-SF's largest ratio (largest lower end, "
-            f"then upper end): {_interval((worst['ratio_lo'], worst['ratio_hi']))}. "
+            f"then upper end): {fmt_interval((worst['ratio_lo'], worst['ratio_hi']))}. "
             + ("MC-SF's schedule is the best one known here. " if same else
                "Left MC-SF, right the best schedule known. ")
             + "Bars are requests (held rounds), the line below is memory in use against M.")

@@ -25,13 +25,8 @@ import numpy as np
 
 from optsched.errors import OptschedError
 from optsched.model.instance import Instance, make_instance
-from optsched.studies.reproduce import (
-    PUBLISHED_TRACE,
-    TRACE_MEMORY_LIMIT,
-    _fmt,
-    _progress,
-    sample_poisson,
-)
+from optsched.studies.formatting import fmt_number, progress_bar
+from optsched.studies.trace_study import PUBLISHED_TRACE, TRACE_MEMORY_LIMIT, sample_poisson
 
 #: Policies of the paper's comparison.
 SECONDS_POLICIES = ("mcsf", "mc-benchmark")
@@ -122,7 +117,7 @@ def run_seconds_study(cfg: SecondsConfig, progress: bool = True
     summary: dict[str, Any] = {"config": asdict(cfg), "settings": [], "runs": []}
     rows: list[dict[str, Any]] = []
     runs: dict[tuple[str, str], Any] = {}
-    bar = _progress(len(settings) * len(cfg.policies), "runs", progress)
+    bar = progress_bar(len(settings) * len(cfg.policies), "runs", progress)
     for st in settings:
         summary["settings"].append({"name": st.name, **st.record})
         for p in cfg.policies:
@@ -212,10 +207,10 @@ def seconds_section(summary: dict[str, Any], figures: dict[str, str]) -> list[st
                      f"{r['policy']} | failed: {r['problems'][:80]} | | | | | | |")
             continue
         L.append(f"| {r['setting']} | {s['trace']} | {s['arrival']} | {s['requests']:,} | "
-                 f"{r['policy']} | {_fmt(r['mean_latency_s'], 2)} | "
-                 f"{_fmt(r['p50_latency_s'], 2)} | {_fmt(r['p99_latency_s'], 2)} | "
-                 f"{_fmt(r['mean_ttft_s'], 2)} | {_fmt(r['mean_tpot_s'], 4)} | "
-                 f"{_fmt(r['throughput_tokens_per_s'], 0)} | "
+                 f"{r['policy']} | {fmt_number(r['mean_latency_s'], 2)} | "
+                 f"{fmt_number(r['p50_latency_s'], 2)} | {fmt_number(r['p99_latency_s'], 2)} | "
+                 f"{fmt_number(r['mean_ttft_s'], 2)} | {fmt_number(r['mean_tpot_s'], 4)} | "
+                 f"{fmt_number(r['throughput_tokens_per_s'], 0)} | "
                  f"{'' if paper is None else paper} |")
     L += ["", f"Paper: MC-Benchmark / MC-SF = {pub['mc-benchmark'] / pub['mcsf']:.3f}. Here:", ""]
     for name in sets:

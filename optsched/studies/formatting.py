@@ -1,0 +1,26 @@
+"""Small formatting helpers shared by the study reports (numbers, intervals, progress bars)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def progress_bar(total: int, unit: str, enabled: bool) -> Any:
+    """A tqdm bar (off when not ``enabled``) for long study runs."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, disable=not enabled, dynamic_ncols=True, leave=False)
+
+
+def fmt_number(x: float | None, digits: int = 3) -> str:
+    """A number for a report table; an en dash for a missing (None or NaN) value."""
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def fmt_interval(iv: tuple[float, float], digits: int = 3) -> str:
+    """A ratio interval for a report: one number when both ends agree, else [lo, hi]."""
+    lo, hi = iv
+    if math.isclose(lo, hi, abs_tol=10 ** -(digits + 1)):
+        return fmt_number(lo, digits)
+    return f"[{fmt_number(lo, digits)}, {'∞' if math.isinf(hi) else fmt_number(hi, digits)}]"
