@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optsched.conventions import require_spec
 from optsched.errors import OptschedError
 from optsched.instance import Instance
 from optsched.predictions import Predictions, parse_predictions
@@ -124,6 +125,7 @@ def default_stall_limit(instance: Instance) -> int:
 def simulate(instance: Instance, policy: Policy, predictions: Predictions | str | None = None,
              *, seed: int = 0, stall_limit: int | None = None) -> EngineResult:
     """Run ``policy`` on ``instance`` round by round (see the module doc for the rules)."""
+    require_spec(instance, "the online engine")
     t0 = time.perf_counter()
     pred = parse_predictions(predictions, instance, seed)
     n, M = instance.n, instance.memory_limit

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from optsched.conventions import spec_equivalent
 from optsched.instance import Instance
 from optsched.schedule import Schedule
 
 
 def earliest_fit_schedule(instance: Instance, order: list[int] | None = None) -> Schedule:
-    """Place requests one by one at their earliest memory-feasible start."""
+    """Place requests one by one at their earliest memory-feasible start (any convention: it
+    works on the SPEC-equivalent instance, optsched.conventions)."""
+    instance = spec_equivalent(instance)
     a, s, o, m = instance.arrival, instance.prompt, instance.output, instance.memory_limit
     if order is None:
         order = sorted(range(instance.n), key=lambda i: (a[i], o[i], instance.ids[i]))

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from optsched.conventions import spec_equivalent
 from optsched.engine import EngineResult, simulate
-from optsched.errors import OptschedError
+from optsched.errors import OptschedError, SolverError
 from optsched.instance import Instance
 from optsched.policies.base import Policy
 from optsched.policies.online import (
@@ -123,8 +124,14 @@ def run_policy(instance: Instance, policy: str | Policy, *,
     absent), a spec string (``exact``, ``noisy:0.2``, ``interval:0.5``) or a
     :class:`~optsched.predictions.Predictions`. The run is validated with the independent
     validator (aborted runs included); an invalid run raises :class:`InvalidPolicySchedule`.
+    A non-SPEC instance runs in the engine as its SPEC equivalent (optsched.conventions: the same
+    memory in every round) with exact predictions only, and is validated under its own convention.
     """
     t0 = time.perf_counter()
+    engine_instance = spec_equivalent(instance)
+    if engine_instance is not instance and predictions not in (None, "exact"):
+        raise SolverError(f"predictions {predictions!r}: a memory_convention other than 'spec' "
+                          "runs with exact predictions only")
     if isinstance(policy, str):
         pol = make_policy(policy, **policy_kwargs)
         name = policy
@@ -132,12 +139,13 @@ def run_policy(instance: Instance, policy: str | Policy, *,
         if policy_kwargs:
             raise TypeError("policy parameters can only be given with a policy name")
         pol, name = policy, policy.name
-    res: EngineResult = simulate(instance, pol, predictions, seed=seed, stall_limit=stall_limit)
+    res: EngineResult = simulate(engine_instance, pol, predictions, seed=seed,
+                                 stall_limit=stall_limit)
     report = validate(instance, res.schedule)
     if not report.valid:
         raise InvalidPolicySchedule(f"policy {name!r} produced an invalid run:\n"
                                     f"{report.summary()}")
-    metrics = res.metrics(instance)
+    metrics = res.metrics(engine_instance)
     params = {k: v for k, v in vars(pol).items()
               if k in ("alpha", "beta") and isinstance(v, int | float)}
     return PolicyRun(
