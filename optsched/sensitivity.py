@@ -150,15 +150,16 @@ READINGS: dict[str, Reading] = {r.name: r for r in [
 #: tests.
 GRIDS: dict[str, tuple[str, ...]] = {
     "full": tuple(n for n in READINGS if not n.startswith("tiny")),
-    "reduced": ("base", "o-half-M", "o-10", "o-20", "s-shared", "o-10-s-shared", "n-10", "n-20",
-                "prefill", "last-token-free", "prefill-n-10", "last-token-free-n-10",
-                "ip-highs-10s-warm", "ip-highs-10s-cold", "ip-cpsat-10s-warm",
+    "reduced": ("ip-highs-10s-warm", "ip-cpsat-10s-warm", "ip-highs-10s-cold",
                 "ip-cpsat-10s-cold", "ip-highs-60s-warm", "ip-cpsat-60s-warm",
-                "ip-highs-300s-warm", "model2-base", "model2-ip-highs-10s-warm"),
+                "ip-highs-300s-warm", "base", "o-half-M", "o-20", "o-10", "s-shared",
+                "o-10-s-shared", "prefill", "last-token-free", "n-10", "n-20", "prefill-n-10",
+                "last-token-free-n-10", "model2-base", "model2-ip-highs-10s-warm"),
     "tiny": ("tiny", "tiny-prefill", "tiny-ip"),
 }
 #: Trial caps of the reduced grid's expensive readings.
-REDUCED_CAPS = {"ip-highs-60s-warm": 3, "ip-cpsat-60s-warm": 3, "ip-highs-300s-warm": 1}
+REDUCED_CAPS = {"ip-highs-10s-cold": 5, "ip-cpsat-10s-cold": 5, "ip-highs-60s-warm": 3,
+                "ip-cpsat-60s-warm": 3, "ip-highs-300s-warm": 2}
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ class SensitivityConfig:
     def check(self) -> None:
         if not self.readings:
             raise OptschedError("readings: name at least one reading")
+        if self.seed < 0:
+            raise OptschedError(f"seed: must be >= 0, got {self.seed}")
         if self.trials < 1:
             raise OptschedError(f"trials: must be >= 1, got {self.trials}")
         if not self.time_limit > 0:
@@ -374,10 +377,11 @@ def summarise(rows: list[dict[str, Any]], readings: Sequence[Reading]) -> list[R
         if pub["mcsf_optimal"] is not None:
             rate = int(pub["mcsf_optimal"]) / int(pub["trials"])
             a, b = s.optimal
-            n = s.trials
+            # incumbent readings: only trials with an incumbent give a paper a number
+            n = s.trials if r.opt == "exact" else s.proven
             # the paper's rate is ruled out only if even the most favourable count is extreme
-            s.optimal_rate_p = min(1.0, 2 * min(_binomial_tail(b, n, rate, upper=False),
-                                                _binomial_tail(a, n, rate, upper=True)))
+            s.optimal_rate_p = None if n == 0 else min(1.0, 2 * min(
+                _binomial_tail(b, n, rate, upper=False), _binomial_tail(a, n, rate, upper=True)))
         out.append(s)
     return out
 
