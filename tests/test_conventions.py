@@ -30,11 +30,11 @@ def naive_optimum(inst) -> int:
     span = sum(completion_time(0, r.output_tokens, conv) for r in reqs)
     best = None
     for starts in itertools.product(*[range(r.arrival, r.arrival + span + 1) for r in reqs]):
-        last = max(completion_time(p, r.output_tokens, conv) for p, r in zip(starts, reqs))
-        if all(sum(memory_at(r.prompt_tokens, r.output_tokens, p, t, conv)
-                   for p, r in zip(starts, reqs)) <= inst.memory_limit
-               for t in range(1, last + 1)):
-            value = sum(completion_time(p, r.output_tokens, conv) for p, r in zip(starts, reqs))
+        pairs = list(zip(starts, reqs, strict=True))
+        last = max(completion_time(p, r.output_tokens, conv) for p, r in pairs)
+        if all(sum(memory_at(r.prompt_tokens, r.output_tokens, p, t, conv) for p, r in pairs)
+               <= inst.memory_limit for t in range(1, last + 1)):
+            value = sum(completion_time(p, r.output_tokens, conv) for p, r in pairs)
             best = value if best is None else min(best, value)
     return best
 
