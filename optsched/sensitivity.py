@@ -415,7 +415,13 @@ def _paper(model: int) -> str:
 def render_table(summaries: Sequence[ReadingSummary]) -> str:
     """The study's table in Markdown (exact readings: ratio to the optimum, an interval where
     it is not proven; incumbent readings: the ratio a paper would print from that incumbent)."""
-    lines = ["| reading | OPT taken as | trials | proven / incumbents | MC-SF/OPT average "
+    lines = ["# Sensitivity study: MC-SF / OPT under readings of the paper's experiment", "",
+             "Written by `optsched reproduce jaillet2025 --sensitivity` (docs/reproduction.md "
+             "explains the readings, the columns and the verdict). An optimum that is not "
+             "proven gives an interval [MC-SF / best schedule, MC-SF / lower bound]; an "
+             "incumbent reading gives the ratio a paper would print from that incumbent, not a "
+             "ratio to the optimum.", "",
+             "| reading | OPT taken as | trials | proven / incumbents | MC-SF/OPT average "
              "(± se of lower ends) | worst | MC-SF optimal | incumbent better / tie / worse / "
              "none | p (paper's 114/200 rate) | paper: average / worst / optimal |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
