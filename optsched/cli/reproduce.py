@@ -27,6 +27,7 @@ DEFAULT_TRACE = "azure-conv"
 def register(sub: argparse._SubParsersAction) -> None:
     from optsched.exact import SOLVERS
     from optsched.studies.reproduce import SCALES
+    from optsched.studies.sensitivity import GRIDS
 
     p = sub.add_parser(
         "reproduce", help="re-run a published experiment and write a report",
@@ -80,6 +81,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 50 10, the paper's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    s = p.add_argument_group(
+        "sensitivity study (issue 18)",
+        "With --sensitivity, run a grid of readings of the paper's generator, memory convention "
+        "and 'OPT' instead of the study above, and write DIR/sensitivity.md (the table), "
+        "DIR/sensitivity.parquet (one row per reading and trial) and a checkpoint to resume "
+        "from. Uses --trials (per reading, default 200), --time-limit (per exact solve, "
+        "default 60), --seed, --threads, --bound-effort, --no-progress and -o.")
+    s.add_argument("--sensitivity", action="store_true",
+                   help="run the sensitivity study (docs/reproduction.md)")
+    s.add_argument("--grid", default="full", metavar="NAME",
+                   help=f"named grid of readings: {', '.join(GRIDS)} (default full)")
+    s.add_argument("--readings", metavar="LIST",
+                   help="comma-separated reading names instead of the grid's (see "
+                   "optsched.studies.sensitivity.READINGS)")
+    s.add_argument("--checkpoint", metavar="FILE",
+                   help="checkpoint file (JSON lines; default DIR/checkpoint.jsonl): finished "
+                   "trials are appended and reused when the command is run again")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("plot", help="draw schedules and result distributions as PNG",
@@ -122,6 +140,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------------------------
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from optsched.studies.reproduce import SyntheticConfig, TraceConfig, default_policies, run_study
+
+    if args.sensitivity:
+        return cmd_sensitivity(args)
+    for flag, value in (("--readings", args.readings), ("--checkpoint", args.checkpoint),
+                        ("--grid", None if args.grid == "full" else args.grid)):
+        if value is not None:
+            raise OptschedError(f"{flag} applies only with --sensitivity")
 
     trials = args.trials if args.trials is not None else (QUICK_TRIALS if args.quick else 200)
     limit = args.time_limit if args.time_limit is not None else (
@@ -185,6 +210,47 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 lo, hi = s["average_interval"]
                 print(f"model {s['model']}: MC-SF proven optima {s['proven']}/{s['trials']}, "
                       f"average ratio {_span(lo, hi)}, worst {_span(*s['worst_interval'])}")
+    return 0
+
+
+#: Options of the main study that mean nothing to the sensitivity study (refused with it).
+_NOT_WITH_SENSITIVITY = (("quick", "--quick"), ("policies", "--policies"),
+                         ("no_synthetic", "--no-synthetic"), ("trace_requests", "--trace-requests"),
+                         ("load_factors", "--load-factors"))
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``reproduce jaillet2025 --sensitivity``: every check before anything is written."""
+    from optsched.studies.sensitivity import SensitivityConfig, parse_readings, run_sensitivity
+
+    for attr, flag in _NOT_WITH_SENSITIVITY:
+        if getattr(args, attr):
+            raise OptschedError(f"{flag} does not apply with --sensitivity")
+    if args.models != [1, 2] or args.scale != "paper" or args.solver != "cpsat" or \
+            args.method != SyntheticConfig().method:
+        raise OptschedError("--models, --scale, --solver and --method do not apply with "
+                            "--sensitivity (each reading fixes its own; see --grid/--readings)")
+    readings = parse_readings(args.readings, args.grid)
+    cfg = SensitivityConfig(readings, trials=200 if args.trials is None else args.trials,
+                            seed=args.seed, time_limit=60.0 if args.time_limit is None
+                            else args.time_limit, threads=args.threads,
+                            bound_effort=args.bound_effort)
+    cfg.check()
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise OptschedError(f"output path {out} exists and is not a directory")
+    check_output_path(args.checkpoint, "--checkpoint")
+    ck = None if args.checkpoint is None else Path(args.checkpoint)
+    if ck is not None and not (ck.parent if str(ck.parent) else Path(".")).is_dir():
+        raise OptschedError(f"--checkpoint {ck}: folder {ck.parent} does not exist")
+    rows = run_sensitivity(cfg, out, ck, progress=not args.no_progress)
+    if args.json:
+        print_json({"output": str(out), "table": "sensitivity.md",
+                    "results": "sensitivity.parquet", "rows": len(rows)})
+    else:
+        print((out / "sensitivity.md").read_text(encoding="utf-8"), end="")
+        print(f"table written to {out / 'sensitivity.md'}, rows to "
+              f"{out / 'sensitivity.parquet'}")
     return 0
 
 

@@ -61,7 +61,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optsched.errors import OptschedError
-from optsched.model.instance import Instance
+from optsched.model.conventions import require_spec
+from optsched.model.instance import Instance, spec_equivalent
 
 #: Multipliers tried for the epoch bound (any lam >= 0 gives a valid bound; this grid is dense
 #: enough that refining it changed the Model 1 bounds by < 0.1%, see docs/exact-performance.md).
@@ -90,6 +91,7 @@ class BoundReport:
 
 def trivial_bound(instance: Instance) -> int:
     """sum_i (a_i + o_i): no request completes before it has arrived and run."""
+    require_spec(instance, "optsched.exact.bounds.trivial_bound")
     return int(instance.arrival.sum() + instance.output.sum())
 
 
@@ -106,6 +108,7 @@ def _kth_release_bound(instance: Instance) -> np.ndarray:
 
 def volume_bound(instance: Instance) -> int:
     """sum_k max(ceil(V_k / M), k-th smallest a + o) (module docstring)."""
+    require_spec(instance, "optsched.exact.bounds.volume_bound")
     vk = np.cumsum(np.sort(volumes(instance)))
     m = instance.memory_limit
     return int(np.maximum(-(-vk // m), _kth_release_bound(instance)).sum())
@@ -137,6 +140,7 @@ def _epoch_costs_relaxed(prompt: int, length: int, lams: np.ndarray) -> np.ndarr
 
 def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
     """h[i, l] = v_i + (least waste + lam_l * epoch memory) of request i: shape (n, len(lams))."""
+    require_spec(instance, "optsched.exact.bounds.epoch_costs")
     s, o = instance.prompt.astype(np.int64), instance.output.astype(np.int64)
     h = np.empty((instance.n, lams.size))
     for p in np.unique(s):
@@ -154,6 +158,7 @@ def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
 def completion_bounds(instance: Instance, lams: np.ndarray | None = None) -> np.ndarray:
     """A proven lower bound on the k-th smallest completion time, for k = 1..n: the largest of
     the epoch argument, the machine argument and the k-th smallest a + o."""
+    require_spec(instance, "optsched.exact.bounds.completion_bounds")
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     if (lams < 0).any():
         raise ValueError("Lagrange multipliers must be >= 0")
@@ -188,6 +193,7 @@ def _per_k_bounds(h: np.ndarray, release: np.ndarray, m: int, lams: np.ndarray,
 
 def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:
     """sum_k of the epoch and release bounds on c_(k) (module docstring; models/epoch-bound.md)."""
+    require_spec(instance, "optsched.exact.bounds.epoch_bound")
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     return int(_completion_bounds_from_costs(epoch_costs(instance, lams), _releases(instance),
                                              instance.memory_limit, lams).sum())
@@ -197,6 +203,7 @@ def lag_matrix(instance: Instance, members: np.ndarray) -> np.ndarray:
     """lag[x, y] = least c_j - c_i over schedules with c_i <= c_j, for i = members[x] and
     j = members[y]: min(o_j, max(0, P_i + P_j - M)) with P = s + o (models/epoch-bound.md §6).
     At c_i request i holds P_i, so j, if still running, has run at most M - P_i - s_j rounds."""
+    require_spec(instance, "optsched.exact.bounds.lag_matrix")
     members = np.asarray(members, dtype=np.int64)
     s, o = (x.astype(np.int64)[members] for x in (instance.prompt, instance.output))
     peak = s + o
@@ -252,6 +259,7 @@ def _machine_completion_bounds(length: np.ndarray, after: int) -> np.ndarray:
 
 def machine_bound(instance: Instance) -> int:
     """sum_k max(machine bound on c_(k), k-th smallest a + o) (models/epoch-bound.md §7)."""
+    require_spec(instance, "optsched.exact.bounds.machine_bound")
     length, after = machine_lengths(instance)
     return int(np.maximum(_machine_completion_bounds(length, after),
                           _kth_release_bound(instance)).sum())
@@ -262,6 +270,7 @@ def interval_bound(instance: Instance, members: np.ndarray) -> int:
     machine problem (interval j cannot start before a_j + o_j - before_j), whose preemptive
     optimum (shortest remaining time first) bounds the sum of the interval ends c_j + after_j
     (models/epoch-bound.md §7)."""
+    require_spec(instance, "optsched.exact.bounds.interval_bound")
     members = np.asarray(members, dtype=np.int64)
     before, after = lag_intervals(instance, members)
     release = _releases(instance)[members]
@@ -285,6 +294,7 @@ def core_bound(instance: Instance, members: np.ndarray) -> int:
     machine with release a_j + L_j and length o_j - L_j; preemptive shortest-remaining-time
     (optimal for that relaxation) bounds the sum. Members with an empty core count a_j + o_j.
     """
+    require_spec(instance, "optsched.exact.bounds.core_bound")
     members = np.asarray(members, dtype=np.int64)
     if members.size == 0:
         return 0
@@ -342,6 +352,7 @@ def chain_bound(instance: Instance, members: np.ndarray) -> int:
     a + o, so the least total over all orders (exact DP over subsets) is a bound. Up to
     :data:`CHAIN_MAX` members; larger sets return 0 (no bound).
     """
+    require_spec(instance, "optsched.exact.bounds.chain_bound")
     members = np.asarray(members, dtype=np.int64)
     k = members.size
     if k == 0 or k > CHAIN_MAX:
@@ -411,6 +422,7 @@ def path_bound(instance: Instance, members: np.ndarray, *,
     members finds the best walk and subgradient steps on mu raise the bound. Every iterate is
     a valid bound and the best is kept.
     """
+    require_spec(instance, "optsched.exact.bounds.path_bound")
     return _path_lagrangian(instance, np.asarray(members, dtype=np.int64), iterations, share)[0]
 
 
@@ -567,6 +579,7 @@ def window_bound(instance: Instance, members: np.ndarray, *,
     >= :func:`window_gaps` of the last two members and gap) instead of being priced by lags.
     For the same multipliers it is never below the path bound's value (every walk costs at
     least its path price). ``start`` warm-starts the multipliers."""
+    require_spec(instance, "optsched.exact.bounds.window_bound")
     return _window_lagrangian(instance, np.asarray(members, dtype=np.int64), iterations,
                               start)[0]
 
@@ -734,6 +747,7 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
     the best split point of the path bound, warm-started from its multipliers
     (``windows=False`` gives the 0.5 bound).
     """
+    require_spec(instance, "optsched.exact.bounds.restriction_bound")
     lams = DEFAULT_LAMBDAS if lams is None else np.asarray(lams, dtype=float)
     n, m = instance.n, instance.memory_limit
     h, rel = epoch_costs(instance, lams), _releases(instance)
@@ -809,6 +823,7 @@ def completion_caps(instance: Instance, upper: int) -> np.ndarray:
     Restricting such a schedule to the other requests leaves a feasible schedule of them, so
     their completions sum to at least their lower bound, and c_i is what is left of ``upper``.
     Costs one :func:`lower_bound` per request (about 0.1 s each at 10-20 requests)."""
+    instance = spec_equivalent(instance)
     caps = np.empty(instance.n, dtype=np.int64)
     for i in range(instance.n):
         others = [r for j, r in enumerate(instance.requests) if j != i]
@@ -825,6 +840,7 @@ BOUND_EFFORTS = ("full", "fast")
 def lower_bound(instance: Instance, *, effort: str = "full") -> BoundReport:
     """The best of the trivial, volume, epoch, machine and restriction bounds, with each part
     and the time taken; ``effort="fast"`` leaves out the path and window bounds."""
+    instance = spec_equivalent(instance)
     check_bound_effort(effort)
     t0 = time.perf_counter()
     restriction, split = restriction_bound(instance, paths=effort == "full")

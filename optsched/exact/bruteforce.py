@@ -14,12 +14,16 @@ optimal initial schedule is returned with the search complete), and a request id
 one before it (same a, s, o) starts no earlier than that one: exchanging the start times of two
 identical requests changes neither the memory profile nor the objective, so some optimal schedule
 has non-decreasing starts along every run of identical requests.
+
+Under a non-SPEC memory convention the search uses the convention's held prompt and held rounds
+(:mod:`optsched.model.conventions`) in place of s_i and o_i; nothing else changes.
 """
 
 from __future__ import annotations
 
 import time
 
+from optsched.model.conventions import held_prompt, held_rounds
 from optsched.model.instance import Instance
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
@@ -36,7 +40,7 @@ def sequential_schedule(instance: Instance) -> Schedule:
     for r in sorted(instance.requests, key=lambda r: (r.arrival, r.id)):
         t = max(t, r.arrival)
         starts[r.id] = t
-        t += r.output_tokens
+        t += held_rounds(r.output_tokens, instance.memory_convention)
     return Schedule(starts)
 
 
@@ -46,16 +50,18 @@ def brute_force(instance: Instance, time_limit: float | None = None,
     reqs = instance.requests
     n = len(reqs)
     m = instance.memory_limit
+    conv = instance.memory_convention
     a = [r.arrival for r in reqs]
-    s = [r.prompt_tokens for r in reqs]
-    o = [r.output_tokens for r in reqs]
+    s = [held_prompt(r.prompt_tokens, conv) for r in reqs]
+    o = [held_rounds(r.output_tokens, conv) for r in reqs]
+    rounds = {r.id: o[k] for k, r in enumerate(reqs)}
     lb0 = sum(a) + sum(o)
     best_sched = sequential_schedule(instance)
-    best = sum(best_sched.starts[r.id] + r.output_tokens for r in reqs)
+    best = best_sched.objective(rounds)
     if initial is not None and validate(instance, initial).valid and \
-            initial.objective({r.id: r.output_tokens for r in reqs}) < best:
+            initial.objective(rounds) < best:
         best_sched = initial
-        best = initial.objective({r.id: r.output_tokens for r in reqs})
+        best = initial.objective(rounds)
     best_starts = [best_sched.starts[r.id] for r in reqs]
     same_as_prev = [k > 0 and (a[k], s[k], o[k]) == (a[k - 1], s[k - 1], o[k - 1])
                     for k in range(n)]

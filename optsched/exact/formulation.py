@@ -15,6 +15,10 @@ Start windows W_i = [a_i, min(T - o_i, a_i + UB - LB0)] where
     :func:`optsched.exact.bounds.completion_caps`, i.e. p_i <= cap_i - o_i.
 All keep at least one optimal schedule, so the optimum is unchanged. A memory row whose
 left-hand side cannot exceed M for any choice is dropped (it is implied).
+
+Under a non-SPEC memory convention the model is built for
+:func:`optsched.model.conventions.spec_equivalent` (s_i and o_i replaced by the held prompt and the
+held rounds; models/time_indexed.md writes the rows out per convention).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optsched.errors import SolverError
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 
 #: Refuse to build models with more nonzeros than this (the solvers would not cope anyway).
@@ -94,7 +98,9 @@ class TimeIndexedModel:
 
 
 def trivial_lower_bound(instance: Instance) -> int:
-    """LB0 = sum_i (a_i + o_i): no request completes before it has arrived and run."""
+    """LB0 = sum_i (a_i + o_i): no request completes before it has arrived and run (held rounds
+    instead of o_i under another memory convention)."""
+    instance = spec_equivalent(instance)
     return int(instance.arrival.sum() + instance.output.sum())
 
 
@@ -103,6 +109,7 @@ def start_windows(instance: Instance, incumbent_value: int | None,
     """The horizon T and the window [earliest, latest] start of each request (module doc);
     ``caps`` (completion caps valid for schedules of value <= ``incumbent_value``) shrink the
     windows further."""
+    instance = spec_equivalent(instance)
     a, o = instance.arrival, instance.output
     horizon = instance.horizon
     slack = None if incumbent_value is None else incumbent_value - trivial_lower_bound(instance)
@@ -123,7 +130,8 @@ def start_windows(instance: Instance, incumbent_value: int | None,
 def build_model(instance: Instance, incumbent_value: int | None = None,
                 caps: np.ndarray | None = None) -> TimeIndexedModel:
     """Build the time-indexed model, windows shrunk by ``incumbent_value`` (and ``caps``, see
-    :func:`start_windows`) if given."""
+    :func:`start_windows`) if given. A non-SPEC instance is built as its SPEC equivalent."""
+    instance = spec_equivalent(instance)
     horizon, windows = start_windows(instance, incumbent_value, caps)
     s, o, m = instance.prompt, instance.output, instance.memory_limit
     nnz = sum((hi - lo + 1) * (int(o[i]) + 1) for i, (lo, hi) in enumerate(windows))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
 from optsched.policies.mcsf import fits_at_all_completions
@@ -28,6 +28,7 @@ def spaced_mcsf(instance: Instance, spacing: int = 0, cap: int | None = None) ->
     """MC-SF (SPEC section 4) with at most ``cap`` starts per round and, while requests are
     running, no start within ``spacing`` rounds of the last start. spacing=0, cap=None is MC-SF
     with true lengths (same tie-breaking: length, then position)."""
+    instance = spec_equivalent(instance)
     if spacing < 0 or (cap is not None and cap < 1):
         raise ValueError("spacing must be >= 0 and cap >= 1 (or None)")
     n, m = instance.n, instance.memory_limit
@@ -61,6 +62,7 @@ def best_spaced_schedule(instance: Instance,
                          grid: Iterable[tuple[int | None, int]] = DEFAULT_GRID
                          ) -> tuple[Schedule, int, tuple[int | None, int]]:
     """The best validated schedule over ``grid``: (schedule, value, (cap, spacing))."""
+    instance = spec_equivalent(instance)
     best = None
     for cap, spacing in grid:
         sched = spaced_mcsf(instance, spacing, cap)

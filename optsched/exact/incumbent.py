@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 
 
 def earliest_fit_schedule(instance: Instance, order: list[int] | None = None) -> Schedule:
-    """Place requests one by one at their earliest memory-feasible start."""
+    """Place requests one by one at their earliest memory-feasible start (any convention: it
+    works on the SPEC-equivalent instance, optsched.model.conventions)."""
+    instance = spec_equivalent(instance)
     a, s, o, m = instance.arrival, instance.prompt, instance.output, instance.memory_limit
     if order is None:
         order = sorted(range(instance.n), key=lambda i: (a[i], o[i], instance.ids[i]))

@@ -42,7 +42,7 @@ import numpy as np
 
 from optsched.errors import SolverError
 from optsched.exact.ramp import staircase_rectangles
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
 
@@ -228,8 +228,10 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     ``workers`` sub-solves run side by side in threads (CP-SAT releases the GIL while it
     solves), in synchronous rounds on the same best schedule (module docstring: with a given
     number of workers, the same ``iterations`` give the same schedule on any machine). The
-    result is validated; it is never worse than the input.
+    result is validated; it is never worse than the input. A non-SPEC instance is searched as
+    its SPEC equivalent (optsched.model.conventions): same schedules, same objective.
     """
+    instance = spec_equivalent(instance)
     report = validate(instance, schedule)
     if not report.valid:
         raise SolverError("LNS needs a valid schedule to start from:\n" + report.summary())

@@ -33,7 +33,7 @@ from optsched.errors import SolverError
 from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_solver
 from optsched.exact.bounds import lag_matrix, large_peak_requests
 from optsched.exact.formulation import start_windows
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 
 if TYPE_CHECKING:
@@ -112,7 +112,9 @@ def lag_pairs(instance: Instance) -> list[tuple[int, int, int, int]]:
 def build_ramp_model(instance: Instance, incumbent_value: int | None = None, *,
                      with_lags: bool = True, caps: np.ndarray | None = None) -> RampModel:
     """The model's data; windows as in the time-indexed model (same proofs). ``with_lags=False``
-    leaves out the lag disjunctions (for benchmarks/bench_ramp_rows.py)."""
+    leaves out the lag disjunctions (for benchmarks/bench_ramp_rows.py). A non-SPEC instance is
+    modelled as its SPEC equivalent (optsched.model.conventions)."""
+    instance = spec_equivalent(instance)
     if int(instance.output.sum()) > MAX_RECTANGLES:
         raise SolverError(f"the ramp-cumulative model would have {int(instance.output.sum()):,} "
                           f"rectangles (limit {MAX_RECTANGLES:,}); too large for exact solving")

@@ -16,7 +16,7 @@ from optsched.exact.formulation import TimeIndexedModel, build_model, trivial_lo
 from optsched.exact.incumbent import earliest_fit_schedule
 from optsched.exact.ramp import RampModel, build_ramp_model, solve_ramp_cpsat
 from optsched.exact.result import SolveResult, Status, integer_bound
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
 
@@ -108,8 +108,26 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     params = SolveParameters(time_limit, threads, seed, log, bound_effort=bound_effort)
     if method == "auto":
         method = choose_method(instance, solver)
-    return _solve(instance, solver, params, initial_solution=initial_solution,
-                  use_incumbent=use_incumbent, method=method)
+    equivalent = spec_equivalent(instance)
+    result = _solve(equivalent, solver, params, initial_solution=initial_solution,
+                    use_incumbent=use_incumbent, method=method)
+    return result if equivalent is instance else _back_to_convention(instance, result)
+
+
+def _back_to_convention(instance: Instance, result: SolveResult) -> SolveResult:
+    """A result solved on :func:`optsched.model.conventions.spec_equivalent` reported for the
+    original instance: same starts and objective (the reduction keeps both), the schedule
+    re-validated under the instance's own convention by the independent validator."""
+    report = validate(instance, result.schedule) if result.schedule is not None else None
+    if report is not None and (not report.valid or report.metrics is None or
+                               report.metrics.total_completion_time != result.objective):
+        raise InvalidSolverSchedule(
+            f"a schedule solved on the SPEC-equivalent instance does not validate with value "
+            f"{result.objective} under memory_convention {instance.memory_convention!r}:\n"
+            + (report.summary() if not report.valid else "objective differs"))
+    return replace(result, instance=instance, validation=report,
+                   parameters={**result.parameters,
+                               "memory_convention": instance.memory_convention})
 
 
 def _solve(instance: Instance, solver: str, params: SolveParameters, *,

@@ -22,6 +22,15 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import InstanceError
+from optsched.model.conventions import (
+    CONVENTIONS,
+    SPEC,
+    check_convention,
+    convention_of,
+    held_prompt,
+    held_rounds,
+    peak_memory,
+)
 from optsched.model.io import atomic_write_text
 
 #: Largest value accepted for any integer field. Beyond it the time-indexed horizon and
@@ -32,7 +41,7 @@ MAX_HORIZON = 10**12
 
 _REQUEST_FIELDS = {"id", "arrival", "prompt_tokens", "output_tokens", "predicted_output_tokens",
                    "metadata"}
-_TOP_FIELDS = {"memory_limit", "requests", "metadata", "name"}
+_TOP_FIELDS = {"memory_limit", "requests", "metadata", "name", "memory_convention"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,9 @@ class Instance:
     requests: tuple[Request, ...]
     metadata: Mapping[str, Any] = field(default_factory=dict)
     name: str | None = None
+    #: optsched.model.conventions.CONVENTIONS: what a started request holds and when it completes
+    #: ("spec" = SPEC §2; JSON field omitted then, so older files and hashes are unchanged)
+    memory_convention: str = SPEC
 
     def __post_init__(self) -> None:
         _check_instance(self)
@@ -118,8 +130,10 @@ class Instance:
 
     @property
     def horizon(self) -> int:
-        """T = max a_i + sum o_i: a safe horizon for an optimal schedule (see models/)."""
-        return int(self.arrival.max() + self.output.sum())
+        """T = max a_i + sum of held rounds (o_i under SPEC §2): a safe horizon for an optimal
+        schedule (see models/)."""
+        extra = CONVENTIONS[self.memory_convention].extra_rounds
+        return int(self.arrival.max() + self.output.sum()) + extra * self.n
 
     @property
     def total_arrival(self) -> int:
@@ -133,31 +147,67 @@ class Instance:
         d["requests"] = [r.to_dict() for r in self.requests]
         if self.metadata:
             d["metadata"] = dict(self.metadata)
+        if self.memory_convention != SPEC:
+            d["memory_convention"] = self.memory_convention
         return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1) + "\n"
 
     def content_hash(self) -> str:
-        """sha256 of the scheduling content (M and the requests' a, s, o, ids), not metadata."""
-        core = {"memory_limit": self.memory_limit,
-                "requests": [[r.id, r.arrival, r.prompt_tokens, r.output_tokens]
-                             for r in self.requests]}
+        """sha256 of the scheduling content (M, the requests' a, s, o, ids and a non-SPEC memory
+        convention), not metadata."""
+        core: dict[str, Any] = {"memory_limit": self.memory_limit,
+                                "requests": [[r.id, r.arrival, r.prompt_tokens, r.output_tokens]
+                                             for r in self.requests]}
+        if self.memory_convention != SPEC:  # a different problem; SPEC hashes are unchanged
+            core["memory_convention"] = self.memory_convention
         blob = json.dumps(core, sort_keys=True, separators=(",", ":")).encode()
         return "sha256:" + hashlib.sha256(blob).hexdigest()
 
     def with_requests(self, requests: Iterable[Request], memory_limit: int | None = None,
                       metadata: Mapping[str, Any] | None = None) -> Instance:
-        """A copy with other requests (and optionally another M or metadata)."""
+        """A copy with other requests (and optionally another M or metadata); same convention."""
         return Instance(self.memory_limit if memory_limit is None else memory_limit,
                         tuple(requests), dict(self.metadata if metadata is None else metadata),
-                        self.name)
+                        self.name, self.memory_convention)
+
+    def with_convention(self, memory_convention: str) -> Instance:
+        """The same requests under another memory convention (optsched.model.conventions)."""
+        return Instance(self.memory_limit, self.requests, dict(self.metadata), self.name,
+                        memory_convention)
+
+
+def spec_equivalent(instance: Instance) -> Instance:
+    """The SPEC §2 instance with the same feasible schedules and objective (module doc); the
+    instance itself when it already uses SPEC §2. Request ids are kept, so a schedule of one is
+    a schedule of the other; predictions are shifted like the true lengths."""
+    name = convention_of(instance)
+    if name == SPEC:
+        return instance
+    conv = CONVENTIONS[name]
+    reqs = []
+    for r in instance.requests:
+        pred = r.predicted_output_tokens
+        reqs.append(type(r)(r.id, r.arrival, held_prompt(r.prompt_tokens, name),
+                            held_rounds(r.output_tokens, name), None if pred is None
+                            else pred + conv.extra_rounds, r.metadata))
+    meta = dict(instance.metadata) | {"spec_equivalent_of": name}
+    return type(instance)(instance.memory_limit, tuple(reqs), meta, instance.name)
+
+
+def planned_lengths_under(instance: Instance, lengths: list[int] | None) -> list[int] | None:
+    """Planned output lengths of a policy translated to held rounds (None stays None)."""
+    if lengths is None:
+        return None
+    return [held_rounds(int(x), convention_of(instance)) for x in lengths]
 
 
 def make_instance(memory_limit: int, outputs: Iterable[int], prompts: Iterable[int] | int = 0,
                   arrivals: Iterable[int] | int = 0, *, ids: Iterable[str] | None = None,
                   predicted: Iterable[int] | None = None,
-                  metadata: Mapping[str, Any] | None = None, name: str | None = None) -> Instance:
+                  metadata: Mapping[str, Any] | None = None, name: str | None = None,
+                  memory_convention: str = "spec") -> Instance:
     """Build an instance from plain lists (ids default to ``r0, r1, ...``)."""
     outs = [int(x) for x in outputs]
     n = len(outs)
@@ -169,7 +219,7 @@ def make_instance(memory_limit: int, outputs: Iterable[int], prompts: Iterable[i
         raise InstanceError("outputs, prompts, arrivals, ids and predictions need equal lengths")
     reqs = tuple(Request(i, a, s, o, p) for i, a, s, o, p in zip(ids_, arr, prs, outs, pred,
                                                                     strict=True))
-    return Instance(int(memory_limit), reqs, dict(metadata or {}), name)
+    return Instance(int(memory_limit), reqs, dict(metadata or {}), name, memory_convention)
 
 
 def _broadcast(values: Iterable[int] | int, n: int) -> list[int]:
@@ -194,6 +244,8 @@ def _check_int(value: Any, where: str, minimum: int) -> int:
 
 def _check_instance(inst: Instance) -> None:
     _check_int(inst.memory_limit, "memory_limit", 1)
+    conv = inst.memory_convention
+    shift = check_convention(conv).prompt_shift
     if not isinstance(inst.requests, tuple) or not inst.requests:
         raise InstanceError("requests: the instance must contain at least one request")
     seen: set[str] = set()
@@ -205,15 +257,21 @@ def _check_instance(inst: Instance) -> None:
             raise InstanceError(f"{label}: duplicate id {r.id!r}")
         seen.add(r.id)
         _check_int(r.arrival, f"{label}: field 'arrival'", 0)
-        _check_int(r.prompt_tokens, f"{label}: field 'prompt_tokens'", 0)
+        # a convention that holds one token less than the prompt needs a prompt of >= 1 token
+        _check_int(r.prompt_tokens, f"{label}: field 'prompt_tokens'"
+                   + (f" (memory_convention {conv!r})" if shift else ""), -shift)
         _check_int(r.output_tokens, f"{label}: field 'output_tokens'", 1)
         if r.predicted_output_tokens is not None:
             _check_int(r.predicted_output_tokens, f"{label}: field 'predicted_output_tokens'", 1)
-        if r.prompt_tokens + r.output_tokens > inst.memory_limit:
+        peak = peak_memory(r.prompt_tokens, r.output_tokens, conv)
+        if peak > inst.memory_limit:
+            how = ("prompt_tokens + output_tokens" if conv == SPEC else
+                   f"its peak under memory_convention {conv!r}")
             raise InstanceError(
-                f"{label}: can never run: prompt_tokens + output_tokens = "
-                f"{r.prompt_tokens} + {r.output_tokens} = {r.prompt_tokens + r.output_tokens} "
-                f"exceeds memory_limit {inst.memory_limit}")
+                f"{label}: can never run: {how} = "
+                f"{r.prompt_tokens} + {r.output_tokens}"
+                + ("" if peak == r.prompt_tokens + r.output_tokens else " - 1") +
+                f" = {peak} exceeds memory_limit {inst.memory_limit}")
     horizon = max(r.arrival for r in inst.requests) + sum(r.output_tokens for r in inst.requests)
     if horizon > MAX_HORIZON:
         raise InstanceError(f"requests: horizon max(arrival) + sum(output_tokens) = {horizon} is "
@@ -275,7 +333,9 @@ def instance_from_dict(data: Any) -> Instance:
                            f"{label}: field 'predicted_output_tokens'", 1)),
             metadata=rmeta,
         ))
-    return Instance(data["memory_limit"], tuple(reqs), meta, name)
+    conv = data.get("memory_convention", SPEC)
+    check_convention(conv)
+    return Instance(data["memory_limit"], tuple(reqs), meta, name, conv)
 
 
 def read_json_file(path: str | Path, what: str) -> Any:

@@ -2,8 +2,9 @@
 
 It shares no code with any solver or policy: it reads only the instance's numbers and the start
 times, rebuilds the memory profile round by round (SPEC §2: request i holds s_i + (t - p_i)
-tokens at t = p_i+1 .. p_i+o_i), and checks every rule. Every schedule that optsched reports
-passes through :func:`validate` first.
+tokens at t = p_i+1 .. p_i+o_i; under another declared memory convention the held prompt and
+the number of held rounds come from :mod:`optsched.model.conventions`), and checks every rule. Every
+schedule that optsched reports passes through :func:`validate` first.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from optsched.errors import ScheduleError
+from optsched.model.conventions import completion_time, held_prompt, held_rounds
 from optsched.model.instance import Instance
 from optsched.model.schedule import Schedule
 
@@ -75,6 +77,7 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
     """Check ``schedule`` against ``instance``: arrivals, completeness, memory <= M at every t."""
     violations: list[Violation] = []
     reqs = {r.id: r for r in instance.requests}
+    conv = instance.memory_convention
     for rid in schedule.starts:
         if rid not in reqs:
             violations.append(Violation("unknown", f"request {rid!r} is not in the instance", rid))
@@ -92,7 +95,7 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
             violations.append(Violation(
                 "before_arrival", f"request {rid!r} starts at {p} before its arrival {r.arrival}",
                 rid, p))
-        runs.append((rid, int(p), r.output_tokens))
+        runs.append((rid, int(p), held_rounds(r.output_tokens, conv)))
     for a in schedule.aborted:
         found = reqs.get(a.id)
         if found is None:
@@ -103,9 +106,10 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
         problems = []
         if a.start < r.arrival:
             problems.append(f"starts at {a.start} before arrival {r.arrival}")
-        if not a.start <= a.end < a.start + r.output_tokens:
-            problems.append(f"end {a.end} must lie in [start, start + output_tokens - 1] = "
-                            f"[{a.start}, {a.start + r.output_tokens - 1}]")
+        rounds = held_rounds(r.output_tokens, conv)
+        if not a.start <= a.end < a.start + rounds:
+            problems.append(f"end {a.end} must lie in [start, start + held rounds - 1] = "
+                            f"[{a.start}, {a.start + rounds - 1}]")
         final = schedule.starts.get(a.id)
         if final is not None and final < a.end:
             problems.append(f"final start {final} is before the eviction at {a.end}")
@@ -125,7 +129,8 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
 
     metrics = None
     if all(r.id in schedule.starts for r in instance.requests):
-        comp = [schedule.starts[r.id] + r.output_tokens for r in instance.requests]
+        comp = [completion_time(schedule.starts[r.id], r.output_tokens, conv)
+                for r in instance.requests]
         total = int(sum(comp))
         latency = total - instance.total_arrival
         makespan = int(max(comp))
@@ -147,8 +152,9 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
 def _memory_profile(instance: Instance, runs: list[tuple[str, int, int]]) -> np.ndarray:
     """Memory at every t = 0..last round, rebuilt from the runs with difference arrays.
 
-    A run of request i started at p lasting L rounds adds s_i + (t - p) at t = p+1..p+L, i.e.
-    ``count * t + offset`` with count 1 and offset s_i - p on that range.
+    A run of request i started at p lasting L rounds adds h_i + (t - p) at t = p+1..p+L, i.e.
+    ``count * t + offset`` with count 1 and offset h_i - p on that range (h_i = s_i under
+    SPEC §2, the convention's held prompt otherwise).
     """
     if not runs:
         return np.zeros(1, dtype=np.int64)
@@ -162,7 +168,7 @@ def _memory_profile(instance: Instance, runs: list[tuple[str, int, int]]) -> np.
     offset = np.zeros(size, dtype=np.int64)
     index = instance.index
     for rid, p, length in runs:
-        s = instance.requests[index[rid]].prompt_tokens
+        s = held_prompt(instance.requests[index[rid]].prompt_tokens, instance.memory_convention)
         lo = max(p + 1, 0)
         hi = p + length + 1
         if hi <= lo:

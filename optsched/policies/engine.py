@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from optsched.errors import OptschedError
+from optsched.model.conventions import require_spec
 from optsched.model.instance import Instance
 from optsched.model.schedule import AbortedRun, Schedule
 from optsched.policies.predictions import Predictions, parse_predictions
@@ -173,6 +174,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
     With a ``clock`` (:class:`optsched.policies.clock.RoundClock`) rounds last what its batch-time
     model says and requests arrive at its arrival seconds (the instance's arrival rounds are
     ignored); without one, every round is one unit, exactly as before."""
+    require_spec(instance, "the online engine")
     t0 = time.perf_counter()
     pred = parse_predictions(predictions, instance, seed)
     n, M = instance.n, instance.memory_limit

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, planned_lengths_under, spec_equivalent
 from optsched.model.schedule import Schedule
 
 
@@ -32,8 +32,11 @@ def mcsf_reference(instance: Instance, lengths: Sequence[int] | None = None) -> 
     output length are broken by position in the instance (the papers' "by id", ids being 1..n).
     At every round t: keep the running requests; sort the arrived waiting requests by planned
     length; add them in that order while :func:`fits_at_all_completions` holds, stopping at the
-    first that does not fit; start the added ones at t.
+    first that does not fit; start the added ones at t. A non-SPEC instance is planned as its
+    SPEC equivalent (optsched.model.conventions).
     """
+    lengths = planned_lengths_under(instance, None if lengths is None else list(lengths))
+    instance = spec_equivalent(instance)
     n = instance.n
     plan = list(instance.output if lengths is None else lengths)
     arrival = [int(x) for x in instance.arrival]

@@ -18,7 +18,7 @@ from bisect import insort
 from collections.abc import Sequence
 
 from optsched.errors import InstanceError
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, planned_lengths_under, spec_equivalent
 from optsched.model.schedule import Schedule
 from optsched.policies.feasibility import FutureMemory
 
@@ -41,8 +41,12 @@ def mcsf_fast(instance: Instance, lengths: Sequence[int] | None = None) -> Sched
     """MC-SF offline or with arrivals; returns exactly :func:`mcsf_reference`'s schedule.
 
     ``lengths`` are the output lengths the policy plans with (default: the true ones); ties in
-    planned length are broken by position in the instance, as in the reference.
+    planned length are broken by position in the instance, as in the reference. Under a
+    non-SPEC memory convention it plans on the SPEC-equivalent instance (optsched.model.conventions;
+    lengths become held rounds, which keeps their order).
     """
+    lengths = planned_lengths_under(instance, None if lengths is None else list(lengths))
+    instance = spec_equivalent(instance)
     n = instance.n
     plan = planned_lengths(instance, lengths)
     arrival = instance.arrival.tolist()

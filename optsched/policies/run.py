@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from optsched.errors import OptschedError
-from optsched.model.instance import Instance
+from optsched.errors import OptschedError, SolverError
+from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 from optsched.model.validate import ValidationReport, validate
 from optsched.policies.base import Policy
@@ -151,8 +151,16 @@ def run_policy(instance: Instance, policy: str | Policy, *,
     or a :class:`~optsched.policies.timemodel.BatchTimeModel`; it needs ``arrival_seconds`` (one per
     request), and the round schedule is then validated against the arrival rounds the clock
     revealed (see :mod:`optsched.policies.clock`). The policy sees nothing of the time model.
+
+    A non-SPEC instance runs in the engine as its SPEC equivalent (optsched.model.conventions:
+    the same memory in every round) with exact predictions only, and is validated under its own
+    convention.
     """
     t0 = time.perf_counter()
+    engine_instance = spec_equivalent(instance)
+    if engine_instance is not instance and predictions not in (None, "exact"):
+        raise SolverError(f"predictions {predictions!r}: a memory_convention other than 'spec' "
+                          "runs with exact predictions only")
     if isinstance(policy, str):
         pol = make_policy(policy, **policy_kwargs)
         name = policy
@@ -170,8 +178,8 @@ def run_policy(instance: Instance, policy: str | Policy, *,
     elif arrival_seconds is not None:
         raise TimeModelError("arrival_seconds given without a time model (unit rounds use the "
                              "instance's arrival rounds)")
-    res: EngineResult = simulate(instance, pol, predictions, seed=seed, stall_limit=stall_limit,
-                                 clock=clock)
+    res: EngineResult = simulate(engine_instance, pol, predictions, seed=seed,
+                                 stall_limit=stall_limit, clock=clock)
     checked = instance if clock is None else clock.round_instance(instance)
     report = validate(checked, res.schedule)
     if not report.valid:
@@ -180,7 +188,7 @@ def run_policy(instance: Instance, policy: str | Policy, *,
     if clock is not None and (problems := clock.check()):
         raise InvalidPolicySchedule(f"policy {name!r}: the clock is inconsistent: "
                                     + "; ".join(problems))
-    metrics = res.metrics(instance)
+    metrics = res.metrics(engine_instance)
     per_request = None
     if clock is not None:
         ids = instance.ids
