@@ -37,8 +37,10 @@ from optsched.schedule import Schedule
 
 #: Share of the time limit the LNS incumbent search gets before CP-SAT runs.
 LNS_SHARE = 0.25
-#: LNS iterations without a time limit (deterministic: same schedule every run).
-LNS_ITERATIONS = 100
+#: LNS sub-solves per request without a time limit, at most :data:`LNS_MAX_ITERATIONS`
+#: (deterministic: the same schedule every run).
+LNS_ITERATIONS_PER_REQUEST = 5
+LNS_MAX_ITERATIONS = 100
 
 #: CP-SAT worker mixes: (subsolvers for >= 2 workers, one-worker parameter or None).
 PROFILES: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -95,7 +97,8 @@ def run_layered(instance: Instance, params: SolveParameters, incumbent: Schedule
     t0 = time.perf_counter()
     share = None if params.time_limit is None else LNS_SHARE * params.time_limit
     lns = improve_schedule(instance, incumbent, time_limit=share,
-                           iterations=LNS_ITERATIONS if share is None else None,
+                           iterations=None if share is not None else min(
+                               LNS_MAX_ITERATIONS, LNS_ITERATIONS_PER_REQUEST * instance.n),
                            seed=params.seed, workers=params.threads, target=lower)
     note = f"LNS {lns.initial_value} -> {lns.value} ({lns.iterations} sub-solves)"
     if lns.value <= lower:

@@ -111,6 +111,10 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     check_bound_effort(bound_effort)
     if profile != "default" and method != "layered":
         raise SolverError(f"profile {profile!r} applies to method 'layered' only")
+    if method == "layered":
+        from optsched.exact.layered import check_profile
+
+        check_profile(profile)
     params = SolveParameters(time_limit, threads, seed, log, bound_effort=bound_effort)
     if method == "auto":
         method = choose_method(instance, solver)
