@@ -154,3 +154,13 @@ def test_cli_baseline_must_be_a_variant(run_cli):
     r = run_cli("bench", "exact", "--set", "quick", "--variants", "heuristic", "--baseline",
                 "auto", "--no-progress")
     assert r.code == 2 and "--baseline" in r.err and "Traceback" not in r.err
+
+
+def test_cli_prints_the_baseline_table(run_cli):
+    """`bench exact --baseline` prints the before/after table after the summary, and in JSON."""
+    args = ("bench", "exact", "--set", "quick", "--limit", "1", "--variants", "heuristic",
+            "--baseline", "heuristic", "--time-limit", "5", "--no-progress")
+    r = run_cli(*args)
+    assert r.code == 0 and "against heuristic" in r.out and "objective ratio" in r.out
+    r = run_cli(*args, "--json")
+    assert r.code == 0 and '"baseline_summary"' in r.out
