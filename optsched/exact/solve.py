@@ -166,7 +166,10 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     if method == "layered":
         from optsched.exact.layered import run_layered
 
-        model, out, incumbent, note = run_layered(instance, params, incumbent, lb0, profile)
+        left = None if params.time_limit is None else max(  # the bounds took time already
+            params.time_limit - (time.perf_counter() - t0), 0.01)
+        model, out, incumbent, note = run_layered(
+            instance, replace(params, time_limit=left), incumbent, lb0, profile)
         incumbent_value = incumbent.objective(_outputs(instance))
         if out is None:
             return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
