@@ -168,12 +168,14 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
 
         left = None if params.time_limit is None else max(  # the bounds took time already
             params.time_limit - (time.perf_counter() - t0), 0.01)
-        model, out, incumbent, note = run_layered(
+        model, out, improved, note = run_layered(
             instance, replace(params, time_limit=left), incumbent, lb0, profile)
-        incumbent_value = incumbent.objective(_outputs(instance))
+        value = improved.objective(_outputs(instance))
+        source = "solver" if value < incumbent_value else "incumbent"
+        incumbent, incumbent_value = improved, value
         if out is None:
             return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
-                                     note, solver="cpsat", source="solver")
+                                     note, solver="cpsat", source=source)
         out.raw_status = note
         schedule = out.schedule
     elif method == "cumulative":
