@@ -135,6 +135,8 @@ def colgen_bound(instance: Instance, incumbent: Schedule, *, block_size: int = 2
 
     Stops when no column prices out (LP optimum reached), at ``time_limit`` seconds or after
     ``max_iterations`` pricing rounds; the bound is valid in every case."""
+    import highspy
+
     from optsched.exact.backends import new_highs
     from optsched.validate import validate
 
@@ -151,7 +153,7 @@ def colgen_bound(instance: Instance, incumbent: Schedule, *, block_size: int = 2
     m = float(instance.memory_limit)
 
     h = new_highs()
-    inf = 1e30
+    inf = highspy.kHighsInf
     nb = len(blocks)
     for _ in range(nb):  # convexity rows 0..nb-1, then memory rows nb..nb+horizon-1
         h.addRow(1.0, 1.0, 0, np.array([], dtype=np.int32), np.array([]))

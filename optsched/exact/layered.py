@@ -27,7 +27,9 @@ validated schedule (:func:`optsched.exact.solve.solve` does that check).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from optsched.errors import SolverError
 from optsched.exact.backends import BackendOutcome, SolveParameters
@@ -66,7 +68,7 @@ def layered_rectangles(prompt: int, output: int) -> list[tuple[int, int, int]]:
     return rects + [(j, output - j + 1, 1) for j in range(1, output + 1)]
 
 
-def configure(profile: str, threads: int):
+def configure(profile: str, threads: int) -> Callable[[Any], None] | None:
     """A function that sets ``profile``'s workers on CP-SAT parameters (None for default)."""
     check_profile(profile)
     subsolvers, single = PROFILES[profile]
