@@ -37,8 +37,11 @@ from optsched.exact.ramp import RampModel, build_ramp_model, solve_ramp_cpsat
 from optsched.instance import Instance
 from optsched.schedule import Schedule
 
-#: Share of the time limit the LNS incumbent search gets before CP-SAT runs.
+#: Share of the time limit the LNS incumbent search gets before CP-SAT runs (0: no LNS).
 LNS_SHARE = 0.25
+#: Post the combinatorial bound as an objective cut (benchmarks/bench_layered_parts.py
+#: switches it off to measure what it does).
+USE_OBJECTIVE_CUT = True
 #: LNS sub-solves per request without a time limit, at most :data:`LNS_MAX_ITERATIONS`
 #: (deterministic: the same schedule every run).
 LNS_ITERATIONS_PER_REQUEST = 5
@@ -98,9 +101,11 @@ def run_layered(instance: Instance, params: SolveParameters, incumbent: Schedule
     check_profile(profile)
     t0 = time.perf_counter()
     share = None if params.time_limit is None else LNS_SHARE * params.time_limit
-    lns = improve_schedule(instance, incumbent, time_limit=share,
-                           iterations=None if share is not None else min(
-                               LNS_MAX_ITERATIONS, LNS_ITERATIONS_PER_REQUEST * instance.n),
+    iterations = None if share is not None else min(
+        LNS_MAX_ITERATIONS, LNS_ITERATIONS_PER_REQUEST * instance.n)
+    if LNS_SHARE <= 0:
+        share, iterations = None, 0
+    lns = improve_schedule(instance, incumbent, time_limit=share, iterations=iterations,
                            seed=params.seed, workers=params.threads, target=lower)
     note = f"LNS {lns.initial_value} -> {lns.value} ({lns.iterations} sub-solves)"
     if lns.value <= lower:
@@ -109,5 +114,6 @@ def run_layered(instance: Instance, params: SolveParameters, incumbent: Schedule
         params.time_limit - (time.perf_counter() - t0), 0.01)
     model = build_ramp_model(instance, lns.value)
     out = solve_ramp_cpsat(model, replace(params, time_limit=left), lns.schedule,
-                           objective_cut=lower, configure=configure(profile, params.threads))
+                           objective_cut=lower if USE_OBJECTIVE_CUT else None,
+                           configure=configure(profile, params.threads))
     return model, out, lns.schedule, note + f"; CP-SAT profile {profile}: {out.raw_status}"
