@@ -55,3 +55,17 @@ def test_bench_lns_quick_compares_worker_counts():
     out = _run("bench_lns.py", "--set", "quick", "--limit", "1", "--time-limit", "1")
     assert "1w ratio" in out.stdout and "2w ratio" in out.stdout
     assert "geometric-mean ratio" in out.stdout
+
+
+def test_bench_colgen_quick_prints_every_bound():
+    """bench_colgen.py --set quick exits 0 with one row per instance and a mean row."""
+    out = _run("bench_colgen.py", "--set", "quick", "--limit", "1", "--time-limit", "5",
+               "--lns", "0")
+    assert "m1-tiny-s0" in out.stdout and "m2-tiny-s0" in out.stdout
+    assert "colgen, pairs" in out.stdout and "mean " in out.stdout
+
+
+def test_bench_layered_parts_quick_compares_all_variants():
+    """bench_layered_parts.py --set quick exits 0 with a row per family and variant."""
+    out = _run("bench_layered_parts.py", "--set", "quick", "--limit", "1", "--time-limit", "2")
+    assert out.stdout.count("no cut, no LNS") == 2 and out.stdout.count("(layered)") == 2

@@ -10,6 +10,8 @@ from optsched.errors import OptschedError
 from optsched.exact.benchmark import (
     INSTANCE_SETS,
     VARIANTS,
+    baseline_summary,
+    baseline_table,
     cactus_plot,
     disagreements,
     instance_set,
@@ -60,6 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "same command with the same FILE again to resume: solves already recorded "
                    "(same instance, variant, time limit, threads, seed and optsched version) "
                    "are not run again")
+    e.add_argument("--baseline", metavar="VARIANT",
+                   help="also print the before/after table: per family and variant the proven "
+                   "count, its change, the mean gap and the mean objective and bound ratios to "
+                   "this variant on the same instances (it must be one of --variants)")
     e.add_argument("--out", metavar="FILE.parquet", help="write one row per solve as Parquet")
     e.add_argument("--plot", metavar="FILE.png", help="write a cactus plot")
     e.add_argument("--json", action="store_true", help="print rows and summary as JSON")
@@ -86,6 +92,9 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
     check_output_path(args.plot, "--plot")
     check_output_path(args.checkpoint, "--checkpoint")
     variants = parse_variants(args.variants)
+    if args.baseline is not None and args.baseline not in {v.name for v in variants}:
+        raise OptschedError(f"--baseline: {args.baseline!r} is not one of --variants "
+                            f"({args.variants})")
     cases = instance_set(args.instance_set)
     if args.limit is not None:
         cases = [c for c in cases if c.seed < args.limit]
@@ -108,11 +117,18 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"set": args.instance_set, "time_limit": args.time_limit,
                     "threads": args.threads, "rows": rows, "summary": summarize(rows),
-                    "disagreements": problems})
+                    "disagreements": problems}
+                   | ({} if args.baseline is None else
+                      {"baseline": args.baseline,
+                       "baseline_summary": baseline_summary(rows, args.baseline)}))
     else:
         print(f"set {args.instance_set}: {len(cases)} instances, time limit "
               f"{args.time_limit:g} s, {args.threads} thread(s) per solve, {args.jobs} job(s)")
         print(summary_table(rows))
+        if args.baseline is not None:
+            print(f"\nagainst {args.baseline} (ratios: variant / {args.baseline} on the same "
+                  "instance, means)")
+            print(baseline_table(rows, args.baseline))
     for p in problems:
         print(f"optsched: DISAGREEMENT: {p}", file=sys.stderr)
     return 1 if problems else 0

@@ -171,18 +171,7 @@ class HighsBackend:
         h.setOptionValue("random_seed", int(params.seed))
         if params.time_limit is not None:
             h.setOptionValue("time_limit", float(params.time_limit))
-        nv = model.num_vars
-        inf = highspy.kHighsInf
-        h.addVars(nv, np.zeros(nv), np.ones(nv))
-        h.changeColsCost(nv, np.arange(nv, dtype=np.int32), model.cost.astype(float))
-        h.changeColsIntegrality(nv, np.arange(nv, dtype=np.int32),
-                                np.array([highspy.HighsVarType.kInteger] * nv))
-        for idx in model.request_vars:
-            h.addRow(1.0, 1.0, idx.size, idx.astype(np.int32), np.ones(idx.size))
-        m = float(model.instance.memory_limit)
-        for row in model.rows:
-            h.addRow(-inf, m, row.vars.size, row.vars.astype(np.int32),
-                     row.coefs.astype(float))
+        add_time_indexed(h, model, integer=True)
         if hint is not None:
             sol = highspy.HighsSolution()
             sol.col_value = list(map(float, hint))
@@ -207,6 +196,25 @@ class HighsBackend:
         version = f"highspy {h.version()}" if hasattr(h, "version") else "highspy"
         return BackendOutcome(raw, status == highspy.HighsModelStatus.kOptimal, infeasible,
                               values, bound, version, runtime)
+
+
+def add_time_indexed(h: Any, model: TimeIndexedModel, *, integer: bool) -> None:
+    """Load the time-indexed model into the HiGHS object ``h`` (binary, or its LP relaxation
+    with ``integer=False``, as :mod:`optsched.exact.colgen` compares against)."""
+    import highspy
+
+    nv = model.num_vars
+    inf = highspy.kHighsInf
+    h.addVars(nv, np.zeros(nv), np.ones(nv))
+    h.changeColsCost(nv, np.arange(nv, dtype=np.int32), model.cost.astype(float))
+    if integer:
+        h.changeColsIntegrality(nv, np.arange(nv, dtype=np.int32),
+                                np.array([highspy.HighsVarType.kInteger] * nv))
+    for idx in model.request_vars:
+        h.addRow(1.0, 1.0, idx.size, idx.astype(np.int32), np.ones(idx.size))
+    m = float(model.instance.memory_limit)
+    for row in model.rows:
+        h.addRow(-inf, m, row.vars.size, row.vars.astype(np.int32), row.coefs.astype(float))
 
 
 def new_highs(log: bool = False) -> Any:  # a highspy.Highs (highspy has no type stubs)

@@ -35,6 +35,8 @@ class Variant:
     solver: str
     method: str
     help: str
+    #: CP-SAT worker profile (method "layered" only; optsched.exact.layered.PROFILES)
+    profile: str = "default"
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -54,6 +56,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "epoch lower bound"),
     Variant("auto", "cpsat", "auto", "the default solve path: portfolio up to 20 requests, "
             "epoch up to 30, lns above"),
+    Variant("layered", "cpsat", "layered", "LNS incumbent, then the layered CP-SAT model with "
+            "the combinatorial bound as objective cut, complete hint, default workers"),
+    *(Variant(f"layered-{p}", "cpsat", "layered", f"as layered, CP-SAT workers: {w}", p)
+      for p, w in (("lbtree", "lower-bound tree search + default LP"),
+                   ("shaving", "objective shaving + default LP"),
+                   ("bound", "lower-bound tree search + objective shaving + max LP"))),
 )}
 
 #: Model 1 sizes and Model 2 horizons of the ``frontier`` set: how far proofs reach.
@@ -156,7 +164,7 @@ def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
 
     inst = case.instance()
     res = solve(inst, variant.solver, time_limit=time_limit, threads=threads, seed=seed,
-                method=variant.method)
+                method=variant.method, profile=variant.profile)
     return {
         "instance": case.name, "family": case.family, "seed": case.seed, "n": inst.n,
         "memory_limit": inst.memory_limit, "instance_hash": inst.content_hash(),
@@ -274,6 +282,54 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
                      f"{s['max_time']:.2f}", _pct(s["mean_gap"]), _pct(s["max_gap"])])
     return table(body, ["family", "variant", "proven", "median s", "max s", "mean gap",
                         "max gap"])
+
+
+def baseline_summary(rows: list[dict[str, Any]], baseline: str) -> list[dict[str, Any]]:
+    """Per (family, variant), and over all families ("all"): proven count and mean gap, and
+    against ``baseline`` on the same instances: proven delta, mean objective ratio and mean
+    bound ratio (variant / baseline; objective < 1 and bound > 1 are better).
+
+    Raises :class:`OptschedError` when no row is of the baseline variant."""
+    base = {r["instance"]: r for r in rows if r["variant"] == baseline}
+    if not base:
+        raise OptschedError(f"--baseline: no result of variant {baseline!r}; add it to "
+                            "--variants")
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["instance"] in base:
+            for family in (r["family"], "all"):
+                groups.setdefault((family, r["variant"]), []).append(r)
+    out = []
+    for (family, variant), rs in sorted(groups.items(), key=lambda kv: kv[0][0] == "all"):
+        pairs = [(r, base[r["instance"]]) for r in rs]
+        gaps = [r["gap"] for r in rs if r["gap"] is not None]
+        obj = [r["objective"] / b["objective"] for r, b in pairs
+               if r["objective"] is not None and b["objective"]]
+        bnd = [r["bound"] / b["bound"] for r, b in pairs if r["bound"] is not None and b["bound"]]
+        proven = sum(r["status"] == "optimal" for r in rs)
+        out.append({
+            "family": family, "variant": variant, "runs": len(rs), "proven": proven,
+            "proven_delta": proven - sum(b["status"] == "optimal" for _, b in pairs),
+            "mean_gap": statistics.fmean(gaps) if gaps else None,
+            "objective_ratio": statistics.fmean(obj) if obj else None,
+            "bound_ratio": statistics.fmean(bnd) if bnd else None,
+        })
+    return out
+
+
+def baseline_table(rows: list[dict[str, Any]], baseline: str) -> str:
+    """:func:`baseline_summary` as a fixed-width text table (the before/after table)."""
+    from optsched.cli.common import table
+
+    body = [[s["family"], s["variant"], f"{s['proven']}/{s['runs']}", f"{s['proven_delta']:+d}",
+             _pct(s["mean_gap"]), _ratio(s["objective_ratio"]), _ratio(s["bound_ratio"])]
+            for s in baseline_summary(rows, baseline)]
+    return table(body, ["family", "variant", "proven", f"vs {baseline}", "mean gap",
+                        "objective ratio", "bound ratio"])
+
+
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
 
 
 def _pct(x: float | None) -> str:

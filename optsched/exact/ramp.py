@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -135,8 +136,13 @@ def staircase_rectangles(cp: cp_model.CpModel, start: cp_model.LinearExprT, prom
 
 
 def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
-                     hint: Schedule | None) -> BackendOutcome:
-    """Build the CP-SAT model, solve it, and return the raw outcome with its schedule."""
+                     hint: Schedule | None, *, objective_cut: int | None = None,
+                     configure: Callable[[Any], None] | None = None) -> BackendOutcome:
+    """Build the CP-SAT model, solve it, and return the raw outcome with its schedule.
+
+    ``objective_cut`` (a proven lower bound) is posted as the row objective >= cut, and
+    ``configure`` may change the solver's parameters before the solve (both used by
+    :mod:`optsched.exact.layered`)."""
     import ortools
     from ortools.sat.python import cp_model
 
@@ -163,6 +169,8 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
         cp.add(p[j] + int(o[j]) >= p[i] + int(o[i]) + lag_ij).only_enforce_if(i_first)
         cp.add(p[i] + int(o[i]) >= p[j] + int(o[j]) + lag_ji).only_enforce_if(~i_first)
     cp.minimize(sum(p) + int(o.sum()))
+    if objective_cut is not None:
+        cp.add(sum(p) + int(o.sum()) >= int(objective_cut))
     if hint is not None:
         starts = [int(hint.starts[rid]) for rid in inst.ids]
         for group in model.identical:  # the hint must respect the symmetry order
@@ -174,6 +182,8 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
             cp.add_hint(i_first, starts[i] + int(o[i]) <= starts[j] + int(o[j]))
 
     solver = new_cpsat_solver(params)
+    if configure is not None:
+        configure(solver.parameters)
     t0 = time.perf_counter()
     status = solver.solve(cp)
     runtime = time.perf_counter() - t0

@@ -52,6 +52,9 @@ METHOD_SUMMARIES: dict[str, str] = {
            "the 'epoch' incumbent for the whole time limit; combinatorial bound only, so "
            "optimal only when the bound meets the schedule",
     "heuristic": "no solver: the incumbent and the combinatorial bound (large instances)",
+    "layered": "CP-SAT only: LNS incumbent for a quarter of the time, then the layered "
+               "(ramp-cumulative) model with the combinatorial bound as an objective cut and a "
+               "complete hint; worker mix by profile (optsched.exact.layered)",
 }
 METHODS = tuple(METHOD_SUMMARIES)
 DEFAULT_METHOD = "auto"
@@ -76,7 +79,8 @@ class InvalidSolverSchedule(RuntimeError):
 def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None = None,
           threads: int = 1, seed: int = 0, initial_solution: Schedule | None = None,
           log: bool = False, use_incumbent: bool = True,
-          method: str = DEFAULT_METHOD, bound_effort: str = "full") -> SolveResult:
+          method: str = DEFAULT_METHOD, bound_effort: str = "full",
+          profile: str = "default") -> SolveResult:
     """Solve ``instance`` exactly with ``solver`` and return a validated :class:`SolveResult`.
 
     An incumbent warm-starts the backend and, with ``use_incumbent``, shrinks the start
@@ -94,7 +98,8 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     (:func:`choose_method`), as measured in docs/exact-performance.md; the result records the
     method that ran. ``bound_effort="fast"`` leaves the path and window bounds out of that
     combinatorial bound (:data:`optsched.exact.bounds.BOUND_EFFORTS`: seconds saved per solve at the
-    papers' size, a weaker bound).
+    papers' size, a weaker bound). ``profile`` picks CP-SAT's workers for ``"layered"``
+    (:data:`optsched.exact.layered.PROFILES`).
     """
     if method not in METHODS:
         raise SolverError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -105,12 +110,18 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
     if time_limit is not None and time_limit <= 0:
         raise SolverError("time limit must be > 0 seconds")
     check_bound_effort(bound_effort)
+    if profile != "default" and method != "layered":
+        raise SolverError(f"profile {profile!r} applies to method 'layered' only")
+    if method == "layered":
+        from optsched.exact.layered import check_profile
+
+        check_profile(profile)
     params = SolveParameters(time_limit, threads, seed, log, bound_effort=bound_effort)
     if method == "auto":
         method = choose_method(instance, solver)
     equivalent = spec_equivalent(instance)
     result = _solve(equivalent, solver, params, initial_solution=initial_solution,
-                    use_incumbent=use_incumbent, method=method)
+                    use_incumbent=use_incumbent, method=method, profile=profile)
     return result if equivalent is instance else _back_to_convention(instance, result)
 
 
@@ -132,13 +143,15 @@ def _back_to_convention(instance: Instance, result: SolveResult) -> SolveResult:
 
 def _solve(instance: Instance, solver: str, params: SolveParameters, *,
            initial_solution: Schedule | None, use_incumbent: bool, method: str,
-           caps: np.ndarray | None = None) -> SolveResult:
+           caps: np.ndarray | None = None, profile: str = "default") -> SolveResult:
     """:func:`solve` once its arguments are checked; ``caps`` as computed by
     :func:`_completion_caps` (the portfolio computes them once for both its models)."""
     recorded = {**params.to_dict(), "method": method}
+    if method == "layered":
+        recorded["profile"] = profile
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
-    if method in ("cumulative", "portfolio", "lns") and solver != "cpsat":
+    if method in ("cumulative", "portfolio", "lns", "layered") and solver != "cpsat":
         raise SolverError(f"method {method!r} runs on CP-SAT only, not on {solver!r}")
     if method == "portfolio":
         return _solve_portfolio(instance, params, initial_solution, use_incumbent)
@@ -172,7 +185,24 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     if caps is None and method in ("epoch", "cumulative"):
         caps = _completion_caps(instance, window_value)
     model: RampModel | TimeIndexedModel
-    if method == "cumulative":
+    if method == "layered":
+        from optsched.exact.layered import run_layered
+
+        left = None if params.time_limit is None else max(  # the bounds took time already
+            params.time_limit - (time.perf_counter() - t0), 0.01)
+        assert incumbent is not None and incumbent_value is not None  # best_incumbent gives one
+        layered_model, out, improved, note = run_layered(
+            instance, replace(params, time_limit=left), incumbent, lb0, profile)
+        value = improved.objective(_outputs(instance))
+        lns_source = "solver" if value < incumbent_value else "incumbent"
+        incumbent, incumbent_value = improved, value
+        if out is None or layered_model is None:
+            return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
+                                     note, solver="cpsat", source=lns_source)
+        model = layered_model
+        out.raw_status = note
+        schedule = out.schedule
+    elif method == "cumulative":
         model = build_ramp_model(instance, window_value, caps=caps)
         out = solve_ramp_cpsat(model, params, incumbent)
         schedule = out.schedule
@@ -185,7 +215,7 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     bound = integer_bound(out.bound)
     bound = lb0 if bound is None else max(bound, lb0)
 
-    source = None
+    source: str | None = None
     if schedule is not None:
         report = validate(instance, schedule)
         if not report.valid:
