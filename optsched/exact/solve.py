@@ -51,6 +51,9 @@ METHOD_SUMMARIES: dict[str, str] = {
            "the 'epoch' incumbent for the whole time limit; combinatorial bound only, so "
            "optimal only when the bound meets the schedule",
     "heuristic": "no solver: the incumbent and the combinatorial bound (large instances)",
+    "bnb": "problem-specific branch-and-bound over chronological starts "
+           "(optsched.exact.branch_bound), node bounds on the remaining requests, dominance "
+           "rules of models/branch-and-bound.md; the 'epoch' incumbent and bound to start",
 }
 METHODS = tuple(METHOD_SUMMARIES)
 DEFAULT_METHOD = "auto"
@@ -119,8 +122,12 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     recorded = {**params.to_dict(), "method": method}
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
-    if method in ("cumulative", "portfolio", "lns") and solver != "cpsat":
+    if method in ("cumulative", "portfolio", "lns", "bnb") and solver != "cpsat":
         raise SolverError(f"method {method!r} runs on CP-SAT only, not on {solver!r}")
+    if method == "bnb":
+        from optsched.exact.branch_bound import check_convention
+
+        check_convention(instance)
     if method == "portfolio":
         return _solve_portfolio(instance, params, initial_solution, use_incumbent)
 
@@ -147,6 +154,8 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
                                  "no solver run: the lower bound meets the incumbent")
     if method == "lns":
         return _solve_lns(instance, params, recorded, incumbent, lb0, t0)
+    if method == "bnb":
+        return _solve_bnb(instance, params, recorded, incumbent, lb0, t0)
     window_value = incumbent_value if use_incumbent else None
     if caps is None and method in ("epoch", "cumulative"):
         caps = _completion_caps(instance, window_value)
@@ -311,6 +320,19 @@ def _solve_lns(instance: Instance, params: SolveParameters, recorded: dict,
     return _heuristic_result(instance, recorded, out.schedule, out.value, bound, t0, raw,
                              solver="cpsat", version=f"ortools {ortools.__version__}",
                              source="solver" if out.value < out.initial_value else "incumbent")
+
+
+def _solve_bnb(instance: Instance, params: SolveParameters, recorded: dict,
+               incumbent: Schedule, bound: int, t0: float) -> SolveResult:
+    """The "bnb" path: the branch-and-bound of :mod:`optsched.exact.branch_bound` from the
+    incumbent and the combinatorial bound, for the rest of the time limit."""
+    from optsched.exact.branch_bound import branch_and_bound
+
+    left = None if params.time_limit is None else max(
+        params.time_limit - (time.perf_counter() - t0), 0.01)
+    out = branch_and_bound(instance, incumbent, lower=bound, time_limit=left)
+    return _heuristic_result(instance, recorded, out.schedule, out.value, out.bound, t0,
+                             out.summary(), source="solver" if out.improvements else "incumbent")
 
 
 def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
