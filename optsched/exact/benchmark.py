@@ -53,6 +53,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "epoch lower bound"),
     Variant("auto", "cpsat", "auto", "the default solve path: portfolio up to 20 requests, "
             "epoch up to 30, lns above"),
+    Variant("bnb", "cpsat", "bnb", "problem-specific branch-and-bound over chronological "
+            "starts (optsched.exact.branch_bound; one thread, no CP-SAT) from the epoch "
+            "incumbent and bound"),
 )}
 
 #: Model 1 sizes and Model 2 horizons of the ``frontier`` set: how far proofs reach.
