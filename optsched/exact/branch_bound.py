@@ -50,6 +50,9 @@ from optsched.schedule import Schedule
 MAX_OPEN_NODES = 200_000
 #: States remembered for the memoisation rule (each key holds a short profile).
 MAX_MEMO_STATES = 1_000_000
+#: The dominance rules of models/branch-and-bound.md (all on by default; switching one off
+#: only enlarges the tree, which the tests use to exercise each rule).
+RULES = frozenset({"identical", "idle", "memo"})
 #: Nodes between two looks at the clock.
 CLOCK_EVERY = 256
 
@@ -169,13 +172,20 @@ class _Released:
 
 
 def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
-                     time_limit: float | None = None) -> BnbOutcome:
+                     time_limit: float | None = None, rules: frozenset[str] = RULES
+                     ) -> BnbOutcome:
     """Search for a schedule better than the valid ``incumbent``; ``lower`` is a proven lower
     bound already known (e.g. :func:`optsched.bounds.lower_bound`). Returns the best schedule
-    and a proven bound: equal to its value when the search completed."""
+    and a proven bound: equal to its value when the search completed. ``rules`` selects the
+    dominance rules (:data:`RULES`)."""
     check_convention(instance)
+    if not rules <= RULES:
+        raise SolverError(f"unknown dominance rule(s) {sorted(rules - RULES)}; choose from "
+                          f"{sorted(RULES)}")
     tree = _Tree(instance)
     n, a, o = tree.n, tree.a, tree.o
+    if "identical" not in rules:
+        tree.pred = [n] * n
     outputs = {r.id: r.output_tokens for r in instance.requests}
     best_value = incumbent.objective(outputs)
     best_starts: tuple[int, ...] | None = None
@@ -240,20 +250,20 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
                 children.append((child_lb, (t, j, new_rel, new_starts, new_mask, new_cost,
                                             new_e, None)))
         idle = not rel.any()
-        if not (last < 0 and idle and all(a[i] <= t for i in rem)):  # rule D2
+        if not ("idle" in rules and last < 0 and idle and all(a[i] <= t for i in rem)):  # D2
             new_e = list(e)
             for i in rem:
                 new_e[i] = tree.earliest(i, max(e[i], t + 1), t, rel)
             t_next = min(new_e[i] for i in rem)
             new_rel = rel[t_next - t:]
             child_key = (t_next, mask, np.trim_zeros(new_rel, "b").tobytes())
-            known = memo.get(child_key)
+            known = memo.get(child_key) if "memo" in rules else None
             if known is not None and known <= cost:
                 memo_pruned += 1
             else:
                 child_lb = max(lb, cost + tree.rest_bound(t_next, new_rel, rem, new_e))
                 if child_lb < best_value:
-                    if known is not None or len(memo) < MAX_MEMO_STATES:
+                    if "memo" in rules and (known is not None or len(memo) < MAX_MEMO_STATES):
                         memo[child_key] = cost
                     children.append((child_lb, (t_next, -1, new_rel, starts, mask, cost, new_e,
                                                 child_key)))
