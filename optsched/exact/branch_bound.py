@@ -53,8 +53,14 @@ MAX_MEMO_STATES = 1_000_000
 #: The dominance rules of models/branch-and-bound.md (all on by default; switching one off
 #: only enlarges the tree, which the tests use to exercise each rule).
 RULES = frozenset({"identical", "idle", "memo"})
-#: Nodes between two looks at the clock.
-CLOCK_EVERY = 256
+#: Share of the time limit that LNS (optsched.exact.lns, CP-SAT on small windows) spends
+#: improving the incumbent before the search starts (the search itself never used CP-SAT).
+BNB_LNS_SHARE = 0.25
+#: Children of nodes with at most this many started requests also get the full combinatorial
+#: bound of the remaining requests (:meth:`_Tree.strong_bound`, 0.05-0.3 s each).
+STRONG_DEPTH = 1
+#: ... and only up to this many requests (at the papers' size one full bound takes seconds).
+STRONG_MAX_REQUESTS = 30
 
 
 @dataclass
@@ -143,6 +149,17 @@ class _Tree:
             best = max(best, first + self.rest_bound(t, rel, order[k:], e))
         return best
 
+    def strong_bound(self, t: int, rem: list[int], e: list[int]) -> int:
+        """:func:`optsched.bounds.lower_bound` of the remaining requests alone, released at
+        e_j and shifted to start at t (a relaxation: the prefix's memory is dropped, its only
+        trace being e_j), plus t per request."""
+        from optsched.bounds import lower_bound
+        from optsched.instance import make_instance
+
+        sub = make_instance(self.m, [self.o[j] for j in rem],
+                            [int(self.prompt[j]) for j in rem], [e[j] - t for j in rem])
+        return lower_bound(sub, effort=self.effort).value + t * len(rem)
+
     def rest_bound(self, t: int, rel: np.ndarray, rem: list[int], e: list[int]) -> int:
         """Lower bound on the remaining requests' total completion time, all starting at
         >= t, request j at >= e[j], on top of the profile ``rel`` (module docstring)."""
@@ -172,8 +189,8 @@ class _Released:
 
 
 def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
-                     time_limit: float | None = None, rules: frozenset[str] = RULES
-                     ) -> BnbOutcome:
+                     time_limit: float | None = None, rules: frozenset[str] = RULES,
+                     strong_depth: int = 0, effort: str = "full") -> BnbOutcome:
     """Search for a schedule better than the valid ``incumbent``; ``lower`` is a proven lower
     bound already known (e.g. :func:`optsched.bounds.lower_bound`). Returns the best schedule
     and a proven bound: equal to its value when the search completed. ``rules`` selects the
@@ -184,6 +201,12 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
                           f"{sorted(RULES)}")
     tree = _Tree(instance)
     n, a, o = tree.n, tree.a, tree.o
+    tree.effort = effort
+    if n > STRONG_MAX_REQUESTS:
+        strong_depth = -1
+
+    def in_time() -> bool:
+        return deadline is None or time.perf_counter() < deadline
     if "identical" not in rules:
         tree.pred = [n] * n
     outputs = {r.id: r.output_tokens for r in instance.requests}
@@ -213,7 +236,7 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
                 heap.clear()
             continue
         nodes += 1
-        if deadline is not None and nodes % CLOCK_EVERY == 0 and time.perf_counter() > deadline:
+        if deadline is not None and time.perf_counter() > deadline:
             if from_heap:
                 heapq.heappush(heap, entry)
             else:
@@ -246,6 +269,8 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
             for i in new_rem:
                 new_e[i] = tree.earliest(i, max(e[i], t if i > j else t + 1), t, new_rel)
             child_lb = max(lb, new_cost + tree.rest_bound(t, new_rel, new_rem, new_e))
+            if child_lb < best_value and n - len(new_rem) <= strong_depth and in_time():
+                child_lb = max(child_lb, new_cost + tree.strong_bound(t, new_rem, new_e))
             if child_lb < best_value:
                 children.append((child_lb, (t, j, new_rel, new_starts, new_mask, new_cost,
                                             new_e, None)))
@@ -262,6 +287,8 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
                 memo_pruned += 1
             else:
                 child_lb = max(lb, cost + tree.rest_bound(t_next, new_rel, rem, new_e))
+                if child_lb < best_value and n - len(rem) <= strong_depth and in_time():
+                    child_lb = max(child_lb, cost + tree.strong_bound(t_next, rem, new_e))
                 if child_lb < best_value:
                     if "memo" in rules and (known is not None or len(memo) < MAX_MEMO_STATES):
                         memo[child_key] = cost

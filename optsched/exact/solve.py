@@ -326,13 +326,24 @@ def _solve_bnb(instance: Instance, params: SolveParameters, recorded: dict,
                incumbent: Schedule, bound: int, t0: float) -> SolveResult:
     """The "bnb" path: the branch-and-bound of :mod:`optsched.exact.branch_bound` from the
     incumbent and the combinatorial bound, for the rest of the time limit."""
-    from optsched.exact.branch_bound import branch_and_bound
+    import ortools
+
+    from optsched.exact.branch_bound import BNB_LNS_SHARE, STRONG_DEPTH, branch_and_bound
+    from optsched.exact.lns import improve_schedule
 
     left = None if params.time_limit is None else max(
         params.time_limit - (time.perf_counter() - t0), 0.01)
-    out = branch_and_bound(instance, incumbent, lower=bound, time_limit=left)
-    return _heuristic_result(instance, recorded, out.schedule, out.value, out.bound, t0,
-                             out.summary(), source="solver" if out.improvements else "incumbent")
+    lns = improve_schedule(instance, incumbent, seed=params.seed, workers=params.threads,
+                           target=bound, time_limit=None if left is None
+                           else BNB_LNS_SHARE * left, iterations=None if left else 50)
+    left = None if params.time_limit is None else max(
+        params.time_limit - (time.perf_counter() - t0), 0.01)
+    out = branch_and_bound(instance, lns.schedule, lower=bound, time_limit=left,
+                           strong_depth=STRONG_DEPTH, effort=params.bound_effort)
+    raw = f"LNS {lns.initial_value} -> {lns.value} ({lns.iterations} sub-solves); {out.summary()}"
+    return _heuristic_result(instance, recorded, out.schedule, out.value, out.bound, t0, raw,
+                             solver="cpsat", version=f"ortools {ortools.__version__}",
+                             source="solver" if out.value < lns.initial_value else "incumbent")
 
 
 def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
