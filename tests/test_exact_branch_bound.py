@@ -118,3 +118,12 @@ def test_refuses_other_memory_convention_and_other_backends():
     object.__setattr__(inst, "memory_convention", "paper")
     with pytest.raises(SolverError, match="'spec' memory convention"):
         solve(inst, "cpsat", method="bnb")
+
+
+def test_shorter_first_among_equal_prompt_is_not_a_valid_rule():
+    """The counterexample of models/branch-and-bound.md §4: the only optimal schedule starts the
+    longer of two requests with equal (a, s) first, so that rule must stay out of the search."""
+    inst = make_instance(3, [1, 2, 1, 2], [0, 0, 1, 1])
+    out = branch_and_bound(inst, sequential_schedule(inst))
+    assert out.complete and out.value == brute_force(inst)[1] == 9
+    assert [out.schedule.starts[f"r{i}"] for i in range(4)] == [1, 0, 0, 2]
