@@ -59,8 +59,9 @@ BNB_LNS_SHARE = 0.25
 #: Children of nodes with at most this many started requests also get the full combinatorial
 #: bound of the remaining requests (:meth:`_Tree.strong_bound`, 0.05-0.3 s each).
 STRONG_DEPTH = 1
-#: ... and only up to this many requests (at the papers' size one full bound takes seconds).
-STRONG_MAX_REQUESTS = 30
+#: ... and only up to this many requests: at 24 the children's full bounds took most of a 20 s
+#: budget (docs/exact-designs/branch-and-bound.md); at the papers' size one takes seconds.
+STRONG_MAX_REQUESTS = 20
 
 
 @dataclass
