@@ -127,3 +127,18 @@ def test_shorter_first_among_equal_prompt_is_not_a_valid_rule():
     out = branch_and_bound(inst, sequential_schedule(inst))
     assert out.complete and out.value == brute_force(inst)[1] == 9
     assert [out.schedule.starts[f"r{i}"] for i in range(4)] == [1, 0, 0, 2]
+
+
+def test_cli_solve_method_bnb(run_cli, write_json):
+    """`optsched solve --method bnb` proves a small instance and records the method; on
+    another backend it exits 2 with one line and no traceback."""
+    inst = make_instance(7, [3, 2, 4, 1, 2], [1, 2, 0, 3, 1], [0, 1, 0, 2, 1])
+    path = write_json("inst.json", inst.to_dict())
+    res = run_cli("solve", path, "--method", "bnb", "--time-limit", "20", "--json")
+    assert res.code == 0
+    out = res.json()
+    assert out["parameters"]["method"] == "bnb" and out["validation"]["valid"]
+    assert out["status"] == "optimal" and out["objective"] == brute_force(inst)[1]
+    bad = run_cli("solve", path, "--method", "bnb", "--solver", "highs")
+    assert bad.code == 2 and "CP-SAT only" in bad.err
+    assert len(bad.err.strip().splitlines()) == 1 and "Traceback" not in bad.err
