@@ -142,3 +142,17 @@ def test_cli_solve_method_bnb(run_cli, write_json):
     bad = run_cli("solve", path, "--method", "bnb", "--solver", "highs")
     assert bad.code == 2 and "CP-SAT only" in bad.err
     assert len(bad.err.strip().splitlines()) == 1 and "Traceback" not in bad.err
+
+
+def test_depth_first_overflow_stays_exact(monkeypatch):
+    """With the open-node cap at 3, children go to the depth-first stack and the search still
+    proves the oracle's optimum (random instances with arrivals)."""
+    import optsched.exact.branch_bound as bb
+
+    monkeypatch.setattr(bb, "MAX_OPEN_NODES", 3)
+    rng = random.Random(4)
+    for _ in range(40):
+        inst = _random_instance(rng, rng.randint(3, 6), arrivals=True)
+        out = branch_and_bound(inst, sequential_schedule(inst))
+        assert out.complete and out.value == out.bound == brute_force(inst)[1]
+        assert validate(inst, out.schedule).valid
