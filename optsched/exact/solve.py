@@ -329,13 +329,17 @@ def _solve_bnb(instance: Instance, params: SolveParameters, recorded: dict,
     import ortools
 
     from optsched.exact.branch_bound import BNB_LNS_SHARE, STRONG_DEPTH, branch_and_bound
-    from optsched.exact.lns import improve_schedule
+    from optsched.exact.lns import DEFAULT_SIZES, improve_schedule
 
     left = None if params.time_limit is None else max(
         params.time_limit - (time.perf_counter() - t0), 0.01)
+    # Up to the smallest neighbourhood, "LNS" would re-solve the whole instance with CP-SAT
+    # again and again: the search alone handles those sizes.
     lns = improve_schedule(instance, incumbent, seed=params.seed, workers=params.threads,
                            target=bound, time_limit=None if left is None
-                           else BNB_LNS_SHARE * left, iterations=None if left else 50)
+                           else BNB_LNS_SHARE * left,
+                           iterations=0 if instance.n <= min(DEFAULT_SIZES)
+                           else None if left else 50)
     left = None if params.time_limit is None else max(
         params.time_limit - (time.perf_counter() - t0), 0.01)
     out = branch_and_bound(instance, lns.schedule, lower=bound, time_limit=left,
