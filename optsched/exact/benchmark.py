@@ -54,8 +54,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("auto", "cpsat", "auto", "the default solve path: portfolio up to 20 requests, "
             "epoch up to 30, lns above"),
     Variant("bnb", "cpsat", "bnb", "problem-specific branch-and-bound over chronological "
-            "starts (optsched.exact.branch_bound; one thread, no CP-SAT) from the epoch "
-            "incumbent and bound"),
+            "starts (optsched.exact.branch_bound; the search on one thread) from the epoch "
+            "incumbent and bound, after LNS on CP-SAT for a quarter of the time"),
 )}
 
 #: Model 1 sizes and Model 2 horizons of the ``frontier`` set: how far proofs reach.
