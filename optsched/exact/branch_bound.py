@@ -16,16 +16,18 @@ requests against that profile:
   the epoch bound of :mod:`optsched.bounds` (per k, reused from the root's cost rows) holds too.
 
 The three per-k bounds are combined by their maximum, summed over k, and added to the fixed
-completion times. A child also keeps its parent's bound; the root adds the restriction split of
-:meth:`_Tree.split_bound` and the bound it is given, and the root's children (up to
+completion times. A child also keeps its parent's bound; the root adds the restriction split
+of :meth:`_Tree.split_bound` and the bound it is given, and the root's children (up to
 :data:`STRONG_MAX_REQUESTS` requests) the full :func:`optsched.bounds.lower_bound` of the rest
-(:meth:`_Tree.strong_bound`). Three dominance rules prune the tree (proofs in ``models/branch-
-and-bound.md``): identical requests (same a, s, o) start in index order; an empty machine is
-never left idle when every remaining request has arrived; and two nodes that reach the same
-round with the same remaining set and the same future memory profile are equivalent, so only the
-cheaper one is kept (memoisation). The search is best-first (ties: deeper first); beyond
-:data:`MAX_OPEN_NODES` open nodes new children go to a depth-first stack, so memory stays
-bounded. When the time runs out the proven bound is the least bound of an open node.
+(:meth:`_Tree.strong_bound`).
+
+Three dominance rules prune the tree (proofs in ``models/branch-and-bound.md``): identical
+requests (same a, s, o) start in index order; an empty machine is never left idle when every
+remaining request has arrived; and two nodes that reach the same round with the same remaining
+set and the same future memory profile are equivalent, so only the cheaper one is kept
+(memoisation). The search is best-first (ties: deeper first); beyond :data:`MAX_OPEN_NODES`
+open nodes new children go to a depth-first stack, so memory stays bounded. When the time
+runs out the proven bound is the least bound of an open node.
 The search is pure Python and numpy; the schedules it returns are validated by the caller.
 """
 
