@@ -61,6 +61,9 @@ RULES = frozenset({"identical", "idle", "memo"})
 #: Share of the time limit that LNS (optsched.exact.lns, CP-SAT on small windows) spends
 #: improving the incumbent before the search starts (the search itself never used CP-SAT).
 BNB_LNS_SHARE = 0.25
+#: Share of the time limit for a first search before LNS: small instances are proven within
+#: it, and the LNS time is not spent on them.
+BNB_PROBE_SHARE = 0.1
 #: Children of nodes with at most this many started requests also get the full combinatorial
 #: bound of the remaining requests (:meth:`_Tree.strong_bound`, 0.05-0.3 s each).
 STRONG_DEPTH = 1
