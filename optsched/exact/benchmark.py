@@ -55,7 +55,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "epoch up to 30, lns above"),
     Variant("bnb", "cpsat", "bnb", "problem-specific branch-and-bound over chronological "
             "starts (optsched.exact.branch_bound; the search on one thread) from the epoch "
-            "incumbent and bound, after LNS on CP-SAT for a quarter of the time"),
+            "incumbent and bound, with LNS on CP-SAT between two searches"),
 )}
 
 #: Model 1 sizes and Model 2 horizons of the ``frontier`` set: how far proofs reach.

@@ -53,8 +53,8 @@ METHOD_SUMMARIES: dict[str, str] = {
     "heuristic": "no solver: the incumbent and the combinatorial bound (large instances)",
     "bnb": "problem-specific branch-and-bound over chronological starts "
            "(optsched.exact.branch_bound), node bounds on the remaining requests, dominance "
-           "rules of models/branch-and-bound.md; starts from the 'epoch' incumbent and bound, "
-           "improved by LNS for a quarter of the time from 9 requests on",
+           "rules of models/branch-and-bound.md; from the 'epoch' incumbent and bound; from 9 "
+           "requests on, a tenth of the time first, then LNS, then the search again",
 }
 METHODS = tuple(METHOD_SUMMARIES)
 DEFAULT_METHOD = "auto"
