@@ -62,6 +62,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
       for p, w in (("lbtree", "lower-bound tree search + default LP"),
                    ("shaving", "objective shaving + default LP"),
                    ("bound", "lower-bound tree search + objective shaving + max LP"))),
+    Variant("bnb", "cpsat", "bnb", "problem-specific branch-and-bound over chronological "
+            "starts (optsched.exact.branch_bound; the search on one thread) from the epoch "
+            "incumbent and bound, with LNS on CP-SAT between two searches"),
 )}
 
 #: Model 1 sizes and Model 2 horizons of the ``frontier`` set: how far proofs reach.

@@ -55,6 +55,10 @@ METHOD_SUMMARIES: dict[str, str] = {
     "layered": "CP-SAT only: LNS incumbent for a quarter of the time, then the layered "
                "(ramp-cumulative) model with the combinatorial bound as an objective cut and a "
                "complete hint; worker mix by profile (optsched.exact.layered)",
+    "bnb": "problem-specific branch-and-bound over chronological starts "
+           "(optsched.exact.branch_bound), node bounds on the remaining requests, dominance "
+           "rules of models/branch-and-bound.md; from the 'epoch' incumbent and bound; from 9 "
+           "requests on, a tenth of the time first, then LNS, then the search again",
 }
 METHODS = tuple(METHOD_SUMMARIES)
 DEFAULT_METHOD = "auto"
@@ -151,8 +155,12 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
         recorded["profile"] = profile
     if solver == "bruteforce":
         return _solve_bruteforce(instance, params, initial_solution)
-    if method in ("cumulative", "portfolio", "lns", "layered") and solver != "cpsat":
+    if method in ("cumulative", "portfolio", "lns", "layered", "bnb") and solver != "cpsat":
         raise SolverError(f"method {method!r} runs on CP-SAT only, not on {solver!r}")
+    if method == "bnb":
+        from optsched.exact.branch_bound import check_convention
+
+        check_convention(instance)
     if method == "portfolio":
         return _solve_portfolio(instance, params, initial_solution, use_incumbent)
 
@@ -181,6 +189,9 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
     if method == "lns":
         assert incumbent is not None  # best_incumbent always gives one
         return _solve_lns(instance, params, recorded, incumbent, lb0, t0)
+    if method == "bnb":
+        assert incumbent is not None  # best_incumbent always gives one
+        return _solve_bnb(instance, params, recorded, incumbent, lb0, t0)
     window_value = incumbent_value if use_incumbent else None
     if caps is None and method in ("epoch", "cumulative"):
         caps = _completion_caps(instance, window_value)
@@ -367,6 +378,56 @@ def _solve_lns(instance: Instance, params: SolveParameters, recorded: dict,
                              solver="cpsat",
                              version=f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
                              source="solver" if out.value < out.initial_value else "incumbent")
+
+
+def _solve_bnb(instance: Instance, params: SolveParameters, recorded: dict,
+               incumbent: Schedule, bound: int, t0: float) -> SolveResult:
+    """The "bnb" path: the branch-and-bound of :mod:`optsched.exact.branch_bound` from the
+    incumbent and the combinatorial bound, for the rest of the time limit. From 9 requests on
+    a short first search (a tenth of the time) returns at once if it completes; otherwise LNS
+    improves the incumbent for a quarter of the time and the search starts again from it,
+    keeping the first search's proven bound."""
+    import ortools
+
+    from optsched.exact.branch_bound import (
+        BNB_LNS_SHARE,
+        BNB_PROBE_SHARE,
+        STRONG_DEPTH,
+        BnbOutcome,
+        branch_and_bound,
+    )
+    from optsched.exact.lns import DEFAULT_SIZES, improve_schedule
+
+    def left() -> float | None:
+        return None if params.time_limit is None else max(
+            params.time_limit - (time.perf_counter() - t0), 0.01)
+
+    def search(start: Schedule, lower: int, limit: float | None) -> BnbOutcome:
+        return branch_and_bound(instance, start, lower=lower, time_limit=limit,
+                                strong_depth=STRONG_DEPTH, effort=params.bound_effort)
+
+    # Up to the smallest neighbourhood, "LNS" would re-solve the whole instance with CP-SAT
+    # again and again: the search alone handles those sizes.
+    use_lns = instance.n > min(DEFAULT_SIZES)
+    probe = left()
+    first = search(incumbent, bound, None if probe is None or not use_lns
+                   else BNB_PROBE_SHARE * probe)
+    raw = first.summary()
+    out = first
+    if use_lns and not first.complete:
+        rest = left()
+        lns = improve_schedule(instance, first.schedule, seed=params.seed,
+                               workers=params.threads, target=first.bound,
+                               time_limit=None if rest is None else BNB_LNS_SHARE * rest,
+                               iterations=None if rest else 50)
+        out = search(lns.schedule, first.bound, left())
+        raw = (f"first search: {first.summary()}; LNS {lns.initial_value} -> {lns.value} "
+               f"({lns.iterations} sub-solves); second {out.summary()}")
+    source = "solver" if out.value < incumbent.objective(_outputs(instance)) else "incumbent"
+    return _heuristic_result(instance, recorded, out.schedule, out.value, out.bound, t0, raw,
+                             solver="cpsat",
+                             version=f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
+                             source=source)
 
 
 def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
