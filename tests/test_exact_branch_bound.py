@@ -108,16 +108,19 @@ def test_earliest_start_is_the_first_fitting_start():
 
 
 def test_refuses_other_memory_convention_and_other_backends():
-    """Only the SPEC memory convention and the cpsat solver name are accepted, with a clear
-    error naming why; unknown rules are refused too."""
+    """The search itself takes only the SPEC memory convention and the cpsat solver name, with a
+    clear error naming why (solve() hands it the SPEC equivalent); unknown rules are refused."""
     inst = make_instance(6, [2, 2], [1, 1])
     with pytest.raises(SolverError, match="runs on CP-SAT only"):
         solve(inst, "highs", method="bnb")
     with pytest.raises(SolverError, match="unknown dominance rule"):
         branch_and_bound(inst, sequential_schedule(inst), rules=frozenset({"swap"}))
-    object.__setattr__(inst, "memory_convention", "paper")
+    prefill = inst.with_convention("prefill")
     with pytest.raises(SolverError, match="'spec' memory convention"):
-        solve(inst, "cpsat", method="bnb")
+        branch_and_bound(prefill, sequential_schedule(prefill))
+    res = solve(prefill, "cpsat", method="bnb")  # through the SPEC-equivalent instance
+    assert res.status == "optimal"
+    assert res.objective == solve(prefill, "bruteforce").objective
 
 
 def test_shorter_first_among_equal_prompt_is_not_a_valid_rule():

@@ -80,6 +80,6 @@ def test_bad_input_is_refused():
     bad = Schedule({r.id: 0 for r in inst.requests})
     with pytest.raises(SolverError, match="valid incumbent"):
         colgen_bound(inst, bad)
-    object.__setattr__(inst := jaillet_model1(0, n_range=(5, 5)), "memory_convention", "x")
+    inst = jaillet_model1(0, n_range=(5, 5)).with_convention("last-token-free")
     with pytest.raises(SolverError, match="memory"):
         colgen_bound(inst, best_incumbent(inst))

@@ -101,8 +101,7 @@ def test_layered_agrees_with_cumulative_on_small_instances():
 
 def test_layered_refuses_other_memory_conventions():
     """An instance declaring another memory convention is refused with a clear error."""
-    inst = jaillet_model1(0, n_range=(5, 5))
-    object.__setattr__(inst, "memory_convention", "other")
+    inst = jaillet_model1(0, n_range=(5, 5)).with_convention("prefill")
     with pytest.raises(SolverError, match="memory convention"):
         run_layered(inst, SolveParameters(time_limit=1), mcsf_fast(inst), 0)
 
