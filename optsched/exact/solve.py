@@ -157,10 +157,6 @@ def _solve(instance: Instance, solver: str, params: SolveParameters, *,
         return _solve_bruteforce(instance, params, initial_solution)
     if method in ("cumulative", "portfolio", "lns", "layered", "bnb") and solver != "cpsat":
         raise SolverError(f"method {method!r} runs on CP-SAT only, not on {solver!r}")
-    if method == "bnb":
-        from optsched.exact.branch_bound import check_convention
-
-        check_convention(instance)
     if method == "portfolio":
         return _solve_portfolio(instance, params, initial_solution, use_incumbent)
 
