@@ -15,7 +15,11 @@ from __future__ import annotations
 import importlib
 import sys
 
-from optsched.exact.benchmark import print_side_by_side, side_by_side_arguments
+from optsched.exact.benchmark import (
+    print_side_by_side,
+    side_by_side_arguments,
+    side_by_side_row,
+)
 
 # the module, not the function optsched.exact re-exports under the same name
 solve_module = importlib.import_module("optsched.exact.solve")
@@ -32,10 +36,7 @@ def main() -> None:
             solve_module.CAPS_MAX_REQUESTS = cap_limit
             res = solve_module.solve(inst, "cpsat", time_limit=args.time_limit,
                                      threads=args.threads, method=args.method)
-            rows.append({"instance": case.name, "family": case.family, "variant": name,
-                         "status": res.status.value, "objective": res.objective,
-                         "bound": res.bound, "gap": res.gap, "runtime": res.runtime,
-                         "time_limit": args.time_limit})
+            rows.append(side_by_side_row(case, name, res, args.time_limit))
         print(f"{case.name}: done", file=sys.stderr, flush=True)
     print_side_by_side(rows, f"set {args.set}: {len(cases)} instances, method {args.method}, "
                              f"{args.time_limit:g} s per solve, {args.threads} worker(s)")

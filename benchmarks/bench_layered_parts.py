@@ -15,7 +15,11 @@ from __future__ import annotations
 import importlib
 import sys
 
-from optsched.exact.benchmark import print_side_by_side, side_by_side_arguments
+from optsched.exact.benchmark import (
+    print_side_by_side,
+    side_by_side_arguments,
+    side_by_side_row,
+)
 
 layered = importlib.import_module("optsched.exact.layered")
 solve_module = importlib.import_module("optsched.exact.solve")
@@ -35,10 +39,7 @@ def main() -> None:
             layered.USE_OBJECTIVE_CUT, layered.LNS_SHARE = cut, share
             res = solve_module.solve(inst, "cpsat", time_limit=args.time_limit,
                                      threads=args.threads, method="layered")
-            rows.append({"instance": case.name, "family": case.family, "variant": name,
-                         "status": res.status.value, "objective": res.objective,
-                         "bound": res.bound, "gap": res.gap, "runtime": res.runtime,
-                         "time_limit": args.time_limit})
+            rows.append(side_by_side_row(case, name, res, args.time_limit))
         print(f"{case.name}: done", file=sys.stderr, flush=True)
     print_side_by_side(rows, f"set {args.set}: {len(cases)} instances, method layered, "
                              f"{args.time_limit:g} s per solve, {args.threads} worker(s)")

@@ -182,6 +182,14 @@ def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
     }
 
 
+def side_by_side_row(case: Case, variant: str, res: Any, time_limit: float) -> dict[str, Any]:
+    """The row a side-by-side benchmark script keeps of one solve (``res``: a SolveResult), as
+    :func:`print_side_by_side` reads it."""
+    return {"instance": case.name, "family": case.family, "variant": variant,
+            "status": res.status.value, "objective": res.objective, "bound": res.bound,
+            "gap": res.gap, "runtime": res.runtime, "time_limit": time_limit}
+
+
 def _run_packed(args: tuple[Case, Variant, float, int, int]) -> dict[str, Any]:
     return run_one(*args)
 
