@@ -15,18 +15,76 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from optsched.control import Deadline, stop_requested
 from optsched.errors import SolverError
 from optsched.exact.formulation import TimeIndexedModel
 from optsched.model.schedule import Schedule
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
+
+    from optsched.progress import Progress
+
+#: How often a stop watcher looks at the stop flag (seconds): the delay of a Ctrl-C.
+STOP_POLL = 0.05
+
+
+@contextmanager
+def stop_watch(stop: Callable[[], None]) -> Iterator[None]:
+    """Call ``stop`` once if the user asks the run to stop while the block runs.
+
+    Solvers that run in native code (CP-SAT, HiGHS) do not see Python's signal handler; a
+    watcher thread polls :func:`optsched.control.stop_requested` and calls the solver's own
+    stop function (CP-SAT ``stop_search``, HiGHS ``cancelSolve``)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(STOP_POLL):
+            if stop_requested():
+                stop()
+                return
+
+    thread = threading.Thread(target=watch, daemon=True, name="optsched-stop-watch")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def run_cpsat(solver: cp_model.CpSolver, cp: cp_model.CpModel, params: SolveParameters,
+              stage: str) -> Any:
+    """``solver.solve(cp)`` that stops on a stop request and reports its bound and solutions
+    to ``params.progress`` (the best value reported is CP-SAT's objective, validated later)."""
+    from ortools.sat.python import cp_model as cpm
+
+    callback = None
+    if params.progress is not None:
+        class Report(cpm.CpSolverSolutionCallback):
+            def on_solution_callback(self) -> None:
+                params.report(stage, best=int(round(self.objective_value)),
+                              bound=_finite_bound(self.best_objective_bound))
+
+        callback = Report()
+        solver.best_bound_callback = lambda b: params.report(stage, bound=_finite_bound(b))
+    with stop_watch(solver.stop_search):
+        return solver.solve(cp, callback)
+
+
+def _finite_bound(value: float) -> int | None:
+    """A CP-SAT bound as an integer (None while infinite)."""
+    import math
+
+    return None if not math.isfinite(value) else int(math.ceil(value - 1e-6))
 
 
 @dataclass
@@ -41,6 +99,31 @@ class SolveParameters:
     bound_effort: str = "full"
     #: CP-SAT runs register here so a concurrent run that proves optimality can stop them.
     stop_group: StopGroup | None = None
+    #: The one deadline of the whole solve (every stage and backend takes what is left of it);
+    #: by default it starts when the parameters are made and lasts ``time_limit``.
+    deadline: Deadline | None = None
+    #: Where stages report their best value and bound (optsched.progress; None: nowhere).
+    progress: Progress | None = None
+
+    def __post_init__(self) -> None:
+        if self.deadline is None:
+            self.deadline = Deadline(self.time_limit)
+
+    def seconds_left(self) -> float | None:
+        """What a backend may still spend: the deadline's remaining time (None: no limit).
+
+        Never exactly 0, which some solvers read as "no limit"; after a stop request it is a
+        hundredth of a second, so a backend that starts anyway returns at once."""
+        assert self.deadline is not None  # set in __post_init__
+        if stop_requested():
+            return 0.01
+        left = self.deadline.remaining()
+        return None if left is None else max(left, 0.01)
+
+    def report(self, stage: str, *, best: int | None = None, bound: int | None = None) -> None:
+        """Pass a stage's news to the progress object (if any)."""
+        if self.progress is not None:
+            self.progress.report(stage, best=best, bound=bound)
 
     def to_dict(self) -> dict[str, object]:
         return {"time_limit": self.time_limit, "threads": self.threads, "seed": self.seed,
@@ -117,7 +200,7 @@ class CpSatBackend:
                 cp.add_hint(x[v], bool(hint[v] > 0.5))
         solver = new_cpsat_solver(params)
         t0 = time.perf_counter()
-        status = solver.solve(cp)
+        status = run_cpsat(solver, cp, params, "CP-SAT, time-indexed model")
         runtime = time.perf_counter() - t0
         name = solver.status_name(status)
         has_sol = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -142,8 +225,9 @@ def new_cpsat_solver(params: SolveParameters) -> cp_model.CpSolver:
 
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    if params.time_limit is not None:
-        prm.max_time_in_seconds = float(params.time_limit)
+    left = params.seconds_left()
+    if left is not None:
+        prm.max_time_in_seconds = float(left)
     prm.num_workers = max(1, int(params.threads))
     prm.random_seed = int(params.seed)
     prm.linearization_level = 2
@@ -169,8 +253,9 @@ class HighsBackend:
         h.setOptionValue("mip_abs_gap", 0.0)
         h.setOptionValue("threads", max(1, int(params.threads)))
         h.setOptionValue("random_seed", int(params.seed))
-        if params.time_limit is not None:
-            h.setOptionValue("time_limit", float(params.time_limit))
+        left = params.seconds_left()
+        if left is not None:
+            h.setOptionValue("time_limit", float(left))
         add_time_indexed(h, model, integer=True)
         if hint is not None:
             sol = highspy.HighsSolution()
@@ -182,7 +267,9 @@ class HighsBackend:
         # HiGHS's default threads ran first). Resetting the pool makes every run independent.
         highspy.Highs.resetGlobalScheduler(True)
         t0 = time.perf_counter()
-        h.run()
+        h.HandleUserInterrupt = True  # lets cancelSolve (the stop watcher) end the run
+        with stop_watch(h.cancelSolve):
+            h.run()
         runtime = time.perf_counter() - t0
         status = h.getModelStatus()
         raw = h.modelStatusToString(status)
@@ -297,8 +384,11 @@ class CbcBackend:
             log_path = Path(tmp) / "cbc.log"
             with warnings.catch_warnings():  # PuLP 3.x: deprecation notice for 4.0 (pinned <4)
                 warnings.simplefilter("ignore", DeprecationWarning)
+                # CBC runs as a child process through PuLP: it gets what is left of the
+                # deadline, but a stop request cannot reach it (a Ctrl-C in a terminal does:
+                # it goes to CBC too, which then stops and reports its best).
                 solver = pulp.PULP_CBC_CMD(
-                    msg=False, timeLimit=params.time_limit, threads=max(1, int(params.threads)),
+                    msg=False, timeLimit=params.seconds_left(), threads=max(1, int(params.threads)),
                     gapRel=0.0, gapAbs=0.0, warmStart=warm_start, logPath=str(log_path),
                     options=[f"randomCbcSeed {int(params.seed) + 1}"], keepFiles=False)
                 if not solver.available():

@@ -35,12 +35,12 @@ The search is pure Python and numpy; the schedules it returns are validated by t
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 
+from optsched.control import Deadline
 from optsched.errors import SolverError
 from optsched.exact.bounds import (
     DEFAULT_LAMBDAS,
@@ -202,11 +202,13 @@ class _Released:
 
 def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
                      time_limit: float | None = None, rules: frozenset[str] = RULES,
-                     strong_depth: int = 0, effort: str = "full") -> BnbOutcome:
+                     strong_depth: int = 0, effort: str = "full",
+                     deadline: Deadline | None = None) -> BnbOutcome:
     """Search for a schedule better than the valid ``incumbent``; ``lower`` is a proven lower
     bound already known (e.g. :func:`optsched.exact.bounds.lower_bound`). Returns the best schedule
     and a proven bound: equal to its value when the search completed. ``rules`` selects the
-    dominance rules (:data:`RULES`)."""
+    dominance rules (:data:`RULES`). The search ends at ``time_limit`` seconds or when
+    ``deadline`` expires (which a stop request also does), whichever comes first."""
     check_convention(instance)
     if not rules <= RULES:
         raise SolverError(f"unknown dominance rule(s) {sorted(rules - RULES)}; choose from "
@@ -217,14 +219,15 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
     if n > STRONG_MAX_REQUESTS:
         strong_depth = -1
 
+    clock = (Deadline(None) if deadline is None else deadline).capped(time_limit)
+
     def in_time() -> bool:
-        return deadline is None or time.perf_counter() < deadline
+        return not clock.expired()
     if "identical" not in rules:
         tree.pred = [n] * n
     outputs = {r.id: r.output_tokens for r in instance.requests}
     best_value = incumbent.objective(outputs)
     best_starts: tuple[int, ...] | None = None
-    deadline = None if time_limit is None else time.perf_counter() + time_limit
     nodes = memo_pruned = improvements = 0
     memo: dict[tuple, int] = {}
     counter = 0
@@ -248,7 +251,7 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
                 heap.clear()
             continue
         nodes += 1
-        if deadline is not None and time.perf_counter() > deadline:
+        if not in_time():
             if from_heap:
                 heapq.heappush(heap, entry)
             else:

@@ -4,11 +4,12 @@ hints and CP-SAT's bound-oriented workers.
 The *layered decomposition* of a request started at p (prompt s, output o): one rectangle of
 height s over rounds p+1..p+o (the prompt, held for the whole run) and o unit rectangles, the
 j-th over rounds p+j..p+o (length o-j+1), all ending at the completion c = p+o. At age g the
-request holds s + #{j <= g} = s + g tokens, exactly SPEC section 2 (:func:`layered_rectangles`,
-checked against the validator's memory profile in tests/test_exact_layered.py). The
-ramp-cumulative model (:mod:`optsched.exact.ramp`) already posts this decomposition, with the
-prompt rectangle and the first unit layer merged into one rectangle of height s+1 (they cover
-the same rounds), so the CP-SAT model here *is* that model (built by
+request holds s + #{j <= g} = s + g tokens, exactly the model's memory (docs/model.md,
+"Requests, rounds and memory"; :func:`layered_rectangles`, checked against the validator's
+memory profile in tests/test_exact_layered.py). The ramp-cumulative model
+(:mod:`optsched.exact.ramp`) already posts this decomposition, with the prompt rectangle and
+the first unit layer merged into one rectangle of height s+1 (they cover the same rounds),
+so the CP-SAT model here *is* that model (built by
 :func:`~optsched.exact.ramp.build_ramp_model`, solved by
 :func:`~optsched.exact.ramp.solve_ramp_cpsat`). What this design adds (models/layered.md):
 
@@ -26,9 +27,7 @@ validated schedule (:func:`optsched.exact.solve.solve` does that check).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from optsched.errors import SolverError
@@ -88,32 +87,36 @@ def configure(profile: str, threads: int) -> Callable[[Any], None] | None:
 
 
 def run_layered(instance: Instance, params: SolveParameters, incumbent: Schedule,
-                lower: int, profile: str = DEFAULT_PROFILE
+                lower: int, profile: str = DEFAULT_PROFILE, *, use_incumbent: bool = True
                 ) -> tuple[RampModel | None, BackendOutcome | None, Schedule, str]:
     """LNS from ``incumbent``, then the layered CP-SAT model with the cut objective >=
     ``lower``. Returns the model and CP-SAT outcome (both None when LNS reached ``lower``: the
-    schedule is then proven optimal by the bound alone), the improved incumbent and a note."""
+    schedule is then proven optimal by the bound alone), the improved incumbent and a note.
+
+    Both stages work against ``params.deadline``: LNS gets :data:`LNS_SHARE` of what is left,
+    CP-SAT the rest. With ``use_incumbent=False`` the LNS schedule is still the hint, but it no
+    longer shrinks the start windows (as for the other model methods)."""
     from optsched.exact.lns import improve_schedule
 
     if getattr(instance, "memory_convention", "spec") != "spec":
-        raise SolverError("method 'layered' supports only the SPEC section 2 memory convention "
-                          f"('spec'), not {instance.memory_convention!r}")
+        raise SolverError("method 'layered' supports only the model's own memory convention "
+                          f"('spec', docs/model.md), not {instance.memory_convention!r}")
     check_profile(profile)
-    t0 = time.perf_counter()
-    share = None if params.time_limit is None else LNS_SHARE * params.time_limit
-    iterations = None if share is not None else min(
-        LNS_MAX_ITERATIONS, LNS_ITERATIONS_PER_REQUEST * instance.n)
+    assert params.deadline is not None  # SolveParameters sets one
+    timed = params.deadline.remaining() is not None
+    iterations = None if timed else min(LNS_MAX_ITERATIONS,
+                                        LNS_ITERATIONS_PER_REQUEST * instance.n)
+    lns_clock = params.deadline.share(LNS_SHARE)
     if LNS_SHARE <= 0:
-        share, iterations = None, 0
-    lns = improve_schedule(instance, incumbent, time_limit=share, iterations=iterations,
-                           seed=params.seed, workers=params.threads, target=lower)
+        iterations = 0
+    lns = improve_schedule(instance, incumbent, iterations=iterations, seed=params.seed,
+                           workers=params.threads, target=lower, deadline=lns_clock,
+                           progress=params.progress)
     note = f"LNS {lns.initial_value} -> {lns.value} ({lns.iterations} sub-solves)"
     if lns.value <= lower:
         return None, None, lns.schedule, note + "; meets the bound, CP-SAT not run"
-    left = None if params.time_limit is None else max(
-        params.time_limit - (time.perf_counter() - t0), 0.01)
-    model = build_ramp_model(instance, lns.value)
-    out = solve_ramp_cpsat(model, replace(params, time_limit=left), lns.schedule,
+    model = build_ramp_model(instance, lns.value if use_incumbent else None)
+    out = solve_ramp_cpsat(model, params, lns.schedule,
                            objective_cut=lower if USE_OBJECTIVE_CUT else None,
                            configure=configure(profile, params.threads))
     return model, out, lns.schedule, note + f"; CP-SAT profile {profile}: {out.raw_status}"

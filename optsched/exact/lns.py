@@ -37,14 +37,19 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from optsched.control import Deadline
 from optsched.errors import SolverError
 from optsched.exact.ramp import staircase_rectangles
 from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
+
+if TYPE_CHECKING:
+    from optsched.progress import Progress
 
 #: Neighbourhood sizes tried (one drawn per iteration).
 DEFAULT_SIZES: tuple[int, ...] = (8, 12, 16, 24)
@@ -90,7 +95,7 @@ class _Search:
         self.history: list[tuple[float, int]] = []
 
     def _ramp(self, i: int) -> np.ndarray:
-        return self.s[i] + np.arange(1, self.o[i] + 1, dtype=np.int64)
+        return np.asarray(self.s[i] + np.arange(1, self.o[i] + 1, dtype=np.int64))
 
     def _profile(self, starts: np.ndarray) -> np.ndarray:
         """Memory at rounds 0 .. max completion + max_o (padding keeps slices in range)."""
@@ -216,25 +221,9 @@ class _Search:
         return best
 
 
-def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: float | None = None,
-                     iterations: int | None = None, seed: int = 0, workers: int = 1,
-                     sizes: tuple[int, ...] = DEFAULT_SIZES,
-                     sub_limit: float = DEFAULT_SUB_LIMIT,
-                     target: int | None = None) -> LnsOutcome:
-    """Improve a valid ``schedule`` by LNS until ``time_limit`` seconds or ``iterations``
-    sub-solves (whichever comes first; :data:`DEFAULT_ITERATIONS` when neither is given), or
-    until the value reaches ``target`` (a proven lower bound: nothing better exists).
-
-    ``workers`` sub-solves run side by side in threads (CP-SAT releases the GIL while it
-    solves), in synchronous rounds on the same best schedule (module docstring: with a given
-    number of workers, the same ``iterations`` give the same schedule on any machine). The
-    result is validated; it is never worse than the input. A non-SPEC instance is searched as
-    its SPEC equivalent (optsched.model.conventions): same schedules, same objective.
-    """
-    instance = spec_equivalent(instance)
-    report = validate(instance, schedule)
-    if not report.valid:
-        raise SolverError("LNS needs a valid schedule to start from:\n" + report.summary())
+def _check_arguments(time_limit: float | None, iterations: int | None, workers: int,
+                     sizes: tuple[int, ...]) -> None:
+    """Refuse arguments that would make the search meaningless, naming the argument."""
     if time_limit is not None and time_limit <= 0:
         raise SolverError("time limit must be > 0 seconds")
     if iterations is not None and iterations < 0:
@@ -243,9 +232,84 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
         raise SolverError("workers must be >= 1")
     if not sizes or min(sizes) < 1:
         raise SolverError("neighbourhood sizes must be >= 1")
-    if time_limit is None and iterations is None:
+
+
+@dataclass
+class _Budget:
+    """When the search stops: the deadline (time limit or stop request), the sub-solve count,
+    or the target value (a proven bound: nothing better exists)."""
+
+    clock: Deadline
+    iterations: int | None
+    target: int | None
+    numbered: int = 0  # sub-solves numbered so far (their seeds), whether or not they ran
+
+    def reached(self, value: int) -> bool:
+        return self.target is not None and value <= self.target
+
+    def left(self, search: _Search) -> bool:
+        if self.clock.expired() or self.reached(search.value(search.starts)):
+            return False
+        return self.iterations is None or self.numbered < self.iterations
+
+    def take(self, batch: int) -> list[int]:
+        """The numbers of the next (at most) ``batch`` sub-solves of one worker."""
+        take = batch if self.iterations is None else min(batch, self.iterations - self.numbered)
+        numbers = list(range(self.numbered, self.numbered + max(take, 0)))
+        self.numbered += len(numbers)
+        return numbers
+
+
+def _worker_round(search: _Search, rng: random.Random, numbers: list[int], starts: np.ndarray,
+                  profile: np.ndarray, budget: _Budget, sizes: tuple[int, ...],
+                  sub_limit: float, seed: int) -> tuple[np.ndarray, int, int]:
+    """One worker's part of a round: sub-solves numbered ``numbers``, each on the worker's own
+    best so far (which starts as the round's base). Returns that best, the improving
+    sub-solves and the sub-solves run (fewer when time or the target ran out)."""
+    accepted = ran = 0
+    for k in numbers:
+        if budget.clock.expired() or budget.reached(search.value(starts)):
+            break
+        free = search.neighbourhood(rng, sizes, starts)
+        new = search.resolve(free, starts, profile, sub_limit,
+                             seed=(seed * 1_000_003 + k) % 2**31,
+                             wall_left=budget.clock.remaining())
+        ran += 1
+        better = None if new is None else search.improved(starts, new)
+        if better is not None:
+            starts, profile, accepted = better, search._profile(better), accepted + 1
+    return starts, accepted, ran
+
+
+def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: float | None = None,
+                     iterations: int | None = None, seed: int = 0, workers: int = 1,
+                     sizes: tuple[int, ...] = DEFAULT_SIZES,
+                     sub_limit: float = DEFAULT_SUB_LIMIT,
+                     target: int | None = None, deadline: Deadline | None = None,
+                     progress: Progress | None = None) -> LnsOutcome:
+    """Improve a valid ``schedule`` by LNS until ``time_limit`` seconds or ``iterations``
+    sub-solves (whichever comes first; :data:`DEFAULT_ITERATIONS` when neither is given), or
+    until the value reaches ``target`` (a proven lower bound: nothing better exists).
+
+    ``deadline`` (optsched.control) ends the search too, at its time or at a stop request
+    (Ctrl-C): the best schedule so far is returned, within one sub-solve (about 0.2-0.4 s).
+    ``progress`` hears of every improvement. ``workers`` sub-solves run side by side in
+    threads (CP-SAT releases the GIL while it solves), in synchronous rounds on the same best
+    schedule (module docstring: with a given number of workers, the same ``iterations`` give
+    the same schedule on any machine). The result is validated; it is never worse than the
+    input. An instance under another memory convention is searched as its equivalent in the
+    model's own convention (docs/model.md, "Memory conventions"): same schedules, same value.
+    """
+    instance = spec_equivalent(instance)
+    report = validate(instance, schedule)
+    if not report.valid:
+        raise SolverError("LNS needs a valid schedule to start from:\n" + report.summary())
+    _check_arguments(time_limit, iterations, workers, sizes)
+    if time_limit is None and iterations is None and (deadline is None or
+                                                      deadline.remaining() is None):
         iterations = DEFAULT_ITERATIONS
     t0 = time.perf_counter()
+    budget = _Budget((deadline or Deadline(None)).capped(time_limit), iterations, target)
     search = _Search(instance, np.array([schedule.starts[r] for r in instance.ids],
                                         dtype=np.int64))
     initial = search.value(search.starts)
@@ -256,64 +320,47 @@ def improve_schedule(instance: Instance, schedule: Schedule, *, time_limit: floa
     rngs = [random.Random(f"{seed}-{w}") for w in range(workers)]
     if search.inst.n <= min(sizes):
         rngs = rngs[:1]  # one neighbourhood holds every request: more workers add nothing
-    batch = 1 if len(rngs) == 1 else ROUND_SUB_SOLVES
-    numbered = 0  # sub-solves numbered so far (their seeds), whether or not they ran
-
-    def budget_left() -> bool:
-        if time_limit is not None and time.perf_counter() - t0 >= time_limit:
-            return False
-        if target is not None and search.value(search.starts) <= target:
-            return False
-        return iterations is None or numbered < iterations
-
-    def run(worker: int, numbers: list[int], starts: np.ndarray, profile: np.ndarray
-            ) -> tuple[np.ndarray, int, int]:
-        """One worker's part of a round: sub-solves numbered ``numbers``, each on the
-        worker's own best so far (which starts as the round's base). Returns that best, the
-        improving sub-solves and the sub-solves run (fewer when time or the target ran out)."""
-        accepted = ran = 0
-        for k in numbers:
-            left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-            if (left is not None and left <= 0) or \
-                    (target is not None and search.value(starts) <= target):
-                break
-            free = search.neighbourhood(rngs[worker], sizes, starts)
-            new = search.resolve(free, starts, profile, sub_limit,
-                                 seed=(seed * 1_000_003 + k) % 2**31, wall_left=left)
-            ran += 1
-            better = None if new is None else search.improved(starts, new)
-            if better is not None:
-                starts, profile, accepted = better, search._profile(better), accepted + 1
-        return starts, accepted, ran
-
-    pool = None
-    if len(rngs) > 1:
-        from concurrent.futures import ThreadPoolExecutor  # CP-SAT releases the GIL
-
-        pool = ThreadPoolExecutor(len(rngs))
-    try:
-        while budget_left():  # one round: every worker improves its copy of the best
-            base = search.starts.copy()
-            plan = []
-            for w in range(len(rngs)):
-                take = batch if iterations is None else min(batch, iterations - numbered)
-                if take > 0:
-                    plan.append((w, list(range(numbered, numbered + take)), base,
-                                 search.profile))
-                    numbered += take
-            done = list(pool.map(lambda job: run(*job), plan)) if pool else \
-                [run(*job) for job in plan]
-            search.iterations += sum(ran for _, _, ran in done)
-            best = search.merge(base, [starts for starts, _, _ in done])
-            if search.value(best) < search.value(base):
-                search.install(best, sum(accepted for _, accepted, _ in done),
-                               time.perf_counter() - t0)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    _run_rounds(search, rngs, budget, sizes, sub_limit, seed, progress, t0)
     schedule = Schedule({rid: int(search.starts[i]) for i, rid in enumerate(instance.ids)})
     final = validate(instance, schedule)
     if not final.valid or final.metrics is None:
         raise SolverError("LNS schedule fails validation:\n" + final.summary())
     return LnsOutcome(schedule, final.metrics.total_completion_time, initial, search.iterations,
                       search.improvements, time.perf_counter() - t0, search.history)
+
+
+def _run_rounds(search: _Search, rngs: list[random.Random], budget: _Budget,
+                sizes: tuple[int, ...], sub_limit: float, seed: int,
+                progress: Progress | None, t0: float) -> None:
+    """Synchronous rounds until the budget is spent: every worker improves its copy of the
+    best, then the results are merged in a fixed order (:meth:`_Search.merge`)."""
+    batch = 1 if len(rngs) == 1 else ROUND_SUB_SOLVES
+    pool = None
+    if len(rngs) > 1:
+        from concurrent.futures import ThreadPoolExecutor  # CP-SAT releases the GIL
+
+        pool = ThreadPoolExecutor(len(rngs))
+    try:
+        while budget.left(search):
+            base = search.starts.copy()
+            plan = [(w, numbers) for w in range(len(rngs)) if (numbers := budget.take(batch))]
+
+            def job(plan_item: tuple[int, list[int]], base: np.ndarray = base
+                    ) -> tuple[np.ndarray, int, int]:
+                w, numbers = plan_item
+                return _worker_round(search, rngs[w], numbers, base, search.profile, budget,
+                                     sizes, sub_limit, seed)
+
+            done = list(pool.map(job, plan)) if pool else [job(item) for item in plan]
+            search.iterations += sum(ran for _, _, ran in done)
+            best = search.merge(base, [starts for starts, _, _ in done])
+            if search.value(best) < search.value(base):
+                search.install(best, sum(accepted for _, accepted, _ in done),
+                               time.perf_counter() - t0)
+            if progress is not None:
+                progress.report(f"LNS, {search.iterations} sub-solves, "
+                                f"{search.improvements} improvements",
+                                best=search.value(search.starts), bound=budget.target)
+    finally:
+        if pool is not None:
+            pool.shutdown()

@@ -31,7 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optsched.errors import SolverError
-from optsched.exact.backends import BackendOutcome, SolveParameters, new_cpsat_solver
+from optsched.exact.backends import (
+    BackendOutcome,
+    SolveParameters,
+    new_cpsat_solver,
+    run_cpsat,
+)
 from optsched.exact.bounds import lag_matrix, large_peak_requests
 from optsched.exact.formulation import start_windows
 from optsched.model.instance import Instance, spec_equivalent
@@ -185,7 +190,7 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
     if configure is not None:
         configure(solver.parameters)
     t0 = time.perf_counter()
-    status = solver.solve(cp)
+    status = run_cpsat(solver, cp, params, "CP-SAT, cumulative model")
     runtime = time.perf_counter() - t0
     has_sol = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     schedule = (Schedule({rid: int(solver.value(p[i])) for i, rid in enumerate(inst.ids)})

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-from typing import Any, cast
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from optsched.control import Deadline, stop_requested
 from optsched.errors import SolverError
-from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
+from optsched.exact.backends import BACKENDS, BackendOutcome, SolveParameters, StopGroup
 from optsched.exact.bounds import check_bound_effort, completion_caps, lower_bound
 from optsched.exact.bruteforce import brute_force
 from optsched.exact.formulation import TimeIndexedModel, build_model, trivial_lower_bound
@@ -19,6 +21,9 @@ from optsched.exact.result import SolveResult, Status, integer_bound
 from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
+
+if TYPE_CHECKING:
+    from optsched.progress import Progress
 
 SOLVERS = ("cpsat", "highs", "cbc", "bruteforce")
 
@@ -80,31 +85,55 @@ class InvalidSolverSchedule(RuntimeError):
     """A backend returned a schedule the independent validator rejects (a formulation bug)."""
 
 
-def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None = None,
-          threads: int = 1, seed: int = 0, initial_solution: Schedule | None = None,
-          log: bool = False, use_incumbent: bool = True,
-          method: str = DEFAULT_METHOD, bound_effort: str = "full",
-          profile: str = "default") -> SolveResult:
+def solve(instance: Instance, solver: str = "cpsat", *, method: str = DEFAULT_METHOD,
+          time_limit: float | None = None, threads: int = 1, seed: int = 0,
+          initial_solution: Schedule | None = None, use_incumbent: bool = True,
+          bound_effort: str = "full", profile: str = "default", log: bool = False,
+          progress: Progress | None = None) -> SolveResult:
     """Solve ``instance`` exactly with ``solver`` and return a validated :class:`SolveResult`.
 
-    An incumbent warm-starts the backend and, with ``use_incumbent``, shrinks the start
-    windows: with ``method="time-indexed"`` it is ``initial_solution`` if given and valid, else
-    earliest-fit; with ``"epoch"`` (default) and ``"heuristic"`` it is the best valid one of
-    ``initial_solution``, MC-SF and earliest-fit, and the lower bound of
-    :mod:`optsched.exact.bounds` joins the proven bound (``"heuristic"`` runs no solver).
-    ``status`` is ``optimal`` only when the proven bound (the backend's best bound rounded up,
-    sum(a+o), or optsched.exact.bounds) equals the objective of a validated schedule; a solver's
-    "optimal" label alone is never trusted. ``"cumulative"`` and ``"portfolio"`` (CP-SAT only) use
-    the ramp-cumulative model of :mod:`optsched.exact.ramp`, alone or side by side with the
-    time-indexed one. ``"lns"`` (CP-SAT only) improves the incumbent by large-neighbourhood search
-    (:mod:`optsched.exact.lns`) and proves nothing beyond the combinatorial bound. The default,
+    ``method`` picks one entry of :data:`METHOD_REGISTRY` (the model it builds and how it
+    gets an incumbent and a bound; :data:`METHOD_SUMMARIES` has one line each); the default,
     ``"auto"``, picks ``"portfolio"``, ``"epoch"`` or ``"lns"`` by instance size
-    (:func:`choose_method`), as measured in docs/exact-performance.md; the result records the
-    method that ran. ``bound_effort="fast"`` leaves the path and window bounds out of that
-    combinatorial bound (:data:`optsched.exact.bounds.BOUND_EFFORTS`: seconds saved per solve at the
-    papers' size, a weaker bound). ``profile`` picks CP-SAT's workers for ``"layered"``
-    (:data:`optsched.exact.layered.PROFILES`).
+    (:func:`choose_method`, as measured in docs/exact-performance.md) and the result records
+    the method that ran. ``status`` is ``optimal`` only when a proven bound (the backend's
+    best bound rounded up, sum(a+o), or optsched.exact.bounds) equals the objective of a
+    validated schedule; a solver's "optimal" label alone is never trusted.
+
+    ``time_limit`` holds for the whole call: every stage (heuristics, bounds, LNS, each model
+    of a portfolio) takes what is left of one :class:`optsched.control.Deadline`. A stop
+    request (:func:`optsched.control.request_stop`; the first Ctrl-C inside
+    :func:`optsched.control.interruptible`) ends every stage within about a second, and the
+    best validated schedule and bound so far are returned (status ``feasible`` or
+    ``unknown``, or ``optimal`` if they met; ``parameters["interrupted"]`` is true).
+
+    An incumbent warm-starts the backend and, with ``use_incumbent``, shrinks the start
+    windows. ``initial_solution`` joins the candidate incumbents if it is valid.
+    ``bound_effort="fast"`` leaves the path and window bounds out of the combinatorial bound
+    (:data:`optsched.exact.bounds.BOUND_EFFORTS`). ``profile`` picks CP-SAT's workers for
+    ``"layered"`` (:data:`optsched.exact.layered.PROFILES`). ``log`` shows the backend's log;
+    ``progress`` (optsched.progress) hears of every new best schedule and bound.
+    The memory convention is normalised once, here: the methods work on the equivalent
+    instance in the model's own convention (docs/model.md, "Memory conventions") and the
+    schedule is re-validated under the instance's convention before it is returned.
     """
+    _check_arguments(solver, method, threads, time_limit, bound_effort, profile)
+    params = SolveParameters(time_limit, threads, seed, log, bound_effort=bound_effort,
+                             deadline=Deadline(time_limit), progress=progress)
+    if method == "auto":
+        method = choose_method(instance, solver)
+    equivalent = spec_equivalent(instance)
+    run = _Run(equivalent, solver, params, method, initial_solution, use_incumbent, profile)
+    result = _dispatch(run)
+    if stop_requested():
+        result = replace(result, raw_status=result.raw_status + " [stopped: stop request]",
+                         parameters={**result.parameters, "interrupted": True})
+    return result if equivalent is instance else _back_to_convention(instance, result)
+
+
+def _check_arguments(solver: str, method: str, threads: int, time_limit: float | None,
+                     bound_effort: str, profile: str) -> None:
+    """Refuse a bad argument with one line that names it and the choices."""
     if method not in METHODS:
         raise SolverError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if solver not in SOLVERS:
@@ -120,24 +149,17 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
         from optsched.exact.layered import check_profile
 
         check_profile(profile)
-    params = SolveParameters(time_limit, threads, seed, log, bound_effort=bound_effort)
-    if method == "auto":
-        method = choose_method(instance, solver)
-    equivalent = spec_equivalent(instance)
-    result = _solve(equivalent, solver, params, initial_solution=initial_solution,
-                    use_incumbent=use_incumbent, method=method, profile=profile)
-    return result if equivalent is instance else _back_to_convention(instance, result)
 
 
 def _back_to_convention(instance: Instance, result: SolveResult) -> SolveResult:
-    """A result solved on :func:`optsched.model.conventions.spec_equivalent` reported for the
-    original instance: same starts and objective (the reduction keeps both), the schedule
-    re-validated under the instance's own convention by the independent validator."""
+    """A result solved on the equivalent instance (docs/model.md, "Memory conventions")
+    reported for the original one: same starts and objective (the reduction keeps both), the
+    schedule re-validated under the instance's own convention by the independent validator."""
     report = validate(instance, result.schedule) if result.schedule is not None else None
     if report is not None and (not report.valid or report.metrics is None or
                                report.metrics.total_completion_time != result.objective):
         raise InvalidSolverSchedule(
-            f"a schedule solved on the SPEC-equivalent instance does not validate with value "
+            f"a schedule solved on the equivalent instance does not validate with value "
             f"{result.objective} under memory_convention {instance.memory_convention!r}:\n"
             + (report.summary() if not report.valid else "objective differs"))
     return replace(result, instance=instance, validation=report,
@@ -145,162 +167,261 @@ def _back_to_convention(instance: Instance, result: SolveResult) -> SolveResult:
                                "memory_convention": instance.memory_convention})
 
 
-def _solve(instance: Instance, solver: str, params: SolveParameters, *,
-           initial_solution: Schedule | None, use_incumbent: bool, method: str,
-           caps: np.ndarray | None = None, profile: str = "default") -> SolveResult:
-    """:func:`solve` once its arguments are checked; ``caps`` as computed by
-    :func:`_completion_caps` (the portfolio computes them once for both its models)."""
-    recorded = {**params.to_dict(), "method": method}
-    if method == "layered":
-        recorded["profile"] = profile
-    if solver == "bruteforce":
-        return _solve_bruteforce(instance, params, initial_solution)
-    if method in ("cumulative", "portfolio", "lns", "layered", "bnb") and solver != "cpsat":
-        raise SolverError(f"method {method!r} runs on CP-SAT only, not on {solver!r}")
-    if method == "portfolio":
-        return _solve_portfolio(instance, params, initial_solution, use_incumbent)
+@dataclass
+class _Run:
+    """One solve once its arguments are checked: the instance (already in the model's own
+    convention), the solver, the parameters with the deadline, and the method's options."""
 
-    t0 = time.perf_counter()
-    if method == "time-indexed":
-        incumbent = None
-        for cand in ([initial_solution] if initial_solution is not None else []) + [None]:
-            sched = cand if cand is not None else earliest_fit_schedule(instance)
-            if validate(instance, sched).valid:
-                incumbent = sched
-                break
-    else:
-        incumbent = best_incumbent(instance, initial_solution)
-    incumbent_value = incumbent.objective(_outputs(instance)) if incumbent else None
-    lb0 = trivial_lower_bound(instance)
-    if method != "time-indexed":  # epoch and restriction bounds (models/epoch-bound.md)
-        lb0 = max(lb0, lower_bound(instance, effort=params.bound_effort).value)
-    if method == "heuristic":
-        assert incumbent is not None and incumbent_value is not None  # best_incumbent gives one
-        return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
-                                 "no solver run (heuristic incumbent + combinatorial bound)")
-    if incumbent is not None and incumbent_value is not None and lb0 >= incumbent_value:
-        # The proven bound already meets a validated schedule: nothing left for a solver.
-        return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
-                                 "no solver run: the lower bound meets the incumbent")
-    if method == "lns":
-        assert incumbent is not None  # best_incumbent always gives one
-        return _solve_lns(instance, params, recorded, incumbent, lb0, t0)
-    if method == "bnb":
-        assert incumbent is not None  # best_incumbent always gives one
-        return _solve_bnb(instance, params, recorded, incumbent, lb0, t0)
-    window_value = incumbent_value if use_incumbent else None
-    if caps is None and method in ("epoch", "cumulative"):
-        caps = _completion_caps(instance, window_value)
-    model: RampModel | TimeIndexedModel
-    if method == "layered":
-        from optsched.exact.layered import run_layered
+    instance: Instance
+    solver: str
+    params: SolveParameters
+    method: str
+    initial_solution: Schedule | None = None
+    use_incumbent: bool = True
+    profile: str = "default"
+    #: completion caps (:func:`_completion_caps`; the portfolio computes them once for both)
+    caps: np.ndarray | None = None
+    t0: float = field(default_factory=time.perf_counter)
 
-        left = None if params.time_limit is None else max(  # the bounds took time already
-            params.time_limit - (time.perf_counter() - t0), 0.01)
-        assert incumbent is not None and incumbent_value is not None  # best_incumbent gives one
-        layered_model, out, improved, note = run_layered(
-            instance, replace(params, time_limit=left), incumbent, lb0, profile)
-        value = improved.objective(_outputs(instance))
-        lns_source = "solver" if value < incumbent_value else "incumbent"
-        incumbent, incumbent_value = improved, value
-        if out is None or layered_model is None:
-            return _heuristic_result(instance, recorded, incumbent, incumbent_value, lb0, t0,
-                                     note, solver="cpsat", source=lns_source)
-        model = layered_model
-        out.raw_status = note
-        schedule = out.schedule
-    elif method == "cumulative":
-        model = build_ramp_model(instance, window_value, caps=caps)
-        out = solve_ramp_cpsat(model, params, incumbent)
-        schedule = out.schedule
-    else:
-        indexed = build_model(instance, window_value, caps if method == "epoch" else None)
-        hint = indexed.values_from_schedule(incumbent) if incumbent is not None else None
-        out = BACKENDS[solver].run(indexed, params, hint)
-        schedule = indexed.schedule_from_values(out.values) if out.values is not None else None
-        model = indexed
+    @property
+    def recorded(self) -> dict[str, Any]:
+        """The parameters a result records (``solve --json``'s ``parameters``)."""
+        out = {**self.params.to_dict(), "method": self.method,
+               "use_incumbent": self.use_incumbent}
+        return out | ({"profile": self.profile} if self.method == "layered" else {})
+
+    def value(self, schedule: Schedule) -> int:
+        return schedule.objective(_outputs(self.instance))
+
+    def result(self, schedule: Schedule, bound: int, raw_status: str, *,
+               solver: str = "none", version: str | None = None,
+               source: str = "incumbent") -> SolveResult:
+        """A result without a model's outcome: optimal only if ``bound`` meets the schedule."""
+        return _heuristic_result(self.instance, self.recorded, schedule, self.value(schedule),
+                                 bound, self.t0, raw_status, solver=solver, version=version,
+                                 source=source)
+
+
+@dataclass(frozen=True)
+class Method:
+    """One solve method: the model it builds, how it finds its incumbent and bound, and
+    the function that runs it."""
+
+    name: str
+    model: str  # "time-indexed", "cumulative", "both", or "none" (no whole-instance model)
+    summary: str
+    run: Callable[[_Run], SolveResult]
+    cpsat_only: bool = False
+
+
+def _dispatch(run: _Run) -> SolveResult:
+    """Run the method of ``run`` (or the brute-force oracle) from the registry."""
+    if run.solver == "bruteforce":
+        return _solve_bruteforce(run.instance, run.params, run.initial_solution)
+    entry = METHOD_REGISTRY[run.method]
+    if entry.cpsat_only and run.solver != "cpsat":
+        raise SolverError(f"method {run.method!r} runs on CP-SAT only, not on {run.solver!r}")
+    return entry.run(run)
+
+
+def _first_valid(run: _Run) -> Schedule:
+    """The plain method's incumbent: ``initial_solution`` if valid, else earliest-fit."""
+    if run.initial_solution is not None and validate(run.instance, run.initial_solution).valid:
+        return run.initial_solution
+    return earliest_fit_schedule(run.instance)
+
+
+def _prepare(run: _Run) -> tuple[Schedule, int]:
+    """The incumbent (best of the heuristics) and the combinatorial lower bound.
+
+    After a stop request the bound stage is skipped (the trivial bound sum(a+o) stands): it
+    cannot be interrupted once started, and at the papers' size it takes seconds."""
+    incumbent = best_incumbent(run.instance, run.initial_solution, deadline=run.params.deadline)
+    value = run.value(incumbent)
+    run.params.report("heuristics", best=value)
+    bound = trivial_lower_bound(run.instance)
+    if not stop_requested():  # epoch and restriction bounds (models/epoch-bound.md)
+        bound = max(bound, lower_bound(run.instance, effort=run.params.bound_effort).value)
+    run.params.report("bounds", best=value, bound=bound)
+    return incumbent, bound
+
+
+def _settled(run: _Run, incumbent: Schedule, bound: int) -> SolveResult | None:
+    """The result when nothing is left for a solver: the bound meets the incumbent, or the
+    user asked to stop before the solver stage began."""
+    if bound >= run.value(incumbent):
+        return run.result(incumbent, bound, "no solver run: the lower bound meets the incumbent")
+    if stop_requested():
+        return run.result(incumbent, bound, "no solver run: stopped before the solver stage")
+    return None
+
+
+def _run_time_indexed(run: _Run) -> SolveResult:
+    """'time-indexed': the plain model, the first valid incumbent, the solver's bound only."""
+    incumbent = _first_valid(run)
+    bound = trivial_lower_bound(run.instance)
+    return _settled(run, incumbent, bound) or _run_model(run, incumbent, bound, ramp=False)
+
+
+def _run_epoch(run: _Run) -> SolveResult:
+    """'epoch': the time-indexed model with the best incumbent and the combinatorial bound."""
+    incumbent, bound = _prepare(run)
+    return _settled(run, incumbent, bound) or _run_model(run, incumbent, bound, ramp=False)
+
+
+def _run_cumulative(run: _Run) -> SolveResult:
+    """'cumulative': the ramp-cumulative model, incumbent and bound as in 'epoch'."""
+    incumbent, bound = _prepare(run)
+    return _settled(run, incumbent, bound) or _run_model(run, incumbent, bound, ramp=True)
+
+
+def _run_heuristic(run: _Run) -> SolveResult:
+    """'heuristic': no solver, the incumbent and the combinatorial bound."""
+    incumbent, bound = _prepare(run)
+    return run.result(incumbent, bound,
+                      "no solver run (heuristic incumbent + combinatorial bound)")
+
+
+def _run_lns(run: _Run) -> SolveResult:
+    """'lns': large-neighbourhood search from the incumbent for the rest of the deadline."""
+    incumbent, bound = _prepare(run)
+    return _settled(run, incumbent, bound) or _solve_lns(run, incumbent, bound)
+
+
+def _run_bnb(run: _Run) -> SolveResult:
+    """'bnb': the problem-specific branch-and-bound from the incumbent and bound."""
+    incumbent, bound = _prepare(run)
+    return _settled(run, incumbent, bound) or _solve_bnb(run, incumbent, bound)
+
+
+def _run_layered(run: _Run) -> SolveResult:
+    """'layered': LNS for a quarter of the time, then the layered CP-SAT model with the
+    bound as an objective cut (optsched.exact.layered)."""
+    from optsched.exact.layered import run_layered
+
+    incumbent, bound = _prepare(run)
+    settled = _settled(run, incumbent, bound)
+    if settled is not None:
+        return settled
+    model, out, improved, note = run_layered(run.instance, run.params, incumbent, bound,
+                                             run.profile, use_incumbent=run.use_incumbent)
+    source = "solver" if run.value(improved) < run.value(incumbent) else "incumbent"
+    if out is None or model is None:
+        return run.result(improved, bound, note, solver="cpsat", source=source)
+    out.raw_status = note
+    return _model_result(run, model, out, out.schedule, improved, bound)
+
+
+def _run_model(run: _Run, incumbent: Schedule, bound: int, *, ramp: bool) -> SolveResult:
+    """Build one whole-instance model (time-indexed or ramp-cumulative), hand it to the
+    backend for what is left of the deadline and combine its outcome with the incumbent."""
+    window_value = run.value(incumbent) if run.use_incumbent else None
+    caps = run.caps
+    if caps is None and run.method in ("epoch", "cumulative"):
+        caps = _completion_caps(run.instance, window_value)
+    if ramp:
+        ramp_model = build_ramp_model(run.instance, window_value, caps=caps)
+        out = solve_ramp_cpsat(ramp_model, run.params, incumbent)
+        return _model_result(run, ramp_model, out, out.schedule, incumbent, bound)
+    indexed = build_model(run.instance, window_value, caps if run.method == "epoch" else None)
+    out = BACKENDS[run.solver].run(indexed, run.params, indexed.values_from_schedule(incumbent))
+    schedule = indexed.schedule_from_values(out.values) if out.values is not None else None
+    return _model_result(run, indexed, out, schedule, incumbent, bound)
+
+
+def _model_result(run: _Run, model: RampModel | TimeIndexedModel, out: BackendOutcome,
+                  schedule: Schedule | None, incumbent: Schedule, lb0: int) -> SolveResult:
+    """The backend's schedule (validated) or the incumbent, whichever is better, with the
+    larger of the backend's bound and ``lb0``; the status from those two numbers alone."""
+    instance, solver = run.instance, run.solver
     bound = integer_bound(out.bound)
     bound = lb0 if bound is None else max(bound, lb0)
-
-    source: str | None = None
+    best, objective, source = incumbent, run.value(incumbent), "incumbent"
     if schedule is not None:
         report = validate(instance, schedule)
         if not report.valid:
             raise InvalidSolverSchedule(
                 f"{solver} returned a schedule that fails validation:\n{report.summary()}")
-        source = "solver"
-    objective = schedule.objective(_outputs(instance)) if schedule else None
-    if incumbent is not None and incumbent_value is not None and (
-            objective is None or incumbent_value < objective):
-        schedule, objective, source = incumbent, incumbent_value, "incumbent"
-
+        if run.value(schedule) <= objective:  # a tie goes to the solver's schedule
+            best, objective, source = schedule, run.value(schedule), "solver"
     raw_status = out.raw_status
-    if out.proven_infeasible and objective is not None:
+    if out.proven_infeasible:
         # Every valid instance has a schedule (run requests one at a time) and we hold a
         # validated one, so the solver's infeasibility claim is wrong (seen with CBC when a time
         # limit interrupts its preprocessing): keep the schedule, ignore the claim.
         raw_status += " [claim refused: a validated schedule exists]"
-    if out.proven_infeasible and objective is None:
-        status = Status.INFEASIBLE
-    elif objective is None:
-        status = Status.UNKNOWN
-    elif bound >= objective:
-        # A proven lower bound meets a validated schedule's value: optimality is proven,
-        # whatever label the solver (or its wrapper) attached.
-        status = Status.OPTIMAL
-    else:
-        status = Status.FEASIBLE
-    if objective is not None and bound > objective:
+    if bound > objective:
         raise InvalidSolverSchedule(f"{solver} bound {bound} exceeds a valid schedule's value "
                                     f"{objective}: the formulation or backend is wrong")
+    run.params.report(f"{solver}, {run.method}", best=objective, bound=bound)
     return SolveResult(
-        instance=instance, solver=solver, status=status, objective=objective, bound=bound,
-        schedule=schedule, raw_status=raw_status, runtime=time.perf_counter() - t0,
-        solver_version=out.version, parameters=recorded,
-        validation=validate(instance, schedule) if schedule else None,
+        instance=instance, solver=solver, status=_status(objective, bound),
+        objective=objective, bound=bound, schedule=best, raw_status=raw_status,
+        runtime=time.perf_counter() - run.t0, solver_version=out.version,
+        parameters=run.recorded, validation=validate(instance, best),
         model_size=model.size(), schedule_source=source)
 
 
-def _solve_portfolio(instance: Instance, params: SolveParameters,
-                     initial_solution: Schedule | None, use_incumbent: bool) -> SolveResult:
-    """Run the ramp-cumulative and the time-indexed ("epoch") model and combine them.
+def _status(objective: int | None, bound: int | None) -> Status:
+    """Optimal when a proven bound meets a validated schedule's value, whatever label the
+    solver (or its wrapper) attached; feasible with a schedule; unknown without."""
+    if objective is None:
+        return Status.UNKNOWN
+    return Status.OPTIMAL if bound is not None and bound >= objective else Status.FEASIBLE
+
+
+def _run_portfolio(run: _Run) -> SolveResult:
+    """'portfolio': the ramp-cumulative and the time-indexed ("epoch") model, combined.
 
     They are strong at different things (docs/exact-performance.md): the cumulative model finds
     better schedules and proves many small instances by search, the time-indexed model has the
     better LP bound. Both results are validated; a bound of one above the other's validated
-    value means a formulation is wrong and raises :class:`InvalidSolverSchedule`. Side by side,
-    the first run to prove optimality stops the other.
+    value means a formulation is wrong and raises :class:`InvalidSolverSchedule`. Side by side
+    (two threads or more), the first run to prove optimality stops the other; on one thread
+    the cumulative model gets half of what is left of the deadline and 'epoch' the rest.
     """
+    if run.use_incumbent and run.instance.n <= CAPS_MAX_REQUESTS:  # once for both models
+        upper = run.value(best_incumbent(run.instance, run.initial_solution))
+        run = replace(run, caps=_completion_caps(run.instance, upper))
+    if run.params.threads >= 2:
+        first, second = _portfolio_parallel(run)
+    else:
+        first = _dispatch(replace(run, method="cumulative", params=replace(
+            run.params, deadline=_deadline(run.params).share(0.5))))
+        second = first
+        if first.status != Status.OPTIMAL and not stop_requested():
+            later = run.initial_solution if first.schedule is None else first.schedule
+            second = _dispatch(replace(run, method="epoch", initial_solution=later))
+    return _combine(run, first, second)
+
+
+def _deadline(params: SolveParameters) -> Deadline:
+    assert params.deadline is not None  # SolveParameters sets one
+    return params.deadline
+
+
+def _portfolio_parallel(run: _Run) -> tuple[SolveResult, SolveResult]:
+    """Both models side by side (CP-SAT releases the GIL while it solves), threads split."""
     from concurrent.futures import ThreadPoolExecutor
 
-    t0 = time.perf_counter()
-    caps = None  # computed once here for both models (only when switched on)
-    if use_incumbent and instance.n <= CAPS_MAX_REQUESTS:
-        upper = best_incumbent(instance, initial_solution).objective(_outputs(instance))
-        caps = _completion_caps(instance, upper)
-    kw: dict[str, Any] = {"initial_solution": initial_solution, "use_incumbent": use_incumbent,
-                          "caps": caps}
-    if params.threads >= 2:  # CP-SAT releases the GIL while it solves: true parallelism
-        group = StopGroup()
-        share = {"cumulative": params.threads // 2, "epoch": params.threads - params.threads // 2}
+    group = StopGroup()
+    threads = run.params.threads
+    share = {"cumulative": threads // 2, "epoch": threads - threads // 2}
 
-        def run(method: str) -> SolveResult:
-            sub = replace(params, threads=share[method], stop_group=group)
-            res = _solve(instance, "cpsat", sub, method=method, **kw)
-            if res.status == Status.OPTIMAL:
-                group.stop_all()
-            return res
+    def one(method: str) -> SolveResult:
+        sub = replace(run.params, threads=share[method], stop_group=group)
+        res = _dispatch(replace(run, method=method, params=sub))
+        if res.status == Status.OPTIMAL:
+            group.stop_all()
+        return res
 
-        with ThreadPoolExecutor(2) as pool:
-            first, second = pool.map(run, ("cumulative", "epoch"))
-    else:
-        half = replace(params, time_limit=None if params.time_limit is None
-                       else params.time_limit / 2)
-        first = _solve(instance, "cpsat", half, method="cumulative", **kw)
-        if first.status != Status.OPTIMAL:
-            kw["initial_solution"] = first.schedule
-        second = first if first.status == Status.OPTIMAL else _solve(
-            instance, "cpsat", half, method="epoch", **kw)
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(one, ("cumulative", "epoch"))
+    return first, second
+
+
+def _combine(run: _Run, first: SolveResult, second: SolveResult) -> SolveResult:
+    """One result from the portfolio's two: the better schedule, the higher bound."""
     parts = (first, second)
     with_schedule = [r for r in parts if r.objective is not None]
     best = min(with_schedule, key=lambda r: cast(int, r.objective)) if with_schedule else first
@@ -308,18 +429,15 @@ def _solve_portfolio(instance: Instance, params: SolveParameters,
     if best.objective is not None and bound > best.objective:
         raise InvalidSolverSchedule(f"a proven bound {bound} exceeds a validated schedule's "
                                     f"value {best.objective}: the two models disagree")
-    if best.objective is None:
-        status = Status.INFEASIBLE if Status.INFEASIBLE in (first.status, second.status) \
-            else Status.UNKNOWN
-    else:
-        status = Status.OPTIMAL if bound >= best.objective else Status.FEASIBLE
     raw = f"cumulative: {first.raw_status}; time-indexed: " + (
-        "not run (cumulative proved optimality)" if second is first else second.raw_status)
+        "not run (cumulative proved optimality or the run was stopped)" if second is first
+        else second.raw_status)
+    ran = "cpsat" if "cpsat" in (first.solver, second.solver) else "none"
     return SolveResult(
-        instance=instance, solver="cpsat", status=status, objective=best.objective,
-        bound=bound, schedule=best.schedule, raw_status=raw,
-        runtime=time.perf_counter() - t0, solver_version=first.solver_version,
-        parameters={**params.to_dict(), "method": "portfolio"}, validation=best.validation,
+        instance=run.instance, solver=ran, status=_status(best.objective, bound),
+        objective=best.objective, bound=bound, schedule=best.schedule, raw_status=raw,
+        runtime=time.perf_counter() - run.t0, solver_version=first.solver_version,
+        parameters=run.recorded, validation=best.validation,
         model_size={f"cumulative_{k}": v for k, v in first.model_size.items()}
         | ({} if second is first
            else {f"time_indexed_{k}": v for k, v in second.model_size.items()}),
@@ -339,52 +457,51 @@ def _completion_caps(instance: Instance, upper: int | None) -> np.ndarray | None
     return completion_caps(instance, upper)
 
 
-def best_incumbent(instance: Instance, initial_solution: Schedule | None = None) -> Schedule:
+def best_incumbent(instance: Instance, initial_solution: Schedule | None = None, *,
+                   deadline: Deadline | None = None) -> Schedule:
     """The best valid schedule among ``initial_solution``, MC-SF (with start spacing up to
     :data:`SPACED_MAX_REQUESTS` requests) and earliest-fit (never None: earliest-fit always
-    succeeds)."""
+    succeeds). Once ``deadline`` has expired (or a stop was requested) the spaced search,
+    the slowest candidate, is left out."""
     from optsched.exact.heuristics import best_spaced_schedule
     from optsched.policies import mcsf_fast  # same schedule as mcsf_reference (tested), faster
 
     outputs = _outputs(instance)
     cands = [c for c in (initial_solution, mcsf_fast(instance),
                          earliest_fit_schedule(instance)) if c is not None]
-    if instance.n <= SPACED_MAX_REQUESTS:
+    if instance.n <= SPACED_MAX_REQUESTS and (deadline is None or not deadline.expired()):
         cands.append(best_spaced_schedule(instance)[0])
     valid = [c for c in cands if validate(instance, c).valid]
     return min(valid, key=lambda c: c.objective(outputs))
 
 
-def _solve_lns(instance: Instance, params: SolveParameters, recorded: dict,
-               incumbent: Schedule, bound: int, t0: float) -> SolveResult:
-    """The "lns" path: improve the incumbent by large-neighbourhood search for the rest of the
-    time limit (or its default iteration count without one), stopping early if it meets the
-    combinatorial bound."""
+def _ortools_version() -> str:
     import ortools
 
+    return f"ortools {ortools.__version__}"  # type: ignore[attr-defined]
+
+
+def _solve_lns(run: _Run, incumbent: Schedule, bound: int) -> SolveResult:
+    """The "lns" path: improve the incumbent by large-neighbourhood search for the rest of the
+    deadline (or its default iteration count without one), stopping early if it meets the
+    combinatorial bound or on a stop request."""
     from optsched.exact.lns import improve_schedule
 
-    left = None if params.time_limit is None else max(
-        params.time_limit - (time.perf_counter() - t0), 0.01)
-    out = improve_schedule(instance, incumbent, time_limit=left, seed=params.seed,
-                           workers=params.threads, target=bound)
+    params = run.params
+    out = improve_schedule(run.instance, incumbent, seed=params.seed, workers=params.threads,
+                           target=bound, deadline=params.deadline, progress=params.progress)
     raw = (f"LNS: {out.iterations} sub-solves, {out.improvements} improvements, "
            f"{out.initial_value} -> {out.value} (no proof; bound from optsched.exact.bounds)")
-    return _heuristic_result(instance, recorded, out.schedule, out.value, bound, t0, raw,
-                             solver="cpsat",
-                             version=f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
-                             source="solver" if out.value < out.initial_value else "incumbent")
+    return run.result(out.schedule, bound, raw, solver="cpsat", version=_ortools_version(),
+                      source="solver" if out.value < out.initial_value else "incumbent")
 
 
-def _solve_bnb(instance: Instance, params: SolveParameters, recorded: dict,
-               incumbent: Schedule, bound: int, t0: float) -> SolveResult:
+def _solve_bnb(run: _Run, incumbent: Schedule, bound: int) -> SolveResult:
     """The "bnb" path: the branch-and-bound of :mod:`optsched.exact.branch_bound` from the
-    incumbent and the combinatorial bound, for the rest of the time limit. From 9 requests on
+    incumbent and the combinatorial bound, for the rest of the deadline. From 9 requests on
     a short first search (a tenth of the time) returns at once if it completes; otherwise LNS
     improves the incumbent for a quarter of the time and the search starts again from it,
     keeping the first search's proven bound."""
-    import ortools
-
     from optsched.exact.branch_bound import (
         BNB_LNS_SHARE,
         BNB_PROBE_SHARE,
@@ -394,36 +511,29 @@ def _solve_bnb(instance: Instance, params: SolveParameters, recorded: dict,
     )
     from optsched.exact.lns import DEFAULT_SIZES, improve_schedule
 
-    def left() -> float | None:
-        return None if params.time_limit is None else max(
-            params.time_limit - (time.perf_counter() - t0), 0.01)
+    params, clock = run.params, _deadline(run.params)
 
-    def search(start: Schedule, lower: int, limit: float | None) -> BnbOutcome:
-        return branch_and_bound(instance, start, lower=lower, time_limit=limit,
+    def search(start: Schedule, lower: int, deadline: Deadline) -> BnbOutcome:
+        return branch_and_bound(run.instance, start, lower=lower, deadline=deadline,
                                 strong_depth=STRONG_DEPTH, effort=params.bound_effort)
 
     # Up to the smallest neighbourhood, "LNS" would re-solve the whole instance with CP-SAT
     # again and again: the search alone handles those sizes.
-    use_lns = instance.n > min(DEFAULT_SIZES)
-    probe = left()
-    first = search(incumbent, bound, None if probe is None or not use_lns
-                   else BNB_PROBE_SHARE * probe)
-    raw = first.summary()
-    out = first
-    if use_lns and not first.complete:
-        rest = left()
-        lns = improve_schedule(instance, first.schedule, seed=params.seed,
+    use_lns = run.instance.n > min(DEFAULT_SIZES)
+    first = search(incumbent, bound, clock.share(BNB_PROBE_SHARE) if use_lns else clock)
+    raw, out = first.summary(), first
+    if use_lns and not first.complete and not clock.expired():
+        timed = clock.remaining() is not None
+        lns = improve_schedule(run.instance, first.schedule, seed=params.seed,
                                workers=params.threads, target=first.bound,
-                               time_limit=None if rest is None else BNB_LNS_SHARE * rest,
-                               iterations=None if rest else 50)
-        out = search(lns.schedule, first.bound, left())
+                               deadline=clock.share(BNB_LNS_SHARE),
+                               iterations=None if timed else 50, progress=params.progress)
+        out = search(lns.schedule, first.bound, clock)
         raw = (f"first search: {first.summary()}; LNS {lns.initial_value} -> {lns.value} "
                f"({lns.iterations} sub-solves); second {out.summary()}")
-    source = "solver" if out.value < incumbent.objective(_outputs(instance)) else "incumbent"
-    return _heuristic_result(instance, recorded, out.schedule, out.value, out.bound, t0, raw,
-                             solver="cpsat",
-                             version=f"ortools {ortools.__version__}",  # type: ignore[attr-defined]
-                             source=source)
+    source = "solver" if out.value < run.value(incumbent) else "incumbent"
+    return run.result(out.schedule, out.bound, raw, solver="cpsat", version=_ortools_version(),
+                      source=source)
 
 
 def _heuristic_result(instance: Instance, parameters: dict, incumbent: Schedule,
@@ -469,3 +579,18 @@ def _solve_bruteforce(instance: Instance, params: SolveParameters,
         raw_status=("search complete" if completed else "time limit") + f" ({nodes} nodes)",
         runtime=time.perf_counter() - t0, solver_version=f"optsched {__version__}",
         parameters=params.to_dict(), validation=report, schedule_source="solver")
+
+
+#: The solve methods by name: each builds one model (or none) and runs one strategy. The
+#: names are the ones of ``solve --method`` and, prefixed by the solver, of ``bench exact``
+#: (docs/choose-an-exact-method.md).
+METHOD_REGISTRY: dict[str, Method] = {m.name: m for m in (
+    Method("time-indexed", "time-indexed", METHOD_SUMMARIES["time-indexed"], _run_time_indexed),
+    Method("epoch", "time-indexed", METHOD_SUMMARIES["epoch"], _run_epoch),
+    Method("cumulative", "cumulative", METHOD_SUMMARIES["cumulative"], _run_cumulative, True),
+    Method("portfolio", "both", METHOD_SUMMARIES["portfolio"], _run_portfolio, True),
+    Method("lns", "none", METHOD_SUMMARIES["lns"], _run_lns, True),
+    Method("heuristic", "none", METHOD_SUMMARIES["heuristic"], _run_heuristic),
+    Method("layered", "cumulative", METHOD_SUMMARIES["layered"], _run_layered, True),
+    Method("bnb", "none", METHOD_SUMMARIES["bnb"], _run_bnb, True),
+)}
