@@ -15,6 +15,7 @@ from optsched.cli.common import (
     solver_logs_to_stderr,
     table,
 )
+from optsched.control import interruptible, stop_requested
 from optsched.errors import OptschedError
 from optsched.exact.certificate import (
     certificate_dict,
@@ -22,21 +23,38 @@ from optsched.exact.certificate import (
     save_certificate,
     verify_certificate,
 )
+from optsched.exact.result import SolveResult
 from optsched.exact.solve import (
     DEFAULT_METHOD,
     SOLVERS,
     solve,
 )
+from optsched.model.instance import Instance
 from optsched.model.schedule import load_schedule
 from optsched.model.validate import validate
+from optsched.progress import for_terminal
+
+#: Exit status of a run ended by Ctrl-C (128 + SIGINT), as the shell reports it.
+EXIT_INTERRUPTED = 130
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """--quiet: no live progress line on stderr (one text for every long command)."""
+    parser.add_argument("--quiet", action="store_true",
+                        help="no live progress line on stderr (shown only when stderr is a "
+                        "terminal and the run takes more than about 2 s)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "solve", help="solve an instance to proven optimality (or report the gap)",
-        description="Solve the time-indexed MILP of an instance (SPEC section 3). The result is "
+        description="Solve an instance exactly: the time-indexed MILP of docs/model.md "
+        "(\"The time-indexed MILP\") or one of the other methods below. The result is "
         "'optimal' only when a proven lower bound equals the value of a schedule that passed "
-        "the independent validator; otherwise 'feasible' with the bound, or 'unknown'.")
+        "the independent validator; otherwise 'feasible' with the bound, or 'unknown'. "
+        "--time-limit holds for the whole run. Ctrl-C stops the run within about a second "
+        "and prints the best validated schedule and bound so far (exit 130); a second Ctrl-C "
+        "exits at once.")
     p.add_argument("instance", help="instance JSON file or builtin:NAME (e.g. builtin:default)")
     add_solver_options(
         p, solver={"choices": SOLVERS,
@@ -47,7 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/cli.md)")
     p.add_argument("--certificate", metavar="FILE",
                    help="also write an optimality certificate (JSON) to FILE")
-    p.add_argument("--log", action="store_true", help="show the solver log (on stderr)")
+    p.add_argument("--log", action="store_true",
+                   help="show the solver log and one progress line per new best schedule or "
+                   "bound (on stderr; every method, also lns)")
+    add_quiet_option(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("validate", help="check a schedule against an instance",
@@ -86,26 +107,58 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_solve(args: argparse.Namespace) -> int:
     inst = resolve_instance(args.instance)
     check_output_path(args.certificate, "certificate")
-    with solver_logs_to_stderr(args.log):
-        res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
-                    seed=args.seed, log=args.log, method=args.method,
-                    bound_effort=args.bound_effort)
+    progress = for_terminal(quiet=args.quiet, log=args.log)
+    with solver_logs_to_stderr(args.log), interruptible():
+        try:
+            res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
+                        seed=args.seed, log=args.log, method=args.method,
+                        bound_effort=args.bound_effort, progress=progress)
+        finally:
+            progress.close()
+        stopped = stop_requested()
+    if stopped:
+        print("optsched: interrupted; the best validated schedule and bound so far follow",
+              file=sys.stderr)
     if args.certificate:
         save_certificate(res, args.certificate)
     if args.json:
         print_json(res.to_dict())
-        return 0
-    name = inst.name or args.instance
-    print(f"instance   {name}: n = {inst.n}, M = {inst.memory_limit}")
-    print(f"solver     {res.solver} ({res.solver_version}), method "
-          f"{res.parameters.get('method', '-')}, raw status: {res.raw_status}")
+    else:
+        _print_result(inst, args.instance, res)
+        if args.certificate:
+            print(f"certificate written to {args.certificate}")
+    return EXIT_INTERRUPTED if stopped else 0
+
+
+def solver_line(res: SolveResult) -> str:
+    """Which backend ran, or why none did (the bound met the incumbent first)."""
+    method = res.parameters.get("method", "-")
+    if res.solver == "none":
+        return (f"none: no backend was called (method {method}; {res.raw_status}); the "
+                f"schedule is optsched's own ({res.solver_version})")
+    return (f"{res.solver} ({res.solver_version}), method {method}, raw status: "
+            f"{res.raw_status}")
+
+
+def model_line(size: dict[str, int]) -> str:
+    """The model's size in words ("variables 12, memory rows 30, ..."), not a Python dict."""
+    if not size:
+        return "none built"
+    return ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in size.items())
+
+
+def _print_result(inst: Instance, ref: str, res: SolveResult) -> None:
+    """The human-readable report of one solve (stdout)."""
+    print(f"instance   {inst.name or ref}: n = {inst.n}, M = {inst.memory_limit}")
+    print(f"solver     {solver_line(res)}")
     print(f"status     {res.status.value}")
     print(f"objective  {res.objective} (total completion time); total latency "
           f"{res.total_latency}")
     print(f"bound      {res.bound}" + ("" if res.gap is None else f"  (gap {res.gap:.2%})"))
-    print(f"runtime    {res.runtime:.2f} s; model {res.model_size}")
+    print(f"runtime    {res.runtime:.2f} s; model {model_line(res.model_size)}")
     if res.schedule is not None and inst.n <= 60:
-        assert res.validation is not None and res.validation.metrics is not None
+        assert res.validation is not None  # a schedule is always validated
+        assert res.validation.metrics is not None
         m = res.validation.metrics
         rows = [[r.id, r.arrival, r.prompt_tokens, r.output_tokens, res.schedule.starts[r.id],
                  res.schedule.starts[r.id] + r.output_tokens] for r in inst.requests]
@@ -113,9 +166,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(table(rows, ["id", "arrival", "prompt", "output", "start", "completion"]))
         print(f"\nvalidator: {res.validation.summary()}; makespan {m.makespan}, peak memory "
               f"{m.peak_memory} / {inst.memory_limit}, utilisation {m.memory_utilisation:.1%}")
-    if args.certificate:
-        print(f"certificate written to {args.certificate}")
-    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

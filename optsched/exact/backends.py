@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
     from optsched.progress import Progress
 
+_T = TypeVar("_T")
+
 #: How often a stop watcher looks at the stop flag (seconds): the delay of a Ctrl-C.
 STOP_POLL = 0.05
 
@@ -41,9 +43,9 @@ STOP_POLL = 0.05
 def stop_watch(stop: Callable[[], None]) -> Iterator[None]:
     """Call ``stop`` once if the user asks the run to stop while the block runs.
 
-    Solvers that run in native code (CP-SAT, HiGHS) do not see Python's signal handler; a
-    watcher thread polls :func:`optsched.control.stop_requested` and calls the solver's own
-    stop function (CP-SAT ``stop_search``, HiGHS ``cancelSolve``)."""
+    Solvers that run in native code (CP-SAT, HiGHS) do not see Python's stop flag; a watcher
+    thread polls :func:`optsched.control.stop_requested` and calls the solver's own stop
+    function (CP-SAT ``stop_search``, HiGHS ``cancelSolve``)."""
     done = threading.Event()
 
     def watch() -> None:
@@ -61,6 +63,38 @@ def stop_watch(stop: Callable[[], None]) -> Iterator[None]:
         thread.join()
 
 
+def run_stoppable(work: Callable[[], _T], stop: Callable[[], None]) -> _T:
+    """``work()`` (a blocking call into a native solver) that ``stop`` ends on a stop request.
+
+    Python runs signal handlers only in the main thread, between bytecodes; while that thread
+    sits inside a native ``solve`` a Ctrl-C would wait for the solver's own time limit. So on
+    the main thread the call runs in a helper thread and the main thread waits in short steps,
+    in which the handler of :func:`optsched.control.interruptible` can run (and a second
+    Ctrl-C raise at once). On other threads the stop flag is watched by :func:`stop_watch`."""
+    if threading.current_thread() is not threading.main_thread():
+        with stop_watch(stop):
+            return work()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="optsched-solver")
+    thread.start()
+    stopped = False
+    while thread.is_alive():
+        thread.join(STOP_POLL)
+        if not stopped and stop_requested():
+            stop()
+            stopped = True
+    if "error" in box:
+        raise box["error"]
+    return cast(_T, box["value"])
+
+
 def run_cpsat(solver: cp_model.CpSolver, cp: cp_model.CpModel, params: SolveParameters,
               stage: str) -> Any:
     """``solver.solve(cp)`` that stops on a stop request and reports its bound and solutions
@@ -76,8 +110,7 @@ def run_cpsat(solver: cp_model.CpSolver, cp: cp_model.CpModel, params: SolvePara
 
         callback = Report()
         solver.best_bound_callback = lambda b: params.report(stage, bound=_finite_bound(b))
-    with stop_watch(solver.stop_search):
-        return solver.solve(cp, callback)
+    return run_stoppable(lambda: solver.solve(cp, callback), solver.stop_search)
 
 
 def _finite_bound(value: float) -> int | None:
@@ -234,6 +267,7 @@ def new_cpsat_solver(params: SolveParameters) -> cp_model.CpSolver:
     prm.relative_gap_limit = 0.0
     prm.absolute_gap_limit = 0.0
     prm.log_search_progress = bool(params.log)
+    prm.catch_sigint_signal = False  # Ctrl-C is optsched's (optsched.control), not CP-SAT's
     if params.stop_group is not None:
         params.stop_group.register(solver)
     return solver
@@ -268,8 +302,7 @@ class HighsBackend:
         highspy.Highs.resetGlobalScheduler(True)
         t0 = time.perf_counter()
         h.HandleUserInterrupt = True  # lets cancelSolve (the stop watcher) end the run
-        with stop_watch(h.cancelSolve):
-            h.run()
+        run_stoppable(h.run, h.cancelSolve)
         runtime = time.perf_counter() - t0
         status = h.getModelStatus()
         raw = h.modelStatusToString(status)

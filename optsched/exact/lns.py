@@ -153,6 +153,7 @@ class _Search:
         solver = cp_model.CpSolver()
         prm = solver.parameters
         prm.num_workers = 1
+        prm.catch_sigint_signal = False  # a Ctrl-C is a stop request (optsched.control)
         prm.random_seed = seed
         prm.max_deterministic_time = sub_limit
         if wall_left is not None:

@@ -234,14 +234,16 @@ def _first_valid(run: _Run) -> Schedule:
 def _prepare(run: _Run) -> tuple[Schedule, int]:
     """The incumbent (best of the heuristics) and the combinatorial lower bound.
 
-    After a stop request the bound stage is skipped (the trivial bound sum(a+o) stands): it
-    cannot be interrupted once started, and at the papers' size it takes seconds."""
+    The bound works against the solve's deadline: once it expires (time or a stop request),
+    its slow path and window stages are cut short (optsched.exact.bounds.restriction_bound);
+    after a stop request it is not started at all (the trivial bound sum(a+o) stands)."""
     incumbent = best_incumbent(run.instance, run.initial_solution, deadline=run.params.deadline)
     value = run.value(incumbent)
     run.params.report("heuristics", best=value)
     bound = trivial_lower_bound(run.instance)
     if not stop_requested():  # epoch and restriction bounds (models/epoch-bound.md)
-        bound = max(bound, lower_bound(run.instance, effort=run.params.bound_effort).value)
+        bound = max(bound, lower_bound(run.instance, effort=run.params.bound_effort,
+                                       deadline=run.params.deadline).value)
     run.params.report("bounds", best=value, bound=bound)
     return incumbent, bound
 
@@ -429,9 +431,12 @@ def _combine(run: _Run, first: SolveResult, second: SolveResult) -> SolveResult:
     if best.objective is not None and bound > best.objective:
         raise InvalidSolverSchedule(f"a proven bound {bound} exceeds a validated schedule's "
                                     f"value {best.objective}: the two models disagree")
-    raw = f"cumulative: {first.raw_status}; time-indexed: " + (
-        "not run (cumulative proved optimality or the run was stopped)" if second is first
-        else second.raw_status)
+    if second is first and first.solver == "none":
+        raw = first.raw_status  # settled before any model was built
+    else:
+        raw = f"cumulative: {first.raw_status}; time-indexed: " + (
+            second.raw_status if second is not first else "not run (stopped)"
+            if first.status != Status.OPTIMAL else "not run (cumulative proved optimality)")
     ran = "cpsat" if "cpsat" in (first.solver, second.solver) else "none"
     return SolveResult(
         instance=run.instance, solver=ran, status=_status(best.objective, bound),

@@ -57,7 +57,14 @@ class PolicyError(OptschedError, RuntimeError):
 
 
 class NoProgressError(PolicyError):
-    """A policy stopped making progress (it would run forever)."""
+    """A policy stopped making progress (it would run forever).
+
+    ``partial`` holds where the run stood (rounds, requests done, overflows, ...), so a caller
+    can report the stalled run as a result rather than as an error."""
+
+    def __init__(self, message: str, partial: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.partial = dict(partial or {})
 
 
 @dataclass
@@ -209,6 +216,15 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         return (f"t = {t}: {state.count} running, {n_waiting} waiting, {done} of {n} done, "
                 f"{n - nxt} not yet arrived")
 
+    def partial(t: int) -> dict[str, int]:
+        """Where a stalled run stands (reported with :class:`NoProgressError`)."""
+        return {"stopped_at_round": t, "decision_rounds": rounds, "completed": done,
+                "running": state.count, "waiting": n_waiting, "not_arrived": n - nxt,
+                "overflows": overflows, "evictions": evictions, "preemptions": preemptions,
+                "wasted_tokens": wasted, "recomputed_tokens": recomputed,
+                "completed_total_completion_time": sum(
+                    completion[i] for i in range(n) if status[i] == DONE)}
+
     def clear(i: int, t: int, what: str) -> None:
         """Evict or preempt running request i at t: it loses its cache and waits again."""
         nonlocal n_waiting, wasted, recomputed
@@ -293,11 +309,12 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         if idle_refusal and nxt >= n:
             raise NoProgressError(f"policy {policy.name!r} makes no progress: nothing runs and "
                                   f"no request will arrive, but it starts none of the waiting "
-                                  f"requests ({describe(t)})")
+                                  f"requests ({describe(t)})", partial(t))
         if t - last_progress > limit:
             raise NoProgressError(f"policy {policy.name!r} made no progress for {limit} rounds "
                                   f"(no completion or arrival; {overflows} overflows, "
-                                  f"{evictions} evictions so far; {describe(t)})")
+                                  f"{evictions} evictions so far; {describe(t)})",
+                                  partial(t))
         # a policy with a preemption hook is asked every round while something runs
         step_next = bool(n_waiting) or (preempt is not None and state.count > 0)
         if clock is not None:
