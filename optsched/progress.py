@@ -20,14 +20,17 @@ from typing import Protocol, TextIO
 class Progress(Protocol):
     """What a stage calls when its best schedule or bound changes (or just to say where it is)."""
 
-    def report(self, stage: str, *, best: int | None = None, bound: int | None = None) -> None:
-        """Record the stage's name and, when known, the best value and the proven bound."""
+    def report(self, stage: str, *, best: int | None = None, bound: int | None = None,
+               detail: str = "") -> None:
+        """Record the stage's name and, when known, the best value, the proven bound and a
+        short detail (e.g. how many sub-solves ran)."""
 
 
 class NoProgress:
     """The default: stages report, nobody listens (library calls stay silent)."""
 
-    def report(self, stage: str, *, best: int | None = None, bound: int | None = None) -> None:
+    def report(self, stage: str, *, best: int | None = None, bound: int | None = None,
+               detail: str = "") -> None:
         return None
 
     def close(self) -> None:
@@ -47,15 +50,17 @@ class _State:
     def __init__(self) -> None:
         self.start = time.perf_counter()
         self.stage = ""
+        self.detail = ""
         self.best: int | None = None
         self.bound: int | None = None
         self.lock = threading.Lock()
 
-    def update(self, stage: str, best: int | None, bound: int | None) -> bool:
-        """Take the new values (best: lower wins, bound: higher wins); True if one changed."""
+    def update(self, stage: str, best: int | None, bound: int | None, detail: str = "") -> bool:
+        """Take the new values (best: lower wins, bound: higher wins); True if the stage, the
+        best or the bound changed (a new detail alone is not a change)."""
         with self.lock:
             changed = stage != self.stage
-            self.stage = stage
+            self.stage, self.detail = stage, detail
             if best is not None and (self.best is None or best < self.best):
                 self.best, changed = best, True
             if bound is not None and (self.bound is None or bound > self.bound):
@@ -67,7 +72,8 @@ class _State:
         best = "-" if self.best is None else str(self.best)
         bound = "-" if self.bound is None else str(self.bound)
         return (f"{elapsed:7.1f} s  best {best:>10}  bound {bound:>10}  "
-                f"gap {gap_text(self.best, self.bound):>7}  {self.stage}")
+                f"gap {gap_text(self.best, self.bound):>7}  {self.stage}"
+                + (f" ({self.detail})" if self.detail else ""))
 
 
 class ProgressLine:
@@ -85,8 +91,9 @@ class ProgressLine:
         self._drawn = 0.0
         self._width = 0
 
-    def report(self, stage: str, *, best: int | None = None, bound: int | None = None) -> None:
-        self.state.update(stage, best, bound)
+    def report(self, stage: str, *, best: int | None = None, bound: int | None = None,
+               detail: str = "") -> None:
+        self.state.update(stage, best, bound, detail)
         now = time.perf_counter()
         if now - self.state.start < self.delay or now - self._drawn < self.interval:
             return
@@ -105,14 +112,21 @@ class ProgressLine:
 
 
 class ProgressLog:
-    """One full line per change (for ``--log`` and for files): never rewrites anything."""
+    """One full line per change of stage, best or bound, and at least one every ``every``
+    seconds while reports come in (for ``--log`` and files): never rewrites anything."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, every: float = 5.0) -> None:
         self.stream = sys.stderr if stream is None else stream
         self.state = _State()
+        self.every = every
+        self._written = 0.0
 
-    def report(self, stage: str, *, best: int | None = None, bound: int | None = None) -> None:
-        if self.state.update(stage, best, bound):
+    def report(self, stage: str, *, best: int | None = None, bound: int | None = None,
+               detail: str = "") -> None:
+        changed = self.state.update(stage, best, bound, detail)
+        now = time.perf_counter()
+        if changed or now - self._written >= self.every:
+            self._written = now
             self.stream.write(self.state.line() + "\n")
             self.stream.flush()
 

@@ -156,9 +156,13 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise OptschedError(f"--arrival-seconds-per-round must be >= 0, got {scale}")
     inst = resolve_instance(args.instance)
     pred = parse_predictions(args.prediction, inst, args.seed)
-    run = run_policy(inst, args.policy, predictions=pred, seed=args.seed, time_model=model,
-                     arrival_seconds=None if model is None else (inst.arrival * scale).tolist(),
-                     **_policy_kwargs(args, args.policy))
+    try:
+        run = run_policy(inst, args.policy, predictions=pred, seed=args.seed, time_model=model,
+                         arrival_seconds=None if model is None
+                         else (inst.arrival * scale).tolist(),
+                         **_policy_kwargs(args, args.policy))
+    except NoProgressError as exc:  # an outcome of the policy, not bad input
+        return _report_stalled(args, inst, exc)
     if args.output:
         atomic_write_json(args.output, run.schedule.to_dict())
     if args.plot:
@@ -166,7 +170,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
         plots.save_figure(plots.gantt_figure(inst, run.schedule, title=args.policy), args.plot)
     if args.json:
-        print_json(run.to_dict())
+        print_json({"status": "ok", **run.to_dict()})
         return 0
     m = run.metrics
     v = run.validation.metrics
@@ -207,6 +211,24 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"plot written to {args.plot}")
     return 0
+
+
+def _report_stalled(args: argparse.Namespace, inst: Instance, exc: NoProgressError) -> int:
+    """A policy that stopped making progress is a result: status "stalled", the rounds
+    simulated and the partial counts, exit 1 ("a check failed"), with ``--json`` too."""
+    out = {"status": "stalled", "policy": args.policy, "instance": inst.name or args.instance,
+           "n": inst.n, "memory_limit": inst.memory_limit, "message": str(exc),
+           "partial": exc.partial}
+    if args.json:
+        print_json(out)
+        return 1
+    print(f"instance    {inst.name or args.instance}: n = {inst.n}, M = {inst.memory_limit}")
+    print(f"policy      {args.policy}: STALLED (no schedule)")
+    print(f"why         {exc}")
+    if exc.partial:
+        print("so far      " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                         for k, v in exc.partial.items()))
+    return 1
 
 
 # --- compare ---------------------------------------------------------------------------------

@@ -153,10 +153,11 @@ class SolveParameters:
         left = self.deadline.remaining()
         return None if left is None else max(left, 0.01)
 
-    def report(self, stage: str, *, best: int | None = None, bound: int | None = None) -> None:
+    def report(self, stage: str, *, best: int | None = None, bound: int | None = None,
+               detail: str = "") -> None:
         """Pass a stage's news to the progress object (if any)."""
         if self.progress is not None:
-            self.progress.report(stage, best=best, bound=bound)
+            self.progress.report(stage, best=best, bound=bound, detail=detail)
 
     def to_dict(self) -> dict[str, object]:
         return {"time_limit": self.time_limit, "threads": self.threads, "seed": self.seed,

@@ -359,9 +359,9 @@ def _run_rounds(search: _Search, rngs: list[random.Random], budget: _Budget,
                 search.install(best, sum(accepted for _, accepted, _ in done),
                                time.perf_counter() - t0)
             if progress is not None:
-                progress.report(f"LNS, {search.iterations} sub-solves, "
-                                f"{search.improvements} improvements",
-                                best=search.value(search.starts), bound=budget.target)
+                progress.report("LNS", best=search.value(search.starts), bound=budget.target,
+                                detail=f"{search.iterations} sub-solves, "
+                                f"{search.improvements} improvements")
     finally:
         if pool is not None:
             pool.shutdown()
