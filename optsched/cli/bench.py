@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    f"--time-limit {QUICK_LIMIT:g} --variants {QUICK_VARIANTS} (explicit "
                    "options still win)")
     e.add_argument("--set", dest="instance_set", default=None, choices=list(INSTANCE_SETS),
-                   help="instance set (default: paper = 20 Model 1 + 20 Model 2, SPEC section 6)")
+                   help="instance set (default: paper = 20 Model 1 + 20 Model 2, the published "
+                   "settings of docs/model.md)")
     e.add_argument("--variants", default=None,
                    help="comma-separated variants (default: cpsat,cpsat-epoch)")
     add_solver_options(e, time_limit={"help": "per-solve wall-clock limit in seconds (default 60)"},

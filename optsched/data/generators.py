@@ -1,4 +1,5 @@
-"""Seeded random instance generators (the synthetic protocols of arXiv 2502.07115, SPEC §6).
+"""Seeded random instance generators (the synthetic protocols of arXiv 2502.07115, as read in
+docs/model.md#published-settings).
 
 Every generator takes a ``numpy.random.Generator`` (or a seed) and records its parameters in the
 instance metadata, so any instance can be rebuilt from ``metadata["generator"]``.

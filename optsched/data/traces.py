@@ -9,7 +9,8 @@ Supported formats (detected from the file's first line):
 * ``lengths-csv``: ShareGPT / arXiv-summarization length statistics (Sarathi-Serve, Vidur),
   ``num_prefill_tokens,num_decode_tokens,...`` without timestamps.
 
-Turning rows into an instance needs choices the trace does not make (SPEC §7), all recorded in
+Turning rows into an instance needs choices the trace does not make
+(docs/model.md#instances-from-traces), all recorded in
 ``metadata["trace"]`` so :func:`rebuild_trace_instance` can rebuild the instance exactly:
 
 * **round length** ``round_seconds``: arrival round = floor((t - t0) / round_seconds), t0 = the

@@ -108,7 +108,8 @@ def _trace_window(family: str, n: int, seed: int) -> Instance:
     fam = get_family(family)
     return fam.instance(fam.resolve({"n": n}), seed=0, index=seed)
 
-#: Named instance sets: family -> number of seeds. "paper" is the SPEC section 6 protocol.
+#: Named instance sets: family -> number of seeds. "paper" is the protocol of
+#: docs/model.md#published-settings.
 INSTANCE_SETS: dict[str, dict[str, int]] = {
     "quick": {"m1-tiny": 3, "m2-tiny": 3},
     "small": {"m1-small": 10, "m2-small": 10},

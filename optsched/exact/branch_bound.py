@@ -96,10 +96,11 @@ class BnbOutcome:
 
 
 def check_convention(instance: Instance) -> None:
-    """The search models SPEC section 2 exactly; any other memory convention is refused."""
+    """The search models docs/model.md exactly; any other memory convention is refused."""
     convention = getattr(instance, "memory_convention", "spec")
     if convention != "spec":
-        raise SolverError(f"method 'bnb' supports only the 'spec' memory convention (SPEC §2), "
+        raise SolverError(f"method 'bnb' supports only the default memory convention 'spec' "
+                          "(docs/model.md), "
                           f"not {convention!r}")
 
 

@@ -5,8 +5,9 @@ Master LP (models/column-generation.md): for each block b a convex combination o
 columns (joint start times of its requests, each within the start windows of
 :func:`optsched.exact.formulation.start_windows`), minimising total completion time subject to
 the memory rows sum(memory of the chosen columns at round t) <= M for every round t. With
-blocks of one request this is exactly the LP relaxation of the time-indexed model (SPEC
-section 3). With a block {i, j} its columns are only the pairs of starts that fit *together*
+blocks of one request this is exactly the LP relaxation of the time-indexed model
+(docs/model.md#the-time-indexed-milp). With a block {i, j} its columns are only the pairs of
+starts that fit *together*
 (i and j never exceed M between them), so the master is at least as strong as the
 time-indexed LP: every master solution maps to a time-indexed LP solution of the same value
 (sum the pair's columns per start of i and per start of j), not conversely.
@@ -143,7 +144,7 @@ def colgen_bound(instance: Instance, incumbent: Schedule, *, block_size: int = 2
     from optsched.model.validate import validate
 
     if getattr(instance, "memory_convention", "spec") != "spec":
-        raise SolverError("the column-generation bound supports only the SPEC section 2 memory "
+        raise SolverError("the column-generation bound supports only the docs/model.md memory "
                           f"convention ('spec'), not {instance.memory_convention!r}")
     if not validate(instance, incumbent).valid:
         raise SolverError("the column-generation bound needs a valid incumbent schedule")

@@ -1,4 +1,5 @@
-"""The time-indexed MILP of SPEC §3, built once in a solver-neutral form.
+"""The time-indexed MILP (docs/model.md#the-time-indexed-milp), built once in a solver-neutral
+form.
 
 Variables x_{i,t} (binary) = 1 iff request i starts at t, for t in its start window W_i.
 

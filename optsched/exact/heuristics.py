@@ -25,9 +25,9 @@ DEFAULT_GRID: tuple[tuple[int | None, int], ...] = tuple(
 
 
 def spaced_mcsf(instance: Instance, spacing: int = 0, cap: int | None = None) -> Schedule:
-    """MC-SF (SPEC section 4) with at most ``cap`` starts per round and, while requests are
-    running, no start within ``spacing`` rounds of the last start. spacing=0, cap=None is MC-SF
-    with true lengths (same tie-breaking: length, then position)."""
+    """MC-SF (docs/model.md#mc-sf-algorithm-1) with at most ``cap`` starts per round and, while
+    requests are running, no start within ``spacing`` rounds of the last start. spacing=0,
+    cap=None is MC-SF with true lengths (same tie-breaking: length, then position)."""
     instance = spec_equivalent(instance)
     if spacing < 0 or (cap is not None and cap < 1):
         raise ValueError("spacing must be >= 0 and cap >= 1 (or None)")

@@ -3,7 +3,7 @@
 A request started at p holds s + g tokens at age g = 1..o (round p + g). That staircase is the
 sum of o rectangles that all end with the request: one of height s + 1 over rounds p+1..p+o and,
 for h = 1..o-1, one of height 1 over rounds p+1+h..p+o. A single cumulative constraint of
-capacity M over all rectangles is therefore exactly the memory constraint of SPEC §2, with n
+capacity M over all rectangles is therefore exactly the memory constraint of docs/model.md, with n
 integer variables instead of n x T binaries (models/ramp_cumulative.md has the full statement).
 
 Redundant constraints, each valid for every feasible schedule (proofs in the same page):

@@ -1,26 +1,26 @@
 """Memory conventions: the one place that says what a started request holds and when it ends.
 
-SPEC §2 fixes one convention; the published experiments may have used another (issue 18), so
+docs/model.md fixes one convention; the published experiments may have used another (issue 18), so
 the convention is a declared option of an instance (``Instance.memory_convention``). Every
-convention here has the same shape as SPEC §2 with shifted numbers: a request with prompt s and
-output o started at p holds
+convention here has the same shape as the one of docs/model.md with shifted numbers: a request
+with prompt s and output o started at p holds
 
     held_prompt(s) + (t - p) tokens at t = p + 1 .. p + held_rounds(o)   and completes at
     p + held_rounds(o),
 
 with ``held_prompt(s) = s + prompt_shift`` and ``held_rounds(o) = o + extra_rounds``:
 
-* ``spec`` (SPEC §2): s + (t - p) at t = p+1..p+o; c = p + o.
+* ``spec`` (docs/model.md): s + (t - p) at t = p+1..p+o; c = p + o.
 * ``prefill``: the start round p+1 holds the prompt alone (s tokens), token j is produced in
   round p+1+j holding s + j (j = 1..o); c = p + o + 1. So s - 1 + (t - p) at t = p+1..p+o+1.
 * ``last-token-free``: producing token j holds s + j - 1 (the token being produced is not yet
   cached); c = p + o. So s - 1 + (t - p) at t = p+1..p+o.
 
-Hence an instance under any convention is *the same problem* as the SPEC §2 instance with
+Hence an instance under any convention is *the same problem* as the docs/model.md instance with
 prompts ``held_prompt(s)`` and outputs ``held_rounds(o)`` (same feasible start times, same
 completion times, so the same objective): :func:`optsched.model.instance.spec_equivalent`
 builds it, and every solver,
-bound and policy that is written for SPEC §2 runs on it unchanged. The validator does not use
+bound and policy that is written for docs/model.md runs on it unchanged. The validator does not use
 that instance; it reads the two numbers per request from :data:`CONVENTIONS` directly.
 """
 
@@ -35,16 +35,16 @@ SPEC = "spec"
 
 @dataclass(frozen=True)
 class Convention:
-    """How a convention shifts SPEC §2's held prompt and number of held rounds."""
+    """How a convention shifts docs/model.md held prompt and number of held rounds."""
 
     prompt_shift: int
     extra_rounds: int
     summary: str
 
 
-#: The conventions (name -> shifts); "spec" is SPEC §2 and the default.
+#: The conventions (name -> shifts); "spec" is docs/model.md and the default.
 CONVENTIONS: dict[str, Convention] = {
-    SPEC: Convention(0, 0, "SPEC §2: s + (t − p) at t = p+1..p+o; completes at p + o"),
+    SPEC: Convention(0, 0, "docs/model.md: s + (t − p) at t = p+1..p+o; completes at p + o"),
     "prefill": Convention(-1, 1, "prompt alone in the start round, token j one round later "
                                  "holding s + j; s − 1 + (t − p) at t = p+1..p+o+1; completes "
                                  "at p + o + 1"),
@@ -94,9 +94,11 @@ def completion_time(start: int, output: int, convention: str) -> int:
 
 
 def require_spec(instance: object, what: str) -> None:
-    """Refuse a non-SPEC instance in code that assumes SPEC §2 (never a silently wrong answer)."""
+    """Refuse an instance under another convention in code that assumes the default one of
+    docs/model.md (never a silently wrong answer)."""
     name = convention_of(instance)
     if name != SPEC:
-        raise SolverError(f"{what} assumes the SPEC §2 memory convention; this instance declares "
+        raise SolverError(f"{what} assumes the default memory convention ('spec', docs/model.md); "
+                          "this instance declares "
                           f"memory_convention {name!r} (solve it through optsched.exact.solve, "
-                          "which reduces it to an equivalent SPEC instance)")
+                          "which reduces it to an equivalent instance in the default convention)")

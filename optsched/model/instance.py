@@ -46,7 +46,7 @@ _TOP_FIELDS = {"memory_limit", "requests", "metadata", "name", "memory_conventio
 
 @dataclass(frozen=True)
 class Request:
-    """One inference request (SPEC §2): arrival a, prompt size s, output length o >= 1."""
+    """One inference request (docs/model.md): arrival a, prompt size s, output length o >= 1."""
 
     id: str
     arrival: int
@@ -88,7 +88,7 @@ class Instance:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     name: str | None = None
     #: optsched.model.conventions.CONVENTIONS: what a started request holds and when it completes
-    #: ("spec" = SPEC §2; JSON field omitted then, so older files and hashes are unchanged)
+    #: ("spec" = docs/model.md; JSON field omitted then, so older files and hashes are unchanged)
     memory_convention: str = SPEC
 
     def __post_init__(self) -> None:
@@ -130,7 +130,7 @@ class Instance:
 
     @property
     def horizon(self) -> int:
-        """T = max a_i + sum of held rounds (o_i under SPEC §2): a safe horizon for an optimal
+        """T = max a_i + sum of held rounds (o_i under docs/model.md): a safe horizon for an optimal
         schedule (see models/)."""
         extra = CONVENTIONS[self.memory_convention].extra_rounds
         return int(self.arrival.max() + self.output.sum()) + extra * self.n
@@ -179,9 +179,9 @@ class Instance:
 
 
 def spec_equivalent(instance: Instance) -> Instance:
-    """The SPEC §2 instance with the same feasible schedules and objective (module doc); the
-    instance itself when it already uses SPEC §2. Request ids are kept, so a schedule of one is
-    a schedule of the other; predictions are shifted like the true lengths."""
+    """The docs/model.md instance with the same feasible schedules and objective (module doc); the
+    instance itself when it already uses the one of docs/model.md. Request ids are kept, so a
+    schedule of one is a schedule of the other; predictions are shifted like the true lengths."""
     name = convention_of(instance)
     if name == SPEC:
         return instance

@@ -1,7 +1,7 @@
 """The independent validator: recomputes memory from a schedule alone and lists every violation.
 
 It shares no code with any solver or policy: it reads only the instance's numbers and the start
-times, rebuilds the memory profile round by round (SPEC §2: request i holds s_i + (t - p_i)
+times, rebuilds the memory profile round by round (docs/model.md: request i holds s_i + (t - p_i)
 tokens at t = p_i+1 .. p_i+o_i; under another declared memory convention the held prompt and
 the number of held rounds come from :mod:`optsched.model.conventions`), and checks every rule. Every
 schedule that optsched reports passes through :func:`validate` first.
@@ -154,7 +154,7 @@ def _memory_profile(instance: Instance, runs: list[tuple[str, int, int]]) -> np.
 
     A run of request i started at p lasting L rounds adds h_i + (t - p) at t = p+1..p+L, i.e.
     ``count * t + offset`` with count 1 and offset h_i - p on that range (h_i = s_i under
-    SPEC §2, the convention's held prompt otherwise).
+    docs/model.md, the convention's held prompt otherwise).
     """
     if not runs:
         return np.zeros(1, dtype=np.int64)

@@ -1,5 +1,5 @@
-"""The online engine (SPEC §5): requests arrive, a policy decides from predictions, the engine
-runs the true lengths and enforces the memory limit.
+"""The online engine (docs/model.md#online-setting): requests arrive, a policy decides from
+predictions, the engine runs the true lengths and enforces the memory limit.
 
 Round structure at each decision time t (memory at t is already known to be <= M):
 

@@ -1,4 +1,5 @@
-"""Fast form of MC-SF's future-memory test (SPEC §4), shared by every look-ahead policy.
+"""Fast form of MC-SF's future-memory test (docs/model.md#mc-sf-algorithm-1), shared by every
+look-ahead policy.
 
 The running set R (start p_i, prompt s_i, planned completion c_i) defines, for every future time
 c, F(c) = sum over i in R with c_i >= c of (s_i + c - p_i). Adding one request (s, L) at round t
@@ -184,7 +185,8 @@ class FutureMemory:
 
     def largest_prefix(self, t: int, count: int,
                        prefix: Callable[[int], tuple[Sequence[int], Sequence[int]]]) -> int:
-        """Length of the largest feasible prefix of a candidate order (SPEC §4 step 3).
+        """Length of the largest feasible prefix of a candidate order (MC-SF's step 3,
+        docs/model.md#mc-sf-algorithm-1).
 
         ``prefix(k)`` returns (prompts, planned lengths) of the first k candidates.
         """

@@ -1,4 +1,5 @@
-"""Algorithm 1 of the poster / MC-SF (memory-constrained shortest first), SPEC §4.
+"""Algorithm 1 of the poster / MC-SF (memory-constrained shortest first),
+docs/model.md#mc-sf-algorithm-1.
 
 This module holds the *reference* implementation: it follows the definition line by line and is
 meant to be read, not to be fast.
@@ -13,9 +14,10 @@ from optsched.model.schedule import Schedule
 
 
 def fits_at_all_completions(batch: Sequence[tuple[int, int, int]], memory_limit: int) -> bool:
-    """SPEC §4 feasibility test. ``batch`` holds (start p, prompt s, length o) of every request
-    running or about to start. Between two completion times memory only grows, so checking the
-    memory at each completion time c_j = p_j + o_j suffices:
+    """MC-SF's feasibility test (docs/model.md#mc-sf-algorithm-1). ``batch`` holds (start p,
+    prompt s, length o) of every request running or about to start. Between two completion
+    times memory only grows, so checking the memory at each completion time c_j = p_j + o_j
+    suffices:
     sum over i with c_i >= c_j of (s_i + c_j - p_i) <= M."""
     for p_j, _, o_j in batch:
         c_j = p_j + o_j

@@ -1,5 +1,6 @@
-"""The online policies (SPEC §4-5). Each docstring names its source and the reading implemented
-where the source leaves room. All plan with predicted lengths (see :class:`BasePolicy.plan`)."""
+"""The online policies (docs/model.md#online-setting). Each docstring names its source and the
+reading implemented where the source leaves room. All plan with predicted lengths (see
+:class:`BasePolicy.plan`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from optsched.policies.feasibility import FutureMemory
 
 class LookaheadPolicy(BasePolicy):
     """Walk the waiting requests in :meth:`priority` order and start the largest prefix that keeps
-    the *planned* memory <= M at every future completion time (SPEC §4 steps 1-4), using the fast
-    test of :mod:`optsched.policies.feasibility`.
+    the *planned* memory <= M at every future completion time (docs/model.md#mc-sf-algorithm-1),
+    using the fast test of :mod:`optsched.policies.feasibility`.
 
     A running request that outlives its planned length is re-planned to end one round later each
     round (it is known to need at least that). With exact predictions no overflow can happen; with
@@ -102,9 +103,9 @@ class MCBenchmark(LookaheadPolicy):
 
 
 class SmallestVolumeFirst(LookaheadPolicy):
-    """Smallest volume first (SPEC §5): rank by the memory-time area a request will occupy,
-    s*L + L(L+1)/2 with L the planned length, ties by position; admission by MC-SF's
-    largest-feasible-prefix check (so it never overflows with exact predictions)."""
+    """Smallest volume first (docs/model.md#online-setting): rank by the memory-time area a
+    request will occupy, s*L + L(L+1)/2 with L the planned length, ties by position; admission
+    by MC-SF's largest-feasible-prefix check (so it never overflows with exact predictions)."""
 
     name = "smallest-volume-first"
 

@@ -1,4 +1,5 @@
-"""Prediction models for output lengths (SPEC §5): what an online policy sees instead of o_i.
+"""Prediction models for output lengths (docs/model.md#online-setting): what an online policy
+sees instead of o_i.
 
 A :class:`Predictions` holds, per request, a point prediction and an interval ``[lower, upper]``.
 Policies read only these; the engine keeps the true lengths to itself.

@@ -1,12 +1,12 @@
 """Batch-time models: how many seconds one engine round takes, from the batch it runs.
 
-The engine's native clock is the unit round (SPEC §2). A batch-time model turns a round into
+The engine's native clock is the unit round (docs/model.md). A batch-time model turns a round into
 seconds from three numbers of the batch that runs in it (see :class:`BatchTimeModel`):
 
 * ``prefill_tokens``: prompt tokens processed in the round (requests started at its start);
 * ``decode_tokens``: one token for every request that was already running;
 * ``kv_tokens``: KV-cache tokens attention reads, i.e. the memory the batch holds at the end of
-  the round (SPEC §2's memory at t + 1).
+  the round (docs/model.md memory at t + 1).
 
 The shipped presets (:data:`PRESETS`) add two terms, documented in ``models/batch-time.md``:
 

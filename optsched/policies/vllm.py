@@ -3,7 +3,7 @@
 What a production engine does (the reading is written down in docs/policies.md):
 
 * memory is allocated in **blocks** of B tokens (B = 16 by default; B = 1 is the token model of
-  SPEC §2). A request holding k tokens occupies ceil(k / B) blocks; the pool has floor(M / B)
+  docs/model.md). A request holding k tokens occupies ceil(k / B) blocks; the pool has floor(M / B)
   blocks, so block accounting that fits implies token memory <= M (the engine never overflows);
 * **admission**: first come, first served; the head of the queue is admitted while the free
   blocks for the next round cover its prompt plus one block, ceil(s / B) + 1; the first request
@@ -129,7 +129,7 @@ class VLLM(BasePolicy):
 
 
 class VLLMToken(VLLM):
-    """The vLLM family with B = 1: block accounting is the token model of SPEC §2 (for the
+    """The vLLM family with B = 1: block accounting is the token model of docs/model.md (for the
     synthetic families, whose M of 30-50 units would hold only 1-3 blocks of 16)."""
 
     name = "vllm-token"

@@ -1,4 +1,5 @@
-"""Reproduction of the experiments of Jaillet et al. (arXiv 2502.07115), SPEC §6.
+"""Reproduction of the experiments of Jaillet et al. (arXiv 2502.07115), as set out in
+docs/model.md#published-settings.
 
 Two studies:
 
@@ -68,7 +69,8 @@ from optsched.studies.trace_study import (
 )
 from optsched.version import __version__
 
-#: Figures published in arXiv 2502.07115 (v4/v5), SPEC §6: MC-SF / hindsight optimum.
+#: Figures published in arXiv 2502.07115 (v4/v5), docs/model.md#published-settings: MC-SF /
+#: hindsight optimum.
 PUBLISHED: dict[int, dict[str, Any]] = {
     1: {"trials": 200, "average": 1.005, "worst": 1.074, "mcsf_optimal": 114},
     2: {"trials": 200, "average": 1.047, "worst": 1.227, "mcsf_optimal": None},
@@ -77,8 +79,9 @@ PUBLISHED: dict[int, dict[str, Any]] = {
 
 MODEL_GENERATORS: dict[int, Callable[..., Instance]] = {1: jaillet_model1, 2: jaillet_model2}
 
-#: Generator scales. ``paper`` is SPEC §6 exactly; ``small`` is a scaled-down protocol (NOT the
-#: paper's) whose optima open-source solvers prove in seconds, for first looks and CI.
+#: Generator scales. ``paper`` is docs/model.md#published-settings exactly; ``small`` is a
+#: scaled-down protocol (NOT the paper's) whose optima open-source solvers prove in seconds,
+#: for first looks and CI.
 SCALES: dict[str, dict[int, dict[str, tuple[int, int]]]] = {
     "paper": {1: {}, 2: {}},
     "small": {1: {"n_range": (8, 12), "m_range": (12, 20), "s_range": (1, 3)},
@@ -452,7 +455,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[PolicySummary]:
 
 
 def generator_check(config: SyntheticConfig) -> list[dict[str, Any]]:
-    """Empirical ranges of the generated trials, to compare with SPEC §6's reading."""
+    """Empirical ranges of the generated trials, to compare with the reading of
+    docs/model.md#published-settings."""
     out = []
     for model in config.models:
         insts = [trial_instance(model, s, config.scale) for s in config.seeds()]
@@ -560,7 +564,7 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     if cfg.bound_effort != "full":
         how += (f" (combinatorial bound with effort `{cfg.bound_effort}`: without the path and "
                 "window bounds, so the lower ends are weaker than the default's)")
-    L = ["## Synthetic study (SPEC §6)", "",
+    L = ["## Synthetic study (docs/model.md#published-settings)", "",
          f"{cfg.trials} seeded trials per model (generator seeds {cfg.seed}..."
          f"{cfg.seed + cfg.trials - 1}); hindsight optimum {how}. Ratio = policy's total "
          "latency / "
@@ -705,7 +709,8 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
                  "comes from the "
                  "policies and that bound alone.")
     L.append("2. **Generator reading.** The trials drawn here have these empirical ranges "
-             "(SPEC §6: M ~ U{30..50}, n ~ U{40..60}, s ~ U{1..5}, o ~ U{1..M − s}; Model 2: "
+             "(docs/model.md#published-settings: M ~ U{30..50}, n ~ U{40..60}, s ~ U{1..5}, "
+             "o ~ U{1..M − s}; Model 2: "
              "horizon ~ U{40..60} rounds, λ ~ U[0.5, 1.5], Poisson(λ) arrivals in each round "
              "of the horizon):")
     for g in generator_check(cfg):
@@ -724,10 +729,10 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     ex = resolve_instance("builtin:worked-example")
     rep = validate(ex, Schedule({r.id: 0 for r in ex.requests}))
     prof = [int(x) for x in rep.memory_profile[1:3]] if rep.memory_profile is not None else []
-    L.append(f"3. **Model convention.** The SPEC §2 worked example (M = 6, two requests with "
+    L.append(f"3. **Model convention.** The docs/model.md worked example (M = 6, two requests with "
              f"s = 1, o = 2, both started at 0) validates with memory {prof} at t = 1, 2 and "
              f"total completion time {rep.metrics.total_completion_time if rep.metrics else '?'}"
-             " (SPEC: [4, 6] and 4). A convention where the prompt is held one round earlier or "
+             " (docs/model.md: [4, 6] and 4). A convention where the prompt is held one round earlier or "
              "the cache is freed one round later would shift every memory profile by one "
              "round and change which batches fit; the paper's model (a request started at p "
              "holds s + (t − p) at t = p+1..p+o) is the one implemented.")
