@@ -24,6 +24,7 @@ from optsched.exact.benchmark import (
     disagreements,
     instance_set,
     parse_variants,
+    resolve_variant,
     run_benchmark,
     summary_table,
     write_parquet,
@@ -58,9 +59,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="paper", choices=list(INSTANCE_SETS))
-    ap.add_argument("--variants", default="cpsat,cpsat-epoch,cpsat-portfolio,lns")
-    ap.add_argument("--before", default="cpsat", help="variant taken as the baseline")
-    ap.add_argument("--after", default="cpsat-portfolio", help="variant compared against it")
+    ap.add_argument("--variants",
+                    default="cpsat:time-indexed,cpsat:epoch,cpsat:portfolio,cpsat:lns")
+    ap.add_argument("--before", default="cpsat:time-indexed",
+                    help="variant taken as the baseline")
+    ap.add_argument("--after", default="cpsat:portfolio", help="variant compared against it")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=1)
@@ -81,8 +84,9 @@ def main() -> None:
           f"{args.threads} thread(s), {args.jobs} job(s)")
     print(summary_table(rows))
     names = {r["variant"] for r in rows}
-    if {args.before, args.after} <= names:
-        print("\n".join(before_after(rows, args.before, args.after)))
+    before, after = resolve_variant(args.before).name, resolve_variant(args.after).name
+    if {before, after} <= names:
+        print("\n".join(before_after(rows, before, after)))
     for p in disagreements(rows):
         print("DISAGREEMENT:", p)
 

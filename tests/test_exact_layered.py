@@ -121,15 +121,17 @@ def test_baseline_table_on_quick_set():
     """The before/after table: one row per family and variant plus 'all', the baseline's own
     ratios are exactly 1, and both variants prove the quick set."""
     cases = [c for c in instance_set("quick") if c.seed < 1]
-    rows = run_benchmark(cases, [VARIANTS["auto"], VARIANTS["layered"]], 5.0, progress=False)
-    summary = baseline_summary(rows, "auto")
+    rows = run_benchmark(cases, [VARIANTS["cpsat:auto"], VARIANTS["cpsat:layered"]], 5.0,
+                         progress=False)
+    summary = baseline_summary(rows, "auto")  # the old name of cpsat:auto still works
     keys = {(s["family"], s["variant"]) for s in summary}
-    assert keys == {(f, v) for f in ("m1-tiny", "m2-tiny", "all") for v in ("auto", "layered")}
+    assert keys == {(f, v) for f in ("m1-tiny", "m2-tiny", "all")
+                    for v in ("cpsat:auto", "cpsat:layered")}
     for s in summary:
         assert s["proven"] == s["runs"] and s["proven_delta"] == 0
-        if s["variant"] == "auto":
+        if s["variant"] == "cpsat:auto":
             assert s["objective_ratio"] == 1.0 and s["bound_ratio"] == 1.0
-    assert "vs auto" in baseline_table(rows, "auto")
+    assert "vs cpsat:auto" in baseline_table(rows, "auto")
 
 
 def test_baseline_summary_ratios():
@@ -149,10 +151,21 @@ def test_baseline_summary_ratios():
 
 
 def test_cli_baseline_must_be_a_variant(run_cli):
-    """--baseline naming a variant not run exits 2 with one line."""
+    """--baseline naming no variant at all exits 2 with one line."""
     r = run_cli("bench", "exact", "--set", "quick", "--variants", "heuristic", "--baseline",
-                "auto", "--no-progress")
-    assert r.code == 2 and "--baseline" in r.err and "Traceback" not in r.err
+                "cpsat:nosuchmethod", "--no-progress")
+    assert r.code == 2 and "unknown variant" in r.err and "Traceback" not in r.err
+
+
+def test_cli_baseline_not_in_variants_is_run_too(run_cli):
+    """--baseline need not be repeated in --variants (issue 26): it is run as well."""
+    r = run_cli("bench", "exact", "--set", "quick", "--limit", "1", "--variants",
+                "cpsat:heuristic", "--baseline", "highs:heuristic", "--time-limit", "5",
+                "--no-progress", "--json")
+    assert r.code == 0, r.err
+    data = r.json()
+    assert {row["variant"] for row in data["rows"]} == {"cpsat:heuristic", "highs:heuristic"}
+    assert data["baseline"] == "highs:heuristic"
 
 
 def test_cli_prints_the_baseline_table(run_cli):
@@ -160,6 +173,6 @@ def test_cli_prints_the_baseline_table(run_cli):
     args = ("bench", "exact", "--set", "quick", "--limit", "1", "--variants", "heuristic",
             "--baseline", "heuristic", "--time-limit", "5", "--no-progress")
     r = run_cli(*args)
-    assert r.code == 0 and "against heuristic" in r.out and "objective ratio" in r.out
+    assert r.code == 0 and "against cpsat:heuristic" in r.out and "objective ratio" in r.out
     r = run_cli(*args, "--json")
     assert r.code == 0 and '"baseline_summary"' in r.out

@@ -18,6 +18,7 @@ from optsched.exact.benchmark import (
     disagreements,
     instance_set,
     read_parquet,
+    resolve_variant,
     run_benchmark,
     run_one,
     summarize,
@@ -63,12 +64,12 @@ def test_unknown_method_is_refused():
 def test_harness_rows_summary_and_parquet(tmp_path):
     """run_one rows summarise, round-trip through Parquet and plot; proven optima agree."""
     cases = instance_set("quick")[:1]
-    rows = [run_one(c, VARIANTS[v], time_limit=5) for c in cases
-            for v in ("cpsat-epoch", "heuristic")]
+    rows = [run_one(c, resolve_variant(v), time_limit=5) for c in cases
+            for v in ("cpsat-epoch", "cpsat:heuristic")]  # an old name and the one naming
     assert all(r["schedule_valid"] for r in rows)
     assert disagreements(rows) == []
     summ = summarize(rows)
-    assert {s["variant"] for s in summ} == {"cpsat-epoch", "heuristic"}
+    assert {s["variant"] for s in summ} == {"cpsat:epoch", "cpsat:heuristic"}
     assert "proven" in summary_table(rows)
     write_parquet(rows, tmp_path / "r.parquet")
     assert read_parquet(tmp_path / "r.parquet") == rows
@@ -82,7 +83,7 @@ def test_benchmark_checkpoint_resumes_without_rerunning(tmp_path, monkeypatch):
     last line only costs that solve."""
     from optsched.exact import benchmark
 
-    cases, variant = instance_set("quick")[:2], [VARIANTS["heuristic"]]
+    cases, variant = instance_set("quick")[:2], [VARIANTS["cpsat:heuristic"]]
     path = tmp_path / "rows.jsonl"
     first = run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
     assert len(path.read_text().splitlines()) == 2
@@ -109,7 +110,7 @@ def test_benchmark_refuses_a_checkpoint_that_is_not_one(tmp_path, run_cli):
     write_parquet([{"a": 1}], other)
     before = other.read_bytes()
     with pytest.raises(OptschedError, match="holds no benchmark rows"):
-        run_benchmark(instance_set("quick")[:1], [VARIANTS["heuristic"]], time_limit=5,
+        run_benchmark(instance_set("quick")[:1], [VARIANTS["cpsat:heuristic"]], time_limit=5,
                       progress=False, checkpoint=other)
     r = run_cli("bench", "exact", "--quick", "--limit", "1", "--variants", "heuristic",
                 "--checkpoint", other, "--no-progress")
@@ -143,7 +144,7 @@ def test_auto_variant_runs_the_default_path():
     and proves the same optimum as the portfolio variant."""
     case = instance_set("quick")[0]
     auto, portfolio = (run_one(case, VARIANTS[v], time_limit=10)
-                       for v in ("auto", "cpsat-portfolio"))
+                       for v in ("cpsat:auto", "cpsat:portfolio"))
     assert auto["method"] == "portfolio" and auto["status"] == "optimal"
     assert disagreements([auto, portfolio]) == [] and auto["objective"] == portfolio["objective"]
 

@@ -85,11 +85,15 @@ def run_stoppable(work: Callable[[], _T], stop: Callable[[], None]) -> _T:
     thread = threading.Thread(target=target, daemon=True, name="optsched-solver")
     thread.start()
     stopped = False
-    while thread.is_alive():
-        thread.join(STOP_POLL)
-        if not stopped and stop_requested():
-            stop()
-            stopped = True
+    try:
+        while thread.is_alive():
+            thread.join(STOP_POLL)
+            if not stopped and stop_requested():
+                stop()
+                stopped = True
+    except BaseException:  # KeyboardInterrupt outside interruptible(): stop the solver too
+        stop()
+        raise
     if "error" in box:
         raise box["error"]
     return cast(_T, box["value"])

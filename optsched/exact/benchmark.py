@@ -39,33 +39,76 @@ class Variant:
     profile: str = "default"
 
 
+def variant_name(solver: str, method: str, profile: str = "default") -> str:
+    """The one name of a variant: ``SOLVER:METHOD`` with the names of ``solve --solver`` and
+    ``--method``, and ``:PROFILE`` for a non-default CP-SAT profile of ``layered``."""
+    return f"{solver}:{method}" + ("" if profile == "default" else f":{profile}")
+
+
+def _variant(solver: str, method: str, help: str, profile: str = "default") -> Variant:
+    return Variant(variant_name(solver, method, profile), solver, method, help, profile)
+
+
+#: The documented variants (any other SOLVER:METHOD pair that solve accepts works too).
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    Variant("cpsat", "cpsat", "time-indexed", "baseline: time-indexed model on CP-SAT, "
-            "earliest-fit incumbent"),
-    Variant("cpsat-epoch", "cpsat", "epoch", "CP-SAT + MC-SF incumbent + epoch lower bound"),
-    Variant("cpsat-cumulative", "cpsat", "cumulative", "ramp-cumulative model on CP-SAT "
-            "(one start variable per request) + MC-SF incumbent + epoch lower bound"),
-    Variant("cpsat-portfolio", "cpsat", "portfolio", "cumulative and time-indexed CP-SAT "
-            "models side by side (threads split between them), best of both"),
-    Variant("highs", "highs", "time-indexed", "time-indexed model on HiGHS"),
-    Variant("highs-epoch", "highs", "epoch", "HiGHS + MC-SF incumbent + epoch lower bound"),
-    Variant("cbc", "cbc", "time-indexed", "time-indexed model on CBC"),
-    Variant("lns", "cpsat", "lns", "large-neighbourhood search (CP-SAT on small windows) from "
-            "the epoch incumbent + combinatorial bound; never proves unless the bound meets it"),
-    Variant("heuristic", "cpsat", "heuristic", "no MILP: best of MC-SF / earliest-fit and the "
-            "epoch lower bound"),
-    Variant("auto", "cpsat", "auto", "the default solve path: portfolio up to 20 requests, "
-            "epoch up to 30, lns above"),
-    Variant("layered", "cpsat", "layered", "LNS incumbent, then the layered CP-SAT model with "
-            "the combinatorial bound as objective cut, complete hint, default workers"),
-    *(Variant(f"layered-{p}", "cpsat", "layered", f"as layered, CP-SAT workers: {w}", p)
+    _variant("cpsat", "time-indexed", "baseline: time-indexed model on CP-SAT, earliest-fit "
+             "incumbent"),
+    _variant("cpsat", "epoch", "CP-SAT + MC-SF incumbent + epoch lower bound"),
+    _variant("cpsat", "cumulative", "ramp-cumulative model on CP-SAT (one start variable per "
+             "request) + MC-SF incumbent + epoch lower bound"),
+    _variant("cpsat", "portfolio", "cumulative and time-indexed CP-SAT models side by side "
+             "(threads split between them), best of both"),
+    _variant("highs", "time-indexed", "time-indexed model on HiGHS"),
+    _variant("highs", "epoch", "HiGHS + MC-SF incumbent + epoch lower bound"),
+    _variant("cbc", "time-indexed", "time-indexed model on CBC"),
+    _variant("cpsat", "lns", "large-neighbourhood search (CP-SAT on small windows) from the "
+             "epoch incumbent + combinatorial bound; never proves unless the bound meets it"),
+    _variant("cpsat", "heuristic", "no MILP: best of MC-SF / earliest-fit and the epoch lower "
+             "bound"),
+    _variant("cpsat", "auto", "the default solve path: portfolio up to 20 requests, epoch up "
+             "to 30, lns above"),
+    _variant("cpsat", "layered", "LNS incumbent, then the layered CP-SAT model with the "
+             "combinatorial bound as objective cut, complete hint, default workers"),
+    *(_variant("cpsat", "layered", f"as cpsat:layered, CP-SAT workers: {w}", p)
       for p, w in (("lbtree", "lower-bound tree search + default LP"),
                    ("shaving", "objective shaving + default LP"),
                    ("bound", "lower-bound tree search + objective shaving + max LP"))),
-    Variant("bnb", "cpsat", "bnb", "problem-specific branch-and-bound over chronological "
-            "starts (optsched.exact.branch_bound; the search on one thread) from the epoch "
-            "incumbent and bound, with LNS on CP-SAT between two searches"),
+    _variant("cpsat", "bnb", "problem-specific branch-and-bound over chronological starts "
+             "(optsched.exact.branch_bound; the search on one thread) from the epoch incumbent "
+             "and bound, with LNS on CP-SAT between two searches"),
 )}
+
+#: Names of 0.9 and earlier, still accepted (they mean the variant they point to; rows and
+#: tables use the new name).
+VARIANT_ALIASES: dict[str, str] = {
+    "cpsat": "cpsat:time-indexed", "cpsat-epoch": "cpsat:epoch",
+    "cpsat-cumulative": "cpsat:cumulative", "cpsat-portfolio": "cpsat:portfolio",
+    "highs": "highs:time-indexed", "highs-epoch": "highs:epoch", "cbc": "cbc:time-indexed",
+    "lns": "cpsat:lns", "heuristic": "cpsat:heuristic", "auto": "cpsat:auto",
+    "layered": "cpsat:layered", "layered-lbtree": "cpsat:layered:lbtree",
+    "layered-shaving": "cpsat:layered:shaving", "layered-bound": "cpsat:layered:bound",
+    "bnb": "cpsat:bnb",
+}
+
+
+def resolve_variant(name: str) -> Variant:
+    """The variant called ``name``: a documented one, an old alias, or any SOLVER:METHOD[:PROFILE]
+    that :func:`optsched.exact.solve.solve` accepts (clear error otherwise)."""
+    from optsched.exact.layered import PROFILES
+    from optsched.exact.solve import METHODS, SOLVERS
+
+    name = VARIANT_ALIASES.get(name, name)
+    if name in VARIANTS:
+        return VARIANTS[name]
+    parts = name.split(":")
+    ok = (len(parts) in (2, 3) and parts[0] in SOLVERS and parts[1] in METHODS
+          and (len(parts) == 2 or (parts[1] == "layered" and parts[2] in PROFILES)))
+    if not ok:
+        raise OptschedError(f"--variants: unknown variant {name!r}; give SOLVER:METHOD (solve's "
+                            f"--solver and --method names), one of {', '.join(VARIANTS)}, or an "
+                            f"old name ({', '.join(VARIANT_ALIASES)})")
+    return _variant(parts[0], parts[1], "", parts[2] if len(parts) == 3 else "default")
+
 
 #: Model 1 sizes and Model 2 horizons of the ``frontier`` set: how far proofs reach.
 FRONTIER_SIZES = (12, 16, 20, 24)
@@ -153,11 +196,7 @@ def parse_variants(spec: str) -> list[Variant]:
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
         raise OptschedError("--variants: give at least one variant")
-    for n in names:
-        if n not in VARIANTS:
-            raise OptschedError(f"--variants: unknown variant {n!r}; choose from "
-                                f"{', '.join(VARIANTS)}")
-    return [VARIANTS[n] for n in names]
+    return [resolve_variant(n) for n in names]
 
 
 def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
@@ -301,7 +340,9 @@ def baseline_summary(rows: list[dict[str, Any]], baseline: str) -> list[dict[str
     against ``baseline`` on the same instances: proven delta, mean objective ratio and mean
     bound ratio (variant / baseline; objective < 1 and bound > 1 are better).
 
-    Raises :class:`OptschedError` when no row is of the baseline variant."""
+    Raises :class:`OptschedError` when no row is of the baseline variant (an old name of it
+    is accepted)."""
+    baseline = VARIANT_ALIASES.get(baseline, baseline)
     base = {r["instance"]: r for r in rows if r["variant"] == baseline}
     if not base:
         raise OptschedError(f"--baseline: no result of variant {baseline!r}; add it to "
@@ -336,6 +377,7 @@ def baseline_table(rows: list[dict[str, Any]], baseline: str) -> str:
     body = [[s["family"], s["variant"], f"{s['proven']}/{s['runs']}", f"{s['proven_delta']:+d}",
              _pct(s["mean_gap"]), _ratio(s["objective_ratio"]), _ratio(s["bound_ratio"])]
             for s in baseline_summary(rows, baseline)]
+    baseline = VARIANT_ALIASES.get(baseline, baseline)
     return table(body, ["family", "variant", "proven", f"vs {baseline}", "mean gap",
                         "objective ratio", "bound ratio"])
 
