@@ -733,7 +733,8 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
              f"s = 1, o = 2, both started at 0) validates with memory {prof} at t = 1, 2 and "
              f"total completion time {rep.metrics.total_completion_time if rep.metrics else '?'}"
              " (docs/model.md: [4, 6] and 4). A convention where the prompt is held one round "
-             "earlier or "             "the cache is freed one round later would shift every memory profile by one "
+             "earlier or the cache is freed one round later would shift every memory profile "
+             "by one "
              "round and change which batches fit; the paper's model (a request started at p "
              "holds s + (t − p) at t = p+1..p+o) is the one implemented.")
     mc_all = [s for s in sums if s.policy == "mcsf"]
