@@ -75,24 +75,27 @@ def run_stoppable(work: Callable[[], _T], stop: Callable[[], None]) -> _T:
         with stop_watch(stop):
             return work()
     box: dict[str, Any] = {}
+    finished = threading.Event()  # (not Thread.join: after an interrupted join, a later join
+    #                               can return while the thread still runs)
 
     def target() -> None:
         try:
             box["value"] = work()
         except BaseException as exc:  # handed to the caller below
             box["error"] = exc
+        finally:
+            finished.set()
 
-    thread = threading.Thread(target=target, daemon=True, name="optsched-solver")
-    thread.start()
+    threading.Thread(target=target, daemon=True, name="optsched-solver").start()
     stopped = False
     try:
-        while thread.is_alive():
-            thread.join(STOP_POLL)
+        while not finished.wait(STOP_POLL):
             if not stopped and stop_requested():
                 stop()
                 stopped = True
-    except BaseException:  # KeyboardInterrupt outside interruptible(): stop the solver too
-        stop()
+    except BaseException:  # KeyboardInterrupt (a second Ctrl-C, or none handled): stop the
+        stop()             # solver and let it return (a native solver still running when
+        finished.wait()    # the interpreter exits aborts the process)
         raise
     if "error" in box:
         raise box["error"]

@@ -418,7 +418,11 @@ def _portfolio_parallel(run: _Run) -> tuple[SolveResult, SolveResult]:
         return res
 
     with ThreadPoolExecutor(2) as pool:
-        first, second = pool.map(one, ("cumulative", "epoch"))
+        try:
+            first, second = pool.map(one, ("cumulative", "epoch"))
+        except BaseException:  # e.g. KeyboardInterrupt: do not wait for both time limits
+            group.stop_all()
+            raise
     return first, second
 
 
