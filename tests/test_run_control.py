@@ -220,3 +220,29 @@ def test_no_file_outside_tests_cites_the_unshipped_spec():
                 if SPEC_CITATION.search(line):
                     offenders.append(f"{p.relative_to(ROOT)}:{k}")
     assert not offenders, "cite docs/model.md instead: " + ", ".join(offenders[:20])
+
+
+def test_progress_line_only_on_a_terminal_and_after_the_delay():
+    import io
+
+    from optsched.progress import NoProgress, ProgressLine, ProgressLog, for_terminal
+
+    assert isinstance(for_terminal(stream=io.StringIO()), NoProgress)  # not a terminal
+    assert isinstance(for_terminal(quiet=True, log=True), NoProgress)
+    late = io.StringIO()
+    ProgressLine(late, delay=60).report("LNS", best=10, bound=5)
+    assert late.getvalue() == ""  # a short run prints nothing
+    out = io.StringIO()
+    line = ProgressLine(out, delay=0, interval=0)
+    line.report("LNS", best=10, bound=5)
+    line.report("LNS", best=12)  # a worse value never replaces the best
+    assert "best         10" in out.getvalue()
+    assert "gap  50.00%" in out.getvalue()
+    assert "\n" not in out.getvalue()  # rewritten in place
+    line.close()
+    assert out.getvalue().endswith("\r")
+    log = io.StringIO()
+    plog = ProgressLog(log, every=3600)
+    for value in (10, 10, 9):
+        plog.report("LNS", best=value)
+    assert len(log.getvalue().splitlines()) == 2  # one line per change

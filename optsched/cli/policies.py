@@ -120,6 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "'not solved' anyway")
     _add_policy_params(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true",
+                   help="no live progress line on stderr (shown for a single instance when "
+                   "stderr is a terminal and its solve takes more than about 2 s)")
     p.add_argument("--plot", metavar="DIR",
                    help="write ratios.png (per-policy ratio distribution) and, for a single "
                    "instance, schedules.png (Gantt chart + memory profile of every schedule, "
@@ -349,7 +352,8 @@ def compare_instance(name: str, inst: Instance, policies: list[str],
         try:
             with solver_logs_to_stderr(True):
                 res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
-                            seed=args.seed, initial_solution=best[1] if best else None)
+                            seed=args.seed, initial_solution=best[1] if best else None,
+                            progress=getattr(args, "progress", None))
         except SolverError as exc:  # e.g. the model is too large: keep the policy results
             opt = {"status": "not solved", "objective": None, "bound": None,
                    "solver": args.solver, "runtime": 0.0, "message": str(exc)}
@@ -431,7 +435,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(families) > 1:
         return _compare_families(families, policies, args)
     family = families[0][1]
-    results, last_schedules = _run_family(family, policies, args)
+    if len(family) == 1:  # one long solve: show its progress (the bar covers families)
+        from optsched.progress import for_terminal
+
+        args.progress = for_terminal(quiet=args.quiet)
+    try:
+        results, last_schedules = _run_family(family, policies, args)
+    finally:
+        if getattr(args, "progress", None) is not None:
+            args.progress.close()
     summary = summarise(results, policies)
     plots_written = _compare_plots(args, family, results, last_schedules, policies) \
         if args.plot else []
