@@ -24,7 +24,7 @@ from typing import Any
 CLI_MARKER = "<!-- optsched:cli-reference -->"
 MODELS_MARKER = "<!-- optsched:models -->"
 #: Help texts are wrapped at this width so the page does not depend on the build terminal.
-HELP_WIDTH = 96
+HELP_WIDTH = 80
 #: models/ pages in reading order; any other models/*.md follow alphabetically.
 MODELS_FIRST = ("time_indexed.md",)
 
