@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
@@ -99,8 +99,8 @@ def check_convention(instance: Instance) -> None:
     """The search models docs/model.md exactly; any other memory convention is refused."""
     convention = getattr(instance, "memory_convention", "spec")
     if convention != "spec":
-        raise SolverError(f"method 'bnb' supports only the default memory convention 'spec' "
-                          "(docs/model.md), "
+        raise SolverError(f"method 'bnb' supports only the 'spec' memory convention "
+                          "(the default, docs/model.md), "
                           f"not {convention!r}")
 
 
@@ -215,116 +215,158 @@ def branch_and_bound(instance: Instance, incumbent: Schedule, *, lower: int = 0,
         raise SolverError(f"unknown dominance rule(s) {sorted(rules - RULES)}; choose from "
                           f"{sorted(RULES)}")
     tree = _Tree(instance)
-    n, a, o = tree.n, tree.a, tree.o
     tree.effort = effort
-    if n > STRONG_MAX_REQUESTS:
-        strong_depth = -1
-
-    clock = (Deadline(None) if deadline is None else deadline).capped(time_limit)
-
-    def in_time() -> bool:
-        return not clock.expired()
     if "identical" not in rules:
-        tree.pred = [n] * n
+        tree.pred = [tree.n] * tree.n
     outputs = {r.id: r.output_tokens for r in instance.requests}
-    best_value = incumbent.objective(outputs)
-    best_starts: tuple[int, ...] | None = None
-    nodes = memo_pruned = improvements = 0
-    memo: dict[tuple, int] = {}
-    counter = 0
-
-    t0 = min(a)
-    rel0 = np.zeros(0, dtype=np.int64)
-    all_rem = list(range(n))
-    e0 = [a[j] for j in range(n)]
-    root_lb = max(lower, tree.split_bound(t0, rel0, all_rem, e0))
-    # node: (t, last started at t or -1, profile from t + 1, starts, remaining mask, cost,
-    # earliest starts, memo key or None)
-    heap: list[tuple] = [(root_lb, 0, 0, (t0, -1, rel0, (-1,) * n, (1 << n) - 1, 0, e0, None))]
-    stack: list[tuple] = []
-    complete = True
-    while heap or stack:
-        from_heap = not stack
-        entry = heapq.heappop(heap) if from_heap else stack.pop()
-        lb, _, _, node = entry
-        if lb >= best_value:
-            if from_heap:  # the heap's least bound reached the incumbent: nothing better left
-                heap.clear()
-            continue
-        nodes += 1
-        if not in_time():
-            if from_heap:
-                heapq.heappush(heap, entry)
-            else:
-                stack.append(entry)
-            complete = False
-            break
-        t, last, rel, starts, mask, cost, e, key = node
-        if key is not None and memo.get(key, cost) < cost:
-            memo_pruned += 1  # a cheaper node with the same state was found since (rule D3)
-            continue
-        rem = [j for j in range(n) if mask >> j & 1]
-        children: list[tuple[Any, tuple[Any, ...]]] = []
-        for j in rem:  # start j at t
-            if j <= last or a[j] > t or e[j] != t or mask >> tree.pred[j] & 1:
-                continue  # canonical order, not arrived, does not fit, or rule D1
-            ramp = tree.ramps[j]
-            new_rel = np.zeros(max(rel.size, ramp.size), dtype=np.int64)
-            new_rel[:rel.size] = rel
-            new_rel[:ramp.size] += ramp
-            new_cost = cost + t + o[j]
-            new_starts = starts[:j] + (t,) + starts[j + 1:]
-            new_mask = mask & ~(1 << j)
-            if not new_mask:
-                if new_cost < best_value:
-                    best_value, best_starts = new_cost, new_starts
-                    improvements += 1
-                continue
-            new_rem = [i for i in rem if i != j]
-            new_e = list(e)
-            for i in new_rem:
-                new_e[i] = tree.earliest(i, max(e[i], t if i > j else t + 1), t, new_rel)
-            child_lb = max(lb, new_cost + tree.rest_bound(t, new_rel, new_rem, new_e))
-            if child_lb < best_value and n - len(new_rem) <= strong_depth and in_time():
-                child_lb = max(child_lb, new_cost + tree.strong_bound(t, new_rem, new_e))
-            if child_lb < best_value:
-                children.append((child_lb, (t, j, new_rel, new_starts, new_mask, new_cost,
-                                            new_e, None)))
-        idle = not rel.any()
-        if not ("idle" in rules and last < 0 and idle and all(a[i] <= t for i in rem)):  # D2
-            new_e = list(e)
-            for i in rem:
-                new_e[i] = tree.earliest(i, max(e[i], t + 1), t, rel)
-            t_next = min(new_e[i] for i in rem)
-            new_rel = rel[t_next - t:]
-            child_key = (t_next, mask, np.trim_zeros(new_rel, "b").tobytes())
-            known = memo.get(child_key) if "memo" in rules else None
-            if known is not None and known <= cost:
-                memo_pruned += 1
-            else:
-                child_lb = max(lb, cost + tree.rest_bound(t_next, new_rel, rem, new_e))
-                if child_lb < best_value and n - len(rem) <= strong_depth and in_time():
-                    child_lb = max(child_lb, cost + tree.strong_bound(t_next, rem, new_e))
-                if child_lb < best_value:
-                    if "memo" in rules and (known is not None or len(memo) < MAX_MEMO_STATES):
-                        memo[child_key] = cost
-                    children.append((child_lb, (t_next, -1, new_rel, starts, mask, cost, new_e,
-                                                child_key)))
-        depth = n - len(rem) + 1
-        if stack or len(heap) >= MAX_OPEN_NODES:
-            for child_lb, child in sorted(children, key=lambda c: -c[0]):
-                counter += 1
-                stack.append((child_lb, -depth, counter, child))
-        else:
-            for child_lb, child in children:
-                counter += 1
-                heapq.heappush(heap, (child_lb, -depth, counter, child))
-
+    clock = (Deadline(None) if deadline is None else deadline).capped(time_limit)
+    search = _Search(tree, rules, incumbent.objective(outputs), clock,
+                     -1 if tree.n > STRONG_MAX_REQUESTS else strong_depth)
+    root_lb = search.start(lower)
+    complete = search.run()
     # every schedule better than the incumbent lies below an open node (or was pruned by a
     # rule that keeps an equivalent or better one): the least open bound is a proven bound
-    open_bounds = [en[0] for en in heap] + [en[0] for en in stack]
-    bound = best_value if complete else min(best_value, max(root_lb, min(open_bounds)))
-    schedule = incumbent if best_starts is None else Schedule(
-        {rid: int(p) for rid, p in zip(instance.ids, best_starts, strict=True)})
-    return BnbOutcome(schedule, best_value, int(bound), complete, nodes, memo_pruned,
-                      improvements)
+    open_bounds = [en[0] for en in search.heap] + [en[0] for en in search.stack]
+    bound = search.best_value if complete else min(search.best_value,
+                                                   max(root_lb, min(open_bounds)))
+    schedule = incumbent if search.best_starts is None else Schedule(
+        {rid: int(p) for rid, p in zip(instance.ids, search.best_starts, strict=True)})
+    return BnbOutcome(schedule, search.best_value, int(bound), complete, search.nodes,
+                      search.memo_pruned, search.improvements)
+
+
+class _Search:
+    """The open nodes (best-first heap, depth-first stack beyond :data:`MAX_OPEN_NODES`), the
+    best schedule so far and the counters of one :func:`branch_and_bound` run.
+
+    A node is (t, last started at t or -1, profile from t + 1, starts, remaining mask, cost,
+    earliest starts, memo key or None)."""
+
+    def __init__(self, tree: _Tree, rules: frozenset[str], best_value: int, clock: Deadline,
+                 strong_depth: int) -> None:
+        self.tree, self.rules, self.clock = tree, rules, clock
+        self.strong_depth = strong_depth
+        self.best_value = best_value
+        self.best_starts: tuple[int, ...] | None = None
+        self.nodes = self.memo_pruned = self.improvements = self.counter = 0
+        self.memo: dict[tuple, int] = {}
+        self.heap: list[tuple] = []
+        self.stack: list[tuple] = []
+
+    def start(self, lower: int) -> int:
+        """Open the root node; returns its bound."""
+        tree, n = self.tree, self.tree.n
+        t0 = min(tree.a)
+        rel0 = np.zeros(0, dtype=np.int64)
+        e0 = [tree.a[j] for j in range(n)]
+        root_lb = max(lower, tree.split_bound(t0, rel0, list(range(n)), e0))
+        self.heap.append((root_lb, 0, 0, (t0, -1, rel0, (-1,) * n, (1 << n) - 1, 0, e0, None)))
+        return root_lb
+
+    def run(self) -> bool:
+        """Expand nodes until none is left (True: the search completed) or time is up."""
+        while self.heap or self.stack:
+            from_heap = not self.stack
+            entry = heapq.heappop(self.heap) if from_heap else self.stack.pop()
+            lb, _, _, node = entry
+            if lb >= self.best_value:
+                if from_heap:  # the heap's least bound reached the incumbent: nothing better
+                    self.heap.clear()
+                continue
+            self.nodes += 1
+            if self.clock.expired():
+                if from_heap:
+                    heapq.heappush(self.heap, entry)
+                else:
+                    self.stack.append(entry)
+                return False
+            self.expand(lb, node)
+        return True
+
+    def expand(self, lb: int, node: tuple) -> None:
+        """Push the children of ``node`` (bound ``lb``): one more start at t, or advance."""
+        t, last, rel, starts, mask, cost, e, key = node
+        if key is not None and self.memo.get(key, cost) < cost:
+            self.memo_pruned += 1  # a cheaper node with the same state was found since (D3)
+            return
+        rem = [j for j in range(self.tree.n) if mask >> j & 1]
+        children = [c for j in rem if (c := self.start_child(lb, node, rem, j)) is not None]
+        advance = self.advance_child(lb, node, rem)
+        if advance is not None:
+            children.append(advance)
+        self.push(children, self.tree.n - len(rem) + 1)
+
+    def start_child(self, lb: int, node: tuple, rem: list[int], j: int
+                    ) -> tuple[int, tuple] | None:
+        """The child that starts request j at t (None when not allowed or not promising; a
+        complete schedule better than the best is recorded instead)."""
+        tree = self.tree
+        t, last, rel, starts, mask, cost, e, _ = node
+        if j <= last or tree.a[j] > t or e[j] != t or mask >> tree.pred[j] & 1:
+            return None  # canonical order, not arrived, does not fit, or rule D1
+        ramp = tree.ramps[j]
+        new_rel = np.zeros(max(rel.size, ramp.size), dtype=np.int64)
+        new_rel[:rel.size] = rel
+        new_rel[:ramp.size] += ramp
+        new_cost = cost + t + tree.o[j]
+        new_starts = starts[:j] + (t,) + starts[j + 1:]
+        new_mask = mask & ~(1 << j)
+        if not new_mask:
+            if new_cost < self.best_value:
+                self.best_value, self.best_starts = new_cost, new_starts
+                self.improvements += 1
+            return None
+        new_rem = [i for i in rem if i != j]
+        new_e = list(e)
+        for i in new_rem:
+            new_e[i] = tree.earliest(i, max(e[i], t if i > j else t + 1), t, new_rel)
+        child_lb = self.child_bound(lb, new_cost, t, new_rel, new_rem, new_e)
+        if child_lb >= self.best_value:
+            return None
+        return child_lb, (t, j, new_rel, new_starts, new_mask, new_cost, new_e, None)
+
+    def advance_child(self, lb: int, node: tuple, rem: list[int]) -> tuple[int, tuple] | None:
+        """The child that starts nothing more at t and moves to the next round in which some
+        remaining request can start (None when rule D2 or D3 prunes it, or not promising)."""
+        tree = self.tree
+        t, last, rel, starts, mask, cost, e, _ = node
+        idle = not rel.any()
+        if "idle" in self.rules and last < 0 and idle and all(tree.a[i] <= t for i in rem):
+            return None  # rule D2
+        new_e = list(e)
+        for i in rem:
+            new_e[i] = tree.earliest(i, max(e[i], t + 1), t, rel)
+        t_next = min(new_e[i] for i in rem)
+        new_rel = rel[t_next - t:]
+        child_key = (t_next, mask, np.trim_zeros(new_rel, "b").tobytes())
+        known = self.memo.get(child_key) if "memo" in self.rules else None
+        if known is not None and known <= cost:
+            self.memo_pruned += 1
+            return None
+        child_lb = self.child_bound(lb, cost, t_next, new_rel, rem, new_e)
+        if child_lb >= self.best_value:
+            return None
+        if "memo" in self.rules and (known is not None or len(self.memo) < MAX_MEMO_STATES):
+            self.memo[child_key] = cost
+        return child_lb, (t_next, -1, new_rel, starts, mask, cost, new_e, child_key)
+
+    def child_bound(self, lb: int, cost: int, t: int, rel: np.ndarray, rem: list[int],
+                    e: list[int]) -> int:
+        """A child's bound: its parent's, its fixed cost plus the bound of the rest, and near
+        the root (``strong_depth``) the full combinatorial bound of the rest."""
+        child_lb = max(lb, cost + self.tree.rest_bound(t, rel, rem, e))
+        if (child_lb < self.best_value and self.tree.n - len(rem) <= self.strong_depth
+                and not self.clock.expired()):
+            child_lb = max(child_lb, cost + self.tree.strong_bound(t, rem, e))
+        return child_lb
+
+    def push(self, children: list[tuple[int, tuple]], depth: int) -> None:
+        """Open the children: on the heap, or depth-first once the heap is full."""
+        if self.stack or len(self.heap) >= MAX_OPEN_NODES:
+            for child_lb, child in sorted(children, key=lambda c: -c[0]):
+                self.counter += 1
+                self.stack.append((child_lb, -depth, self.counter, child))
+        else:
+            for child_lb, child in children:
+                self.counter += 1
+                heapq.heappush(self.heap, (child_lb, -depth, self.counter, child))
