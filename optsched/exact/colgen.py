@@ -144,7 +144,7 @@ def colgen_bound(instance: Instance, incumbent: Schedule, *, block_size: int = 2
     from optsched.model.validate import validate
 
     if getattr(instance, "memory_convention", "spec") != "spec":
-        raise SolverError("the column-generation bound supports only the docs/model.md memory "
+        raise SolverError("the column-generation bound supports only the default memory "
                           f"convention ('spec'), not {instance.memory_convention!r}")
     if not validate(instance, incumbent).valid:
         raise SolverError("the column-generation bound needs a valid incumbent schedule")

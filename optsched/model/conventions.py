@@ -1,9 +1,9 @@
 """Memory conventions: the one place that says what a started request holds and when it ends.
 
-docs/model.md fixes one convention; the published experiments may have used another (issue 18), so
-the convention is a declared option of an instance (``Instance.memory_convention``). Every
-convention here has the same shape as the one of docs/model.md with shifted numbers: a request
-with prompt s and output o started at p holds
+The model (docs/model.md) fixes one convention; the published experiments may have used
+another (issue 18), so the convention is a declared option of an instance
+(``Instance.memory_convention``). Every convention here has the same shape as the one of
+docs/model.md with shifted numbers: a request with prompt s and output o started at p holds
 
     held_prompt(s) + (t - p) tokens at t = p + 1 .. p + held_rounds(o)   and completes at
     p + held_rounds(o),
@@ -16,12 +16,12 @@ with ``held_prompt(s) = s + prompt_shift`` and ``held_rounds(o) = o + extra_roun
 * ``last-token-free``: producing token j holds s + j - 1 (the token being produced is not yet
   cached); c = p + o. So s - 1 + (t - p) at t = p+1..p+o.
 
-Hence an instance under any convention is *the same problem* as the docs/model.md instance with
-prompts ``held_prompt(s)`` and outputs ``held_rounds(o)`` (same feasible start times, same
-completion times, so the same objective): :func:`optsched.model.instance.spec_equivalent`
-builds it, and every solver,
-bound and policy that is written for docs/model.md runs on it unchanged. The validator does not use
-that instance; it reads the two numbers per request from :data:`CONVENTIONS` directly.
+Hence an instance under any convention is *the same problem* as the default-convention instance
+with prompts ``held_prompt(s)`` and outputs ``held_rounds(o)`` (same feasible start times, same
+completion times, so the same objective): :func:`optsched.model.instance.spec_equivalent` builds
+it, and every solver, bound and policy that is written for the default convention runs on it
+unchanged. The validator does not use that instance; it reads the two numbers per request from
+:data:`CONVENTIONS` directly.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ SPEC = "spec"
 
 @dataclass(frozen=True)
 class Convention:
-    """How a convention shifts docs/model.md held prompt and number of held rounds."""
+    """How a convention shifts the held prompt and number of held rounds of docs/model.md."""
 
     prompt_shift: int
     extra_rounds: int
     summary: str
 
 
-#: The conventions (name -> shifts); "spec" is docs/model.md and the default.
+#: The conventions (name -> shifts); "spec" is the one of docs/model.md and the default.
 CONVENTIONS: dict[str, Convention] = {
     SPEC: Convention(0, 0, "docs/model.md: s + (t − p) at t = p+1..p+o; completes at p + o"),
     "prefill": Convention(-1, 1, "prompt alone in the start round, token j one round later "

@@ -179,9 +179,10 @@ class Instance:
 
 
 def spec_equivalent(instance: Instance) -> Instance:
-    """The docs/model.md instance with the same feasible schedules and objective (module doc); the
-    instance itself when it already uses the one of docs/model.md. Request ids are kept, so a
-    schedule of one is a schedule of the other; predictions are shifted like the true lengths."""
+    """The default-convention instance (docs/model.md) with the same feasible schedules and
+    objective (module doc); the instance itself when it already uses the one of docs/model.md.
+    Request ids are kept, so a schedule of one is a schedule of the other; predictions are
+    shifted like the true lengths."""
     name = convention_of(instance)
     if name == SPEC:
         return instance

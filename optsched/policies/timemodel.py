@@ -6,7 +6,7 @@ seconds from three numbers of the batch that runs in it (see :class:`BatchTimeMo
 * ``prefill_tokens``: prompt tokens processed in the round (requests started at its start);
 * ``decode_tokens``: one token for every request that was already running;
 * ``kv_tokens``: KV-cache tokens attention reads, i.e. the memory the batch holds at the end of
-  the round (docs/model.md memory at t + 1).
+  the round (the memory at t + 1 of docs/model.md).
 
 The shipped presets (:data:`PRESETS`) add two terms, documented in ``models/batch-time.md``:
 
