@@ -43,6 +43,7 @@ import numpy as np
 
 from optsched.control import Deadline
 from optsched.errors import SolverError
+from optsched.exact.backends import run_stoppable
 from optsched.exact.ramp import staircase_rectangles
 from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
@@ -158,7 +159,7 @@ class _Search:
         prm.max_deterministic_time = sub_limit
         if wall_left is not None:
             prm.max_time_in_seconds = max(wall_left, 0.01)
-        status = solver.solve(cp)
+        status = run_stoppable(lambda: solver.solve(cp), solver.stop_search)  # Ctrl-C at once
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         new = starts.copy()

@@ -435,12 +435,11 @@ def _combine(run: _Run, first: SolveResult, second: SolveResult) -> SolveResult:
     if best.objective is not None and bound > best.objective:
         raise InvalidSolverSchedule(f"a proven bound {bound} exceeds a validated schedule's "
                                     f"value {best.objective}: the two models disagree")
-    if second is first and first.solver == "none":
-        raw = first.raw_status  # settled before any model was built
-    else:
-        raw = f"cumulative: {first.raw_status}; time-indexed: " + (
-            second.raw_status if second is not first else "not run (stopped)"
-            if first.status != Status.OPTIMAL else "not run (cumulative proved optimality)")
+    why = ("not run (stopped)" if first.status != Status.OPTIMAL else "not needed (the bound "
+           "met the incumbent)" if first.solver == "none" else
+           "not run (cumulative proved optimality)")
+    raw = f"cumulative: {first.raw_status}; time-indexed: " + (
+        second.raw_status if second is not first else why)
     ran = "cpsat" if "cpsat" in (first.solver, second.solver) else "none"
     return SolveResult(
         instance=run.instance, solver=ran, status=_status(best.objective, bound),
