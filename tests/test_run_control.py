@@ -246,3 +246,19 @@ def test_progress_line_only_on_a_terminal_and_after_the_delay():
     for value in (10, 10, 9):
         plog.report("LNS", best=value)
     assert len(log.getvalue().splitlines()) == 2  # one line per change
+
+
+def test_auto_reports_a_model_too_large_as_an_outcome(monkeypatch, no_stop):
+    """When "auto" picked a model that is over its size limit, the result is the incumbent
+    and the bound (with the reason), not an error; an explicit method still refuses."""
+    import optsched.exact.ramp as ramp
+    from optsched.errors import SolverError
+
+    monkeypatch.setattr(ramp, "MAX_RECTANGLES", 5)
+    inst = make_instance(20, [5, 6, 7, 4], [1, 2, 0, 3])
+    res = solve(inst, time_limit=5)  # auto: the portfolio, whose cumulative model is refused
+    assert "too large" in res.raw_status
+    assert res.schedule is not None
+    assert validate(inst, res.schedule).valid
+    with pytest.raises(SolverError, match="too large"):
+        solve(inst, method="cumulative", time_limit=5)

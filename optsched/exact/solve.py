@@ -120,10 +120,12 @@ def solve(instance: Instance, solver: str = "cpsat", *, method: str = DEFAULT_ME
     _check_arguments(solver, method, threads, time_limit, bound_effort, profile)
     params = SolveParameters(time_limit, threads, seed, log, bound_effort=bound_effort,
                              deadline=Deadline(time_limit), progress=progress)
-    if method == "auto":
+    chosen = method == "auto"
+    if chosen:
         method = choose_method(instance, solver)
     equivalent = spec_equivalent(instance)
-    run = _Run(equivalent, solver, params, method, initial_solution, use_incumbent, profile)
+    run = _Run(equivalent, solver, params, method, initial_solution, use_incumbent, profile,
+               auto=chosen)
     result = _dispatch(run)
     if stop_requested():
         result = replace(result, raw_status=result.raw_status + " [stopped: stop request]",
@@ -181,6 +183,9 @@ class _Run:
     profile: str = "default"
     #: completion caps (:func:`_completion_caps`; the portfolio computes them once for both)
     caps: np.ndarray | None = None
+    #: the method was chosen by "auto": a model too large to build is an outcome (the
+    #: incumbent and bound are returned), not an error
+    auto: bool = False
     t0: float = field(default_factory=time.perf_counter)
 
     @property
@@ -316,7 +321,18 @@ def _run_layered(run: _Run) -> SolveResult:
 
 def _run_model(run: _Run, incumbent: Schedule, bound: int, *, ramp: bool) -> SolveResult:
     """Build one whole-instance model (time-indexed or ramp-cumulative), hand it to the
-    backend for what is left of the deadline and combine its outcome with the incumbent."""
+    backend for what is left of the deadline and combine its outcome with the incumbent.
+    Under "auto" a model over the size limits gives the incumbent and bound instead."""
+    try:
+        return _build_and_run(run, incumbent, bound, ramp=ramp)
+    except SolverError as exc:
+        if not run.auto or "too large" not in str(exc):
+            raise
+        return run.result(incumbent, bound, f"no solver run: {exc}")
+
+
+def _build_and_run(run: _Run, incumbent: Schedule, bound: int, *, ramp: bool) -> SolveResult:
+    """:func:`_run_model` without the size fallback."""
     window_value = run.value(incumbent) if run.use_incumbent else None
     caps = run.caps
     if caps is None and run.method in ("epoch", "cumulative"):
