@@ -10,6 +10,8 @@ from optsched.errors import OptschedError
 from optsched.exact.benchmark import (
     INSTANCE_SETS,
     VARIANTS,
+    Case,
+    Variant,
     baseline_summary,
     baseline_table,
     cactus_plot,
@@ -80,7 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=cmd_bench_exact)
 
 
-def cmd_bench_exact(args: argparse.Namespace) -> int:
+def _fill_defaults(args: argparse.Namespace) -> None:
+    """The set, time limit and variants of --quick or of a full run, where not given."""
     defaults = (QUICK_SET, QUICK_LIMIT, QUICK_VARIANTS) if args.quick else (
         "paper", 60.0, DEFAULT_VARIANTS)
     if args.instance_set is None:
@@ -89,21 +92,22 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
         args.time_limit = defaults[1]
     if args.variants is None:
         args.variants = defaults[2]
-    if args.time_limit <= 0:
-        raise OptschedError("--time-limit must be > 0 seconds")
-    if args.threads < 1 or args.jobs < 1:
-        raise OptschedError("--threads and --jobs must be >= 1")
-    if args.limit is not None and args.limit < 1:
-        raise OptschedError("--limit must be >= 1")
-    check_output_path(args.out, "--out")
-    check_output_path(args.plot, "--plot")
-    check_output_path(args.checkpoint, "--checkpoint")
+
+
+def _variants_with_baseline(args: argparse.Namespace) -> list[Variant]:
+    """--variants, plus the --baseline variant when it is not among them (it is run too and
+    named as in the rows)."""
     variants = parse_variants(args.variants)
-    if args.baseline is not None:  # the baseline is run too, named as in the rows
+    if args.baseline is not None:
         base = resolve_variant(args.baseline)
         args.baseline = base.name
         if base.name not in {v.name for v in variants}:
             variants.append(base)
+    return variants
+
+
+def _selected_cases(args: argparse.Namespace) -> list[Case]:
+    """The instances of --set, cut by --limit and --families (unknown families refused)."""
     cases = instance_set(args.instance_set)
     if args.limit is not None:
         cases = [c for c in cases if c.seed < args.limit]
@@ -115,6 +119,22 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
             raise OptschedError(f"--families: {what} set {args.instance_set} (its families: "
                                 f"{', '.join(INSTANCE_SETS[args.instance_set])})")
         cases = [c for c in cases if c.family in wanted]
+    return cases
+
+
+def cmd_bench_exact(args: argparse.Namespace) -> int:
+    _fill_defaults(args)
+    if args.time_limit <= 0:
+        raise OptschedError("--time-limit must be > 0 seconds")
+    if args.threads < 1 or args.jobs < 1:
+        raise OptschedError("--threads and --jobs must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        raise OptschedError("--limit must be >= 1")
+    check_output_path(args.out, "--out")
+    check_output_path(args.plot, "--plot")
+    check_output_path(args.checkpoint, "--checkpoint")
+    variants = _variants_with_baseline(args)
+    cases = _selected_cases(args)
     rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,
                          progress=not args.no_progress, checkpoint=args.checkpoint)
     if args.out:

@@ -140,7 +140,8 @@ def _check_policy(name: str) -> None:
         raise OptschedError(f"unknown policy {name!r}; choose one of {POLICY_HELP}")
 
 
-def cmd_schedule(args: argparse.Namespace) -> int:
+def _schedule_settings(args: argparse.Namespace) -> tuple[Any, float | None]:
+    """Check ``schedule``'s options before any work; the time model and arrival scale."""
     _check_policy(args.policy)
     check_output_path(args.output, "schedule output")
     check_output_path(args.plot, "plot")
@@ -157,6 +158,11 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise OptschedError("--arrival-seconds-per-round needs a --time-model other than unit")
     if scale is not None and not (math.isfinite(scale) and scale >= 0):
         raise OptschedError(f"--arrival-seconds-per-round must be >= 0, got {scale}")
+    return model, scale
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    model, scale = _schedule_settings(args)
     inst = resolve_instance(args.instance)
     pred = parse_predictions(args.prediction, inst, args.seed)
     try:
