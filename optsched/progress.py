@@ -79,36 +79,55 @@ class _State:
 class ProgressLine:
     """A line on a terminal, rewritten in place (carriage return), shown after ``delay`` s.
 
-    Runs shorter than ``delay`` seconds print nothing; the line is redrawn at most every
-    ``interval`` seconds and erased by :meth:`close`, so the final report starts on a clean line.
+    Runs shorter than ``delay`` seconds print nothing. The line is redrawn on every report (at
+    most every ``interval`` seconds) and, by a small background thread, every ``interval``
+    seconds while a stage runs without reporting (so the elapsed time stays live through a
+    long bound computation); :meth:`close` stops the thread and erases the line, so the final
+    report starts on a clean line.
     """
 
     def __init__(self, stream: TextIO | None = None, *, delay: float = 2.0,
-                 interval: float = 0.5) -> None:
+                 interval: float = 0.5, ticking: bool = True) -> None:
         self.stream = sys.stderr if stream is None else stream
         self.delay, self.interval = delay, interval
         self.state = _State()
         self._drawn = 0.0
         self._width = 0
+        self._write = threading.Lock()
+        self._closed = threading.Event()
+        if ticking:
+            threading.Thread(target=self._tick, daemon=True, name="optsched-progress").start()
+
+    def _tick(self) -> None:
+        while not self._closed.wait(self.interval):
+            self._draw(force=False)
+
+    def _draw(self, force: bool) -> None:
+        now = time.perf_counter()
+        with self._write:
+            if self._closed.is_set() or now - self.state.start < self.delay:
+                return
+            if not force and now - self._drawn < self.interval:
+                return
+            self._drawn = now
+            text = self.state.line()
+            self.stream.write("\r" + text.ljust(self._width))
+            self.stream.flush()
+            self._width = len(text)
 
     def report(self, stage: str, *, best: int | None = None, bound: int | None = None,
                detail: str = "") -> None:
         self.state.update(stage, best, bound, detail)
-        now = time.perf_counter()
-        if now - self.state.start < self.delay or now - self._drawn < self.interval:
-            return
-        self._drawn = now
-        text = self.state.line()
-        self.stream.write("\r" + text.ljust(self._width))
-        self.stream.flush()
-        self._width = len(text)
+        self._draw(force=False)
 
     def close(self) -> None:
-        """Erase the line (if one was drawn)."""
-        if self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-            self._width = 0
+        """Stop the redraws and erase the line (if one was drawn)."""
+        with self._write:
+            self._closed.set()
+            if self._width:
+                self.stream.write("\r" + " " * self._width + "\r")
+                self.stream.flush()
+                self._width = 0
 
 
 class ProgressLog:

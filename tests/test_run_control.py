@@ -233,7 +233,7 @@ def test_progress_line_only_on_a_terminal_and_after_the_delay():
     ProgressLine(late, delay=60).report("LNS", best=10, bound=5)
     assert late.getvalue() == ""  # a short run prints nothing
     out = io.StringIO()
-    line = ProgressLine(out, delay=0, interval=0)
+    line = ProgressLine(out, delay=0, interval=0, ticking=False)
     line.report("LNS", best=10, bound=5)
     line.report("LNS", best=12)  # a worse value never replaces the best
     assert "best         10" in out.getvalue()

@@ -246,6 +246,7 @@ def _prepare(run: _Run) -> tuple[Schedule, int]:
     value = run.value(incumbent)
     run.params.report("heuristics", best=value)
     bound = trivial_lower_bound(run.instance)
+    run.params.report("computing the lower bound", best=value, bound=bound)
     if not stop_requested():  # epoch and restriction bounds (models/epoch-bound.md)
         bound = max(bound, lower_bound(run.instance, effort=run.params.bound_effort,
                                        deadline=run.params.deadline).value)
