@@ -486,16 +486,19 @@ def best_incumbent(instance: Instance, initial_solution: Schedule | None = None,
                    deadline: Deadline | None = None) -> Schedule:
     """The best valid schedule among ``initial_solution``, MC-SF (with start spacing up to
     :data:`SPACED_MAX_REQUESTS` requests) and earliest-fit (never None: earliest-fit always
-    succeeds). Once ``deadline`` has expired (or a stop was requested) the spaced search,
-    the slowest candidate, is left out."""
-    from optsched.exact.heuristics import best_spaced_schedule
+    succeeds). Once ``deadline`` has expired (or a stop was requested) the rest of the spaced
+    search, the slowest candidate, is left out."""
+    from optsched.exact.heuristics import DEFAULT_GRID, spaced_mcsf
     from optsched.policies import mcsf_fast  # same schedule as mcsf_reference (tested), faster
 
     outputs = _outputs(instance)
     cands = [c for c in (initial_solution, mcsf_fast(instance),
                          earliest_fit_schedule(instance)) if c is not None]
-    if instance.n <= SPACED_MAX_REQUESTS and (deadline is None or not deadline.expired()):
-        cands.append(best_spaced_schedule(instance)[0])
+    if instance.n <= SPACED_MAX_REQUESTS:  # the grid of best_spaced_schedule, point by point
+        for cap, spacing in DEFAULT_GRID:  # so that the deadline is checked between them
+            if deadline is not None and deadline.expired():
+                break
+            cands.append(spaced_mcsf(instance, spacing, cap))
     valid = [c for c in cands if validate(instance, c).valid]
     return min(valid, key=lambda c: c.objective(outputs))
 
