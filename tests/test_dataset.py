@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from optsched.data.dataset import TIMING_COLUMNS, BuildConfig, build, read_table
 from optsched.exact.certificate import load_certificate, verify_certificate
 from optsched.model.instance import load_instance
+from optsched.studies.dataset import TIMING_COLUMNS, BuildConfig, build, read_table
 
 # Tiny Model 1 instances: each certifies in well under a second.
 TINY = {"n_min": 4, "n_max": 5, "m_min": 10, "m_max": 14}
@@ -230,7 +230,7 @@ def test_local_pool_equals_sequential(tmp_path):
 def test_ray_local_equals_sequential(tmp_path):
     """The Ray backend on a local Ray runtime gives the same table as the sequential one."""
     pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'optsched[ray]')")
-    from optsched.data.execution import ExecutionError
+    from optsched.studies.execution import ExecutionError
 
     _build(tmp_path / "seq", 3)
     try:
@@ -263,7 +263,7 @@ def test_instance_command_matches_the_dataset(tmp_path, run_cli):
 
 def test_worker_plan_respects_cores():
     """Default workers = cores // threads; more than the cores on this machine is refused."""
-    from optsched.data.execution import ExecutionError, available_cores, plan_workers
+    from optsched.studies.execution import ExecutionError, available_cores, plan_workers
 
     cores = available_cores()
     assert plan_workers("local", None, 1) == cores
@@ -279,7 +279,7 @@ def test_pool_reports_a_failing_task():
     """A task that raises in a pool worker surfaces as TaskFailed naming that task."""
     import math
 
-    from optsched.data.execution import TaskFailed, run_tasks
+    from optsched.studies.execution import TaskFailed, run_tasks
 
     got = {}
     with pytest.raises(TaskFailed) as info:
@@ -293,7 +293,7 @@ def test_failing_instance_stops_with_a_clear_error_and_keeps_the_rest(tmp_path, 
                                                                       run_cli):
     """If one instance fails, the run stops with its id (exit 2); finished ones stay in the
     table and a re-run continues from them."""
-    import optsched.data.dataset as ds
+    import optsched.studies.dataset as ds
 
     real = ds.certify_task
 

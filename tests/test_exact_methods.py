@@ -9,7 +9,7 @@ from optsched import make_instance, validate
 from optsched.data.generators import jaillet_model1
 from optsched.errors import OptschedError, SolverError
 from optsched.exact import solve
-from optsched.exact.benchmark import (
+from optsched.studies.benchmark import (
     FRONTIER_HORIZONS,
     FRONTIER_SIZES,
     VARIANTS,
@@ -80,7 +80,7 @@ def test_benchmark_checkpoint_resumes_without_rerunning(tmp_path, monkeypatch):
     """With a checkpoint, every finished row is on disk at once; a second run with the same
     file runs only the solves not recorded there (same rows back, in task order), and a torn
     last line only costs that solve."""
-    from optsched.exact import benchmark
+    from optsched.studies import benchmark
 
     cases, variant = instance_set("quick")[:2], [VARIANTS["heuristic"]]
     path = tmp_path / "rows.jsonl"

@@ -7,7 +7,7 @@ import sys
 
 from optsched.cli.common import add_solver_options, check_output_path, print_json
 from optsched.errors import OptschedError
-from optsched.exact.benchmark import (
+from optsched.studies.benchmark import (
     INSTANCE_SETS,
     VARIANTS,
     baseline_summary,

@@ -1,4 +1,5 @@
-"""Small formatting helpers shared by the study reports (numbers, intervals, progress bars)."""
+"""Small formatting helpers shared by the study reports, the benchmark harness and the
+command line (numbers, intervals, text tables, progress bars)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,21 @@ def fmt_interval(iv: tuple[float, float], digits: int = 3) -> str:
     if math.isclose(lo, hi, abs_tol=10 ** -(digits + 1)):
         return fmt_number(lo, digits)
     return f"[{fmt_number(lo, digits)}, {'∞' if math.isinf(hi) else fmt_number(hi, digits)}]"
+
+
+def table(rows: list[list[object]], header: list[str]) -> str:
+    """A plain fixed-width text table (right-aligned cells, a dashed rule under the header)."""
+    cells = [[str(c) for c in header]] + [[_cell(c) for c in r] for r in rows]
+    widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cell(c: object) -> str:
+    """One table cell: '-' for a missing value, four significant digits for a float."""
+    if c is None:
+        return "-"
+    if isinstance(c, float):
+        return f"{c:.4g}"
+    return str(c)

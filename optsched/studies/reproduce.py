@@ -719,7 +719,7 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
              "broken by request index. The paper does not state how λ and H interact beyond "
              "this, nor whether requests arriving after H are cut (here none arrive after "
              "H − 1).")
-    from optsched.cli.common import resolve_instance
+    from optsched.data.builtin import resolve_instance
 
     ex = resolve_instance("builtin:worked-example")
     rep = validate(ex, Schedule({r.id: 0 for r in ex.requests}))

@@ -283,7 +283,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """The summary as a fixed-width text table."""
-    from optsched.cli.common import table
+    from optsched.studies.formatting import table
 
     body = []
     for s in summarize(rows):
@@ -330,7 +330,7 @@ def baseline_summary(rows: list[dict[str, Any]], baseline: str) -> list[dict[str
 
 def baseline_table(rows: list[dict[str, Any]], baseline: str) -> str:
     """:func:`baseline_summary` as a fixed-width text table (the before/after table)."""
-    from optsched.cli.common import table
+    from optsched.studies.formatting import table
 
     body = [[s["family"], s["variant"], f"{s['proven']}/{s['runs']}", f"{s['proven_delta']:+d}",
              _pct(s["mean_gap"]), _ratio(s["objective_ratio"]), _ratio(s["bound_ratio"])]

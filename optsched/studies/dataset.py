@@ -31,11 +31,11 @@ from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
 
-from optsched.data.execution import TaskFailed, check_backend, plan_workers, run_tasks
 from optsched.data.families import get_family
 from optsched.errors import OptschedError
 from optsched.exact.certificate import certificate_dict
 from optsched.model.io import atomic_path, atomic_write_json
+from optsched.studies.execution import TaskFailed, check_backend, plan_workers, run_tasks
 
 FORMAT = "optsched-dataset/1"
 TABLE = "dataset.parquet"
@@ -459,12 +459,12 @@ def summary_figure(out_dir: str | Path) -> Any:
     """Four panels: sizes, solve time against n by status, policy/OPT ratios, statuses."""
     import numpy as np
 
-    from optsched.plots import _plt
+    from optsched.plots import pyplot
 
     out = Path(out_dir)
     rows = load_rows(out)
     manifest = read_manifest(out) or {"settings": {"policies": [], "family": "?"}}
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     ax_n, ax_t, ax_r, ax_s = axes.ravel()
     if rows:
