@@ -160,10 +160,13 @@ def test_sorted_f_declines_long_request_in_batch():
 
 
 def test_mc_benchmark_is_fcfs_order():
-    """MC-Benchmark admits in arrival order and blocks behind a request that does not fit."""
-    inst = make_instance(10, [9, 1], 1, [0, 1])
+    """MC-Benchmark admits in arrival order and blocks behind a request that does not fit: r1
+    (a big prompt) cannot run next to r0 until r0 completes at 6, so r2, which arrives later
+    and would fit next to r0 at once (MC-SF starts it at its arrival, 2), waits behind r1."""
+    inst = make_instance(10, [6, 5, 1], [1, 4, 1], [0, 1, 2])
     run = run_policy(inst, "mc-benchmark")
-    assert run.schedule.starts == {"r0": 0, "r1": 1} or run.schedule.starts["r1"] >= 1
+    assert run.schedule.starts == {"r0": 0, "r1": 6, "r2": 6}
+    assert run_policy(inst, "algorithm1").schedule.starts["r2"] == 2  # r2 fits at 2
 
 
 def test_alpha_beta_clearing_is_seeded():
