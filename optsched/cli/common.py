@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from optsched.data.builtin import BUILTIN_PREFIX, builtin_names, resolve_instance
 from optsched.errors import OptschedError
 from optsched.model.io import dumps
+from optsched.studies.compare import solver_output_to_stderr
 from optsched.studies.formatting import table
 
 #: Re-exported: the commands (and older imports) reach these through this module; they live
@@ -84,15 +83,8 @@ def solver_logs_to_stderr(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
+    with solver_output_to_stderr():
         yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def check_output_path(path: str | None, what: str) -> None:

@@ -116,8 +116,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = plot.add_parser("ratios", help="distribution of policy / optimum ratios",
                         description="Histogram of ratios per policy from a results file: "
-                        "the results.parquet of `optsched reproduce`, or JSON rows with "
-                        "'policy' and 'ratio' (or 'ratio_lo').")
+                        "the results.parquet of `optsched reproduce`, the dataset.parquet of "
+                        "`optsched dataset build` (certified instances only: policy / proven "
+                        "optimum), or JSON rows with 'policy' and 'ratio' (or 'ratio_lo').")
     q.add_argument("results", help="results file (.parquet or .json)")
     q.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG file to write")
     q.add_argument("--policy", action="append", metavar="NAME",
@@ -334,7 +335,19 @@ def cmd_plot_gantt(args: argparse.Namespace) -> int:
 
 def ratio_groups(rows: list[dict[str, Any]], policies: list[str] | None = None,
                  model: int | None = None) -> dict[str, list[float]]:
-    """policy -> ratios, from study rows (``ratio_lo``) or generic rows (``ratio``)."""
+    """policy -> ratios, from study rows (``ratio_lo``), generic rows (``ratio``) or the rows of
+    a dataset table (``<policy>_ratio`` columns, certified instances only)."""
+    from optsched.studies.dataset import dataset_ratio_groups, is_dataset_row
+
+    if rows and is_dataset_row(rows[0]):
+        if model is not None:
+            raise OptschedError("--model selects an arrival model of reproduce results; a "
+                                "dataset table has none (its family is in the manifest)")
+        found = dataset_ratio_groups(rows, policies)
+        if not found:
+            raise OptschedError("dataset table: no certified (status optimal) row with a "
+                                "policy ratio to plot (check --policy)")
+        return found
     groups: dict[str, list[float]] = {}
     for k, r in enumerate(rows):
         if model is not None and r.get("model") != model:

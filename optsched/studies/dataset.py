@@ -552,3 +552,30 @@ def verify_dataset(out_dir: str | Path, rebuild: bool = True) -> dict[str, Any]:
     return {"folder": str(out), "checked": len(rows), "ok": not problems,
             "problems": problems}
 
+
+
+def is_dataset_row(row: dict[str, Any]) -> bool:
+    """True for a row of a dataset table (one row per instance, a ``<policy>_ratio`` column
+    per policy), as opposed to a study's rows (one row per instance and policy)."""
+    return "policy" not in row and "status" in row and any(k.endswith("_ratio") for k in row)
+
+
+def dataset_ratio_groups(rows: list[dict[str, Any]], policies: Sequence[str] | None = None,
+                         ) -> dict[str, list[float]]:
+    """policy -> policy / proven optimum over the certified rows (status optimal) of a dataset
+    table. Rows whose optimum is not proven are left out: their ratio is only a lower end."""
+    from optsched.policies import POLICIES
+
+    names = {_col(p): p for p in POLICIES}
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        if row.get("status") != "optimal":
+            continue
+        for key, value in row.items():
+            col = key[:-len("_ratio")] if key.endswith("_ratio") else None
+            name = names.get(col or "", col)
+            if col is None or value is None or value != value or name is None:
+                continue
+            if not policies or name in policies:
+                groups.setdefault(name, []).append(float(value))
+    return groups
