@@ -219,7 +219,8 @@ def test_lag_intervals_meet_their_condition():
         ok = before[None, :] + after[:, None] <= lag
         np.fill_diagonal(ok, True)
         assert ok.all()
-        assert (before >= 0).all() and (after >= 0).all()
+        assert (before >= 0).all()
+        assert (after >= 0).all()
 
 
 def test_lag_matrix_matches_the_chain_lags():

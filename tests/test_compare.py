@@ -48,7 +48,8 @@ def test_compare_api_takes_instances_and_policy_parameters():
     found = optsched.compare([("mine", SMALL)], "alpha-greedy,fcfs", solve_opt=False,
                              parameters={"alpha": 0.5})
     res = found.results[0]
-    assert res["instance"] == "mine" and res["opt"]["status"] == "not attempted"
+    assert res["instance"] == "mine"
+    assert res["opt"]["status"] == "not attempted"
     assert [r["status"] for r in res["policies"]] == ["ok", "ok"]
     assert found.summary["alpha-greedy"]["proven"] == 0
 
@@ -69,7 +70,8 @@ def test_unknown_family_prefix_lists_the_prefixes(run_cli):
     """`compare nosuchfamily:3` says the prefix is unknown and lists every prefix and
     registered family (it used to say only 'file not found')."""
     out = run_cli("compare", "nosuchfamily:3")
-    assert out.code == 2 and "Traceback" not in out.err
+    assert out.code == 2
+    assert "Traceback" not in out.err
     assert "'nosuchfamily' is not a family prefix" in out.err
     for prefix in ("builtin:NAME", "jaillet1:K", "uniform:K[:N[:M]]", "trace:SOURCE",
                    "NAME:K[:key=value", "heavy-tailed"):
@@ -101,7 +103,8 @@ def test_all_policies_table_wraps_to_the_width():
     text = instance_table(found.results, found.policies)
     assert max(len(line) for line in text.splitlines()) <= TABLE_WIDTH
     headers = [line.split() for line in text.splitlines() if line.lstrip().startswith("instance")]
-    assert len(headers) >= 2 and sorted(h for hdr in headers for h in hdr[4:]) == sorted(names)
+    assert len(headers) >= 2
+    assert sorted(h for hdr in headers for h in hdr[4:]) == sorted(names)
 
 
 def test_plot_ratios_reads_a_dataset_table(run_cli, tmp_path):
@@ -115,6 +118,8 @@ def test_plot_ratios_reads_a_dataset_table(run_cli, tmp_path):
     png = tmp_path / "r.png"
     res = run_cli("plot", "ratios", out / "dataset.parquet", "-o", png)
     assert res.code == 0, res.err
-    assert png.stat().st_size > 1000 and "(4 ratios, 2 policies)" in res.out
+    assert png.stat().st_size > 1000
+    assert "(4 ratios, 2 policies)" in res.out
     res = run_cli("plot", "ratios", out / "dataset.parquet", "-o", png, "--model", "1")
-    assert res.code == 2 and "dataset table has none" in res.err
+    assert res.code == 2
+    assert "dataset table has none" in res.err

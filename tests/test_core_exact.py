@@ -84,7 +84,8 @@ def test_backends_match_oracle_on_exhaustive_family(family, solver, oracle_value
     # CBC runs as a subprocess (~50 ms each): it gets every third of them.
     idx = idx[::3] if solver == "cbc" else idx
     results = [solve(insts[k], solver, method="time-indexed") for k in idx]
-    assert len(idx) > 100 and len(spy.sizes) == len(idx)
+    assert len(idx) > 100
+    assert len(spy.sizes) == len(idx)
     assert all(res.solver == solver for res in results)
     assert [res.objective for res in results] == [oracle_values[family][k] for k in idx]
     assert all(res.status == "optimal" and res.bound == res.objective
@@ -100,7 +101,8 @@ def test_default_path_matches_oracle_on_exhaustive_family(family, oracle_values)
 
 def test_family_sizes_are_what_we_claim():
     """The exhaustive families are non-trivial (guards against an empty parametrisation)."""
-    assert len(FAMILIES["a0-n4"]) > 300 and len(FAMILIES["spread-n3"]) > 300
+    assert len(FAMILIES["a0-n4"]) > 300
+    assert len(FAMILIES["spread-n3"]) > 300
 
 
 def test_full_horizon_model_gives_same_optimum(monkeypatch):
@@ -114,12 +116,14 @@ def test_full_horizon_model_gives_same_optimum(monkeypatch):
     for inst in insts:
         a = solve(inst, "highs", method="time-indexed", use_incumbent=True)
         b = solve(inst, "highs", method="time-indexed", use_incumbent=False)
-        assert a.objective == b.objective and a.status == b.status == "optimal"
+        assert a.objective == b.objective
+        assert a.status == b.status == "optimal"
         assert a.solver == b.solver == "highs"
         windowed, full = spy.sizes[-2:]
         assert full >= windowed
         larger += full > windowed
-    assert len(insts) >= 15 and len(spy.sizes) == 2 * len(insts)
+    assert len(insts) >= 15
+    assert len(spy.sizes) == 2 * len(insts)
     assert larger >= len(insts) // 2
 
 
@@ -129,7 +133,8 @@ def test_time_limited_hard_instance_is_never_called_optimal(solver):
     inst = jaillet_model1(3, n_range=(20, 20))
     res = solve(inst, solver, time_limit=1.0)
     assert res.status in ("feasible", "unknown")
-    assert res.bound is not None and res.bound >= int(inst.arrival.sum() + inst.output.sum())
+    assert res.bound is not None
+    assert res.bound >= int(inst.arrival.sum() + inst.output.sum())
     if res.objective is not None:
         assert res.bound < res.objective
         assert validate(inst, res.schedule).valid
@@ -148,7 +153,8 @@ def test_solver_label_optimal_is_not_trusted(monkeypatch):
 
     monkeypatch.setitem(BACKENDS, "cpsat", LyingBackend())
     res = solve(inst, "cpsat", method="time-indexed")  # solver bound only
-    assert res.status == "feasible" and res.bound < res.objective
+    assert res.status == "feasible"
+    assert res.bound < res.objective
 
 
 def test_invalid_solver_schedule_is_refused(monkeypatch):
@@ -194,5 +200,7 @@ def test_false_infeasibility_claim_is_refused(monkeypatch):
 
     monkeypatch.setitem(BACKENDS, "cbc", ConfusedBackend())
     res = solve(inst, "cbc", method="time-indexed")  # no bound-only shortcut
-    assert res.status in ("feasible", "optimal") and res.schedule_source == "incumbent"
-    assert "claim refused" in res.raw_status and validate(inst, res.schedule).valid
+    assert res.status in ("feasible", "optimal")
+    assert res.schedule_source == "incumbent"
+    assert "claim refused" in res.raw_status
+    assert validate(inst, res.schedule).valid

@@ -10,6 +10,7 @@ from optsched.errors import OptschedError
 from optsched.studies.benchmark import (
     INSTANCE_SETS,
     VARIANTS,
+    Case,
     baseline_summary,
     baseline_table,
     cactus_plot,
@@ -73,7 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=cmd_bench_exact)
 
 
-def cmd_bench_exact(args: argparse.Namespace) -> int:
+def _fill_defaults(args: argparse.Namespace) -> None:
+    """The set, time limit and variants of --quick or of the paper-scale run, where not given,
+    then refuse options that cannot run (before any solve)."""
     defaults = (QUICK_SET, QUICK_LIMIT, QUICK_VARIANTS) if args.quick else (
         "paper", 60.0, "cpsat,cpsat-epoch")
     if args.instance_set is None:
@@ -91,21 +94,31 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
     check_output_path(args.out, "--out")
     check_output_path(args.plot, "--plot")
     check_output_path(args.checkpoint, "--checkpoint")
+
+
+def _selected_cases(args: argparse.Namespace) -> list[Case]:
+    """The instances of the set, cut to --limit seeds and to the --families named."""
+    cases = instance_set(args.instance_set)
+    if args.limit is not None:
+        cases = [c for c in cases if c.seed < args.limit]
+    if args.families is None:
+        return cases
+    wanted = [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = sorted(set(wanted) - {c.family for c in cases})
+    if unknown or not wanted:
+        what = f"{', '.join(unknown)} not in" if unknown else "no family named for"
+        raise OptschedError(f"--families: {what} set {args.instance_set} (its families: "
+                            f"{', '.join(INSTANCE_SETS[args.instance_set])})")
+    return [c for c in cases if c.family in wanted]
+
+
+def cmd_bench_exact(args: argparse.Namespace) -> int:
+    _fill_defaults(args)
     variants = parse_variants(args.variants)
     if args.baseline is not None and args.baseline not in {v.name for v in variants}:
         raise OptschedError(f"--baseline: {args.baseline!r} is not one of --variants "
                             f"({args.variants})")
-    cases = instance_set(args.instance_set)
-    if args.limit is not None:
-        cases = [c for c in cases if c.seed < args.limit]
-    if args.families is not None:
-        wanted = [f.strip() for f in args.families.split(",") if f.strip()]
-        unknown = sorted(set(wanted) - {c.family for c in cases})
-        if unknown or not wanted:
-            what = f"{', '.join(unknown)} not in" if unknown else "no family named for"
-            raise OptschedError(f"--families: {what} set {args.instance_set} (its families: "
-                                f"{', '.join(INSTANCE_SETS[args.instance_set])})")
-        cases = [c for c in cases if c.family in wanted]
+    cases = _selected_cases(args)
     rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,
                          progress=not args.no_progress, checkpoint=args.checkpoint)
     if args.out:

@@ -120,12 +120,8 @@ def _check_policy(name: str) -> None:
         raise OptschedError(f"unknown policy {name!r}; choose one of {POLICY_HELP}")
 
 
-def cmd_schedule(args: argparse.Namespace) -> int:
-    _check_policy(args.policy)
-    check_output_path(args.output, "schedule output")
-    check_output_path(args.plot, "plot")
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise OptschedError(f"--plot {args.plot}: the file name must end in .png")
+def _time_model(args: argparse.Namespace) -> tuple[Any, float | None]:
+    """--time-model and --arrival-seconds-per-round, checked together (one needs the other)."""
     from optsched.policies.timemodel import get_time_model
 
     model = get_time_model(args.time_model)
@@ -137,6 +133,16 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise OptschedError("--arrival-seconds-per-round needs a --time-model other than unit")
     if scale is not None and not (math.isfinite(scale) and scale >= 0):
         raise OptschedError(f"--arrival-seconds-per-round must be >= 0, got {scale}")
+    return model, scale
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    _check_policy(args.policy)
+    check_output_path(args.output, "schedule output")
+    check_output_path(args.plot, "plot")
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise OptschedError(f"--plot {args.plot}: the file name must end in .png")
+    model, scale = _time_model(args)
     inst = resolve_instance(args.instance)
     pred = parse_predictions(args.prediction, inst, args.seed)
     run = run_policy(inst, args.policy, predictions=pred, seed=args.seed, time_model=model,

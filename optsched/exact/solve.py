@@ -130,7 +130,7 @@ def solve(instance: Instance, solver: str = "cpsat", *, time_limit: float | None
 
 
 def _back_to_convention(instance: Instance, result: SolveResult) -> SolveResult:
-    """A result solved on :func:`optsched.model.conventions.spec_equivalent` reported for the
+    """A result solved on :func:`optsched.model.instance.spec_equivalent` reported for the
     original instance: same starts and objective (the reduction keeps both), the schedule
     re-validated under the instance's own convention by the independent validator."""
     report = validate(instance, result.schedule) if result.schedule is not None else None

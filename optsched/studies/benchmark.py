@@ -403,7 +403,8 @@ def read_parquet(path: str | Path) -> list[dict[str, Any]]:
     """Read rows written by :func:`write_parquet`."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(path).to_pylist()
+    rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+    return rows
 
 
 def cactus_plot(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:

@@ -31,7 +31,7 @@ from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
 
-from optsched.data.families import get_family
+from optsched.data.families import Family, get_family
 from optsched.errors import OptschedError
 from optsched.exact.certificate import certificate_dict
 from optsched.model.io import atomic_path, atomic_write_json
@@ -304,15 +304,9 @@ def read_table(out: str | Path) -> Any:
     return pq.read_table(p)
 
 
-def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
-          workers: int | None = None, address: str | None = None, progress: bool = True,
-          command: str | None = None, compact_every: float = 60.0) -> BuildReport:
-    """Build (or resume) a dataset folder. See the module doc for the guarantees."""
-    import time
-
-    from tqdm import tqdm
-
-    t_start = time.perf_counter()
+def _checked_config(cfg: BuildConfig) -> Family:
+    """Resolve the family parameters and the default policies into ``cfg`` and refuse any
+    setting that cannot run, before a folder is touched; returns the family."""
     fam = get_family(cfg.family)
     cfg.params = fam.resolve(cfg.params)
     if not cfg.policies:
@@ -332,6 +326,19 @@ def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
     for name in cfg.policies:
         if name not in POLICIES:
             raise DatasetError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
+    return fam
+
+
+def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
+          workers: int | None = None, address: str | None = None, progress: bool = True,
+          command: str | None = None, compact_every: float = 60.0) -> BuildReport:
+    """Build (or resume) a dataset folder. See the module doc for the guarantees."""
+    import time
+
+    from tqdm import tqdm
+
+    t_start = time.perf_counter()
+    fam = _checked_config(cfg)
     n_workers = plan_workers(backend, workers, cfg.threads, address)
     check_backend(backend, address)
     # Fail on impossible parameters here, not in a worker: build instance 0 now.

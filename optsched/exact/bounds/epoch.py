@@ -64,7 +64,8 @@ def _epoch_costs_relaxed(prompt: int, length: int, lams: np.ndarray) -> np.ndarr
     x = length / m
     waste = m * x * (x - 1) / 2
     price = lams[None, :] * (m * prompt + length + m * (m - 1) / 2)
-    return (waste + price).min(axis=0)
+    out: np.ndarray = (waste + price).min(axis=0)
+    return out
 
 
 def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
@@ -81,7 +82,8 @@ def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
             h[sel[small]] = table[lengths[small]]
         for i in sel[~small]:
             h[i] = _epoch_costs_relaxed(int(p), int(o[i]), lams)
-    return h + volumes(instance)[:, None]
+    out: np.ndarray = h + volumes(instance)[:, None]
+    return out
 
 
 def completion_bounds(instance: Instance, lams: np.ndarray | None = None) -> np.ndarray:
@@ -105,15 +107,17 @@ def _completion_bounds_from_costs(h: np.ndarray, release: np.ndarray, m: int,
     best = ((hk - lams[None, :] * m * k) / m).max(axis=1)
     # ceil with a tolerance for float noise (values are sums of integers and halves times lam)
     ck = np.ceil(best - 1e-7).astype(np.int64)
-    return np.maximum(ck, np.sort(release))
+    out: np.ndarray = np.maximum(ck, np.sort(release))
+    return out
 
 
 def _per_k_bounds(h: np.ndarray, release: np.ndarray, m: int, lams: np.ndarray,
                   length: np.ndarray, after: int) -> np.ndarray:
     """Per-k bounds of a set of requests (rows of ``h``, ``release`` and ``length``): the larger
     of the epoch/release bound and the machine bound, for every k."""
-    return np.maximum(_completion_bounds_from_costs(h, release, m, lams),
-                      _machine_completion_bounds(length, after))
+    out: np.ndarray = np.maximum(_completion_bounds_from_costs(h, release, m, lams),
+                                 _machine_completion_bounds(length, after))
+    return out
 
 
 def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:

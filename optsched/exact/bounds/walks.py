@@ -39,7 +39,8 @@ def triple_lags(instance: Instance, members: np.ndarray) -> np.ndarray:
     third_waits = lag[:, :, None] + o[None, None, :]
     second_waits = 2 * o[None, :, None] + lag[None, :, :]
     cases = np.minimum(np.minimum(both_run, third_waits), second_waits)
-    return np.maximum(2 * lag[:, :, None] + lag[None, :, :], cases)
+    out: np.ndarray = np.maximum(2 * lag[:, :, None] + lag[None, :, :], cases)
+    return out
 
 
 def path_bound(instance: Instance, members: np.ndarray, *,
@@ -90,8 +91,8 @@ def _path_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
         """The relaxed price of one order (an upper bound on the least price)."""
         value = k * release[order[0]] + sum(y[r] * lag[order[r - 2], order[r - 1]]
                                             for r in range(2, k + 1))
-        return value + sum(z[r] * triple[order[r - 2], order[r - 1], order[r]]
-                           for r in range(2, k))
+        return float(value + sum(z[r] * triple[order[r - 2], order[r - 1], order[r]]
+                                 for r in range(2, k)))
 
     upper = price(np.argsort(instance.prompt[members] + instance.output[members],
                              kind="stable"))
@@ -199,7 +200,8 @@ def window_gaps(instance: Instance, members: np.ndarray) -> np.ndarray:
                        peak[:, None, None, None] + j_holds[None, :, :, None]
                        + peak[None, None, None, :] - g[None, None, :, None] - m)
     lag = lag_matrix(instance, members).astype(np.int32)
-    return np.maximum(np.maximum(at_ci, 0), lag[None, :, None, :])
+    out: np.ndarray = np.maximum(np.maximum(at_ci, 0), lag[None, :, None, :])
+    return out
 
 
 def window_bound(instance: Instance, members: np.ndarray, *,
