@@ -13,7 +13,7 @@ from optsched import make_instance
 from optsched.data.families import FamilyError, load_family
 from optsched.errors import OptschedError
 from optsched.policies import ALIASES, POLICIES
-from optsched.studies.compare import TABLE_WIDTH, instance_table
+from optsched.studies.compare import TABLE_WIDTH, instance_table, protocol_table
 
 SMALL = make_instance(8, [3, 2, 4], [1, 2, 1], [0, 1, 1])
 
@@ -94,9 +94,10 @@ def test_registered_families_share_the_syntax():
     assert [inst.n for _, inst in load_family("uniform:2:5:9")] == [5, 5]
 
 
-def test_all_policies_table_wraps_to_the_width():
+def test_all_policies_tables_wrap_to_the_width():
     """With every policy the per-instance table wraps its policy columns into blocks no wider
-    than TABLE_WIDTH, each policy shown once (it was ~500 characters wide)."""
+    than TABLE_WIDTH, each policy shown once (it was ~400 characters wide); the protocol table
+    wraps its 16 columns the same way, each block keeping the policy column."""
     names = [n for n in POLICIES if n not in ALIASES]
     found = optsched.compare([("small", SMALL)], "all", time_limit=20)
     assert found.policies == names
@@ -105,6 +106,13 @@ def test_all_policies_table_wraps_to_the_width():
     headers = [line.split() for line in text.splitlines() if line.lstrip().startswith("instance")]
     assert len(headers) >= 2
     assert sorted(h for hdr in headers for h in hdr[4:]) == sorted(names)
+    proto = protocol_table(found.summary).split("\nmeans over")[0]
+    assert max(len(line) for line in proto.splitlines()) <= TABLE_WIDTH
+    blocks = proto.split("\n\n")
+    assert len(blocks) >= 2
+    for block in blocks:
+        assert block.split()[0] == "policy"
+        assert all(name in block for name in names)
 
 
 def test_plot_ratios_reads_a_dataset_table(run_cli, tmp_path):

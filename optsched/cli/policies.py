@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
 from optsched.policies.predictions import PREDICTION_MODELS, parse_predictions
 from optsched.studies.compare import (
     POLICY_PARAMS,
+    TABLE_WIDTH,
     CompareSettings,
     Comparison,
     compare,
@@ -267,9 +269,10 @@ def _print_compare(found: Comparison) -> None:
         if res["opt"].get("message"):
             print(f"{res['instance']}: optimum not solved: {res['opt']['message']}")
     print(summary_table(found.summary))
-    print("\nratio = policy / OPT (total completion time); where OPT is not proven, 'mean/max "
-          "ratio' use the best known schedule (a lower end) and 'max ratio (bound)' the solver's "
-          "lower bound (an upper end).")
+    print()
+    print(textwrap.fill("ratio = policy / OPT (total completion time); where OPT is not proven, "
+                        "'mean/max ratio' use the best known schedule (a lower end) and 'max "
+                        "ratio (bound)' the solver's lower bound (an upper end).", TABLE_WIDTH))
     print()
     print(protocol_table(found.summary))
 

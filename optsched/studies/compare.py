@@ -13,6 +13,7 @@ import contextlib
 import math
 import os
 import sys
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
 from optsched.policies.base import NotApplicableError
 from optsched.policies.engine import NoProgressError
 from optsched.policies.predictions import parse_predictions
-from optsched.studies.formatting import table
+from optsched.studies.formatting import wrapped_table
 
 #: policy parameter -> the policies that take it (others ignore it)
 POLICY_PARAMS: dict[str, tuple[str, ...]] = {
@@ -351,22 +352,10 @@ def instance_table(results: list[dict[str, Any]], policies: Sequence[str],
     """Per instance: n, M, OPT and each policy's objective (ratio). When the policy columns
     would make a line wider than ``width``, they wrap into several blocks, each repeating the
     instance columns (``--policies all`` is ~20 columns)."""
-    lead = [[res["instance"], res["n"], res["memory_limit"], _opt_text(res["opt"])]
-            for res in results]
-    cells = {p: [_policy_cell(res, p) for res in results] for p in policies}
-    lead_width = _width(["instance", "n", "M", "OPT"], lead)
-    blocks: list[list[str]] = [[]]
-    used = lead_width
-    for p in policies:
-        w = max([len(p)] + [len(c) for c in cells[p]]) + 2
-        if blocks[-1] and used + w > width:
-            blocks.append([])
-            used = lead_width
-        blocks[-1].append(p)
-        used += w
-    return "\n\n".join(
-        table([row + [cells[p][k] for p in block] for k, row in enumerate(lead)],
-              ["instance", "n", "M", "OPT"] + block) for block in blocks)
+    rows: list[list[object]] = [
+        [res["instance"], res["n"], res["memory_limit"], _opt_text(res["opt"])]
+        + [_policy_cell(res, p) for p in policies] for res in results]
+    return wrapped_table(rows, ["instance", "n", "M", "OPT", *policies], keep=4, width=width)
 
 
 def _policy_cell(res: Mapping[str, Any], policy: str) -> str:
@@ -375,20 +364,14 @@ def _policy_cell(res: Mapping[str, Any], policy: str) -> str:
     return f"{r.get('objective', '-')} ({ratio_text(r)})"
 
 
-def _width(header: list[str], rows: list[list[Any]]) -> int:
-    """Width of the columns of ``rows`` under ``header`` as :func:`table` lays them out."""
-    cols = [[str(h)] + [str(r[k]) for r in rows] for k, h in enumerate(header)]
-    return sum(max(len(c) for c in col) + 2 for col in cols)
-
-
-def summary_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
+def summary_table(summary: Mapping[str, Mapping[str, Any]], width: int = TABLE_WIDTH) -> str:
     """Per policy: instances, OPT proven, at ratio 1, mean and max ratio, stalled, overflows."""
     rows = [[p, s["instances"], s["proven"], s["optimal"], s["mean_ratio_lo"],
              s["max_ratio_lo"], s["max_ratio_hi"], s["stalled"], s["overflows"],
              s["mean_objective"]] for p, s in summary.items()]
-    return table(rows, ["policy", "instances", "OPT proven", "ratio = 1", "mean ratio",
-                        "max ratio", "max ratio (bound)", "stalled", "overflows",
-                        "mean objective"])
+    return wrapped_table(rows, ["policy", "instances", "OPT proven", "ratio = 1", "mean ratio",
+                                "max ratio", "max ratio (bound)", "stalled", "overflows",
+                                "mean objective"], keep=1, width=width)
 
 
 def _num(x: float | None, digits: int = 1) -> str:
@@ -402,9 +385,10 @@ def _interval(lo: float | None, hi: float | None) -> str:
     return f"{lo:.3f}" if hi == lo else f"[{lo:.3f}, {_num(hi, 3)}]"
 
 
-def protocol_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
+def protocol_table(summary: Mapping[str, Mapping[str, Any]], width: int = TABLE_WIDTH) -> str:
     """The protocol table: per policy, runs finished / stalled / not applicable, then the mean
-    over finished runs of each measure, and the ratio interval to the hindsight optimum."""
+    over finished runs of each measure, and the ratio interval to the hindsight optimum; its
+    columns wrap into blocks (each repeating the policy) to stay within ``width``."""
     rows: list[list[object]] = []
     for p, s in summary.items():
         m = s["mean"]
@@ -417,13 +401,15 @@ def protocol_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
                      _interval(s["mean_ratio_lo"], s["mean_ratio_hi"]),
                      _interval(s["max_ratio_lo"], s["max_ratio_hi"]),
                      _interval(s["mean_latency_ratio_lo"], s["mean_latency_ratio_hi"])])
-    return table(rows, ["policy", "ok/stalled/n-a", "total lat", "mean lat", "p50", "p95", "p99",
-                        "overflows", "evictions", "preemptions", "wasted tok", "recomputed tok",
-                        "tok/round", "mean ratio", "max ratio", "mean lat ratio"]) + (
-        "\nmeans over the finished runs (latencies in rounds; p50/p95/p99 are per-instance "
-        "percentiles, averaged); ratio = total completion time / hindsight OPT, an interval "
-        "[/ best known, / lower bound] where OPT is not proven; lat ratio = the same for total "
-        "latency (completion minus arrival)")
+    return wrapped_table(rows, ["policy", "ok/stalled/n-a", "total lat", "mean lat", "p50",
+                                "p95", "p99", "overflows", "evictions", "preemptions",
+                                "wasted tok", "recomputed tok", "tok/round", "mean ratio",
+                                "max ratio", "mean lat ratio"], keep=1, width=width) + "\n" + (
+        textwrap.fill("means over the finished runs (latencies in rounds; p50/p95/p99 are "
+                      "per-instance percentiles, averaged); ratio = total completion time / "
+                      "hindsight OPT, an interval [/ best known, / lower bound] where OPT is not "
+                      "proven; lat ratio = the same for total latency (completion minus arrival)",
+                      width))
 
 
 def ratio_groups(results: list[dict[str, Any]]) -> dict[str, list[float]]:

@@ -43,3 +43,24 @@ def _cell(c: object) -> str:
     if isinstance(c, float):
         return f"{c:.4g}"
     return str(c)
+
+
+def wrapped_table(rows: list[list[object]], header: list[str], keep: int = 1,
+                  width: int = 120) -> str:
+    """:func:`table`, with its columns after the first ``keep`` wrapped into blocks (each
+    repeating the first ``keep`` columns) so that no line is wider than ``width``; a single
+    column wider than that still gets a block of its own."""
+    cells = [[str(c) for c in header]] + [[_cell(c) for c in r] for r in rows]
+    widths = [max(len(r[k]) for r in cells) + 2 for k in range(len(header))]
+    blocks: list[list[int]] = [[]]
+    used = sum(widths[:keep])
+    for k in range(keep, len(header)):
+        if blocks[-1] and used + widths[k] > width:
+            blocks.append([])
+            used = sum(widths[:keep])
+        blocks[-1].append(k)
+        used += widths[k]
+    lead = list(range(keep))
+    return "\n\n".join(
+        table([[r[k] for k in lead + block] for r in rows], [header[k] for k in lead + block])
+        for block in blocks)
