@@ -252,8 +252,10 @@ def compare(instances: str | Instance | Iterable[Instance | tuple[str, Instance]
             instances or ``(name, instance)`` pairs.
         policies: names (a list or a comma-separated string), ``"all"``, or None for the
             standard set.
-        solver, time_limit, threads, seed: the exact solve of the optimum (``seed`` also seeds
-            noisy predictions and randomised policies).
+        solver: the exact solver of the hindsight optimum.
+        time_limit: its limit in seconds per instance (None: none).
+        threads: its threads.
+        seed: its random seed; also seeds noisy predictions and randomised policies.
         prediction: what the policies see of output lengths (a prediction model name); None
             for the instance's own predictions, else the true lengths.
         solve_opt: False runs the policies only.
