@@ -131,3 +131,18 @@ def test_plot_ratios_reads_a_dataset_table(run_cli, tmp_path):
     res = run_cli("plot", "ratios", out / "dataset.parquet", "-o", png, "--model", "1")
     assert res.code == 2
     assert "dataset table has none" in res.err
+
+
+def test_dataset_ratio_groups_keep_certified_rows_only():
+    """Only rows whose optimum is proven give a ratio (the others are lower ends); column
+    names map back to policy names, and --policy filters by those names."""
+    from optsched.studies.dataset import dataset_ratio_groups, is_dataset_row
+
+    rows = [{"status": "optimal", "mc_benchmark_ratio": 1.25, "algorithm1_ratio": 1.0,
+             "algorithm1_ratio_ub": 1.0},
+            {"status": "feasible", "mc_benchmark_ratio": 1.1, "algorithm1_ratio": 1.0},
+            {"status": "optimal", "mc_benchmark_ratio": None, "algorithm1_ratio": 1.5}]
+    assert is_dataset_row(rows[0])
+    assert not is_dataset_row({"policy": "fcfs", "ratio": 1.0})
+    assert dataset_ratio_groups(rows) == {"mc-benchmark": [1.25], "algorithm1": [1.0, 1.5]}
+    assert dataset_ratio_groups(rows, ["mc-benchmark"]) == {"mc-benchmark": [1.25]}
