@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import pytest
+from reference_stepping import stepping_spaced_mcsf
 
 from optsched.control import Deadline, clear_stop, request_stop
 from optsched.data.generators import jaillet_model1, jaillet_model2, uniform_instance
 from optsched.exact.heuristics import DEFAULT_GRID, best_spaced_schedule, spaced_mcsf
+from optsched.exact.incumbent import earliest_fit_schedule
 from optsched.model.instance import Instance, make_instance
 from optsched.model.validate import validate
-from reference_stepping import stepping_spaced_mcsf
 
 
 def _seeded() -> list[Instance]:
@@ -54,3 +55,45 @@ def test_expired_deadline_still_gives_a_valid_schedule() -> None:
     assert validate(inst, best).valid
     assert choice == DEFAULT_GRID[0]  # only the first grid point ran
     assert value == best.objective({r.id: r.output_tokens for r in inst.requests})
+
+
+def _brute_earliest_fit(inst: Instance) -> dict[str, int]:
+    """Earliest fit by trying every start and every round (the definition, slow)."""
+    a, s, o, m = (inst.arrival.tolist(), inst.prompt.tolist(), inst.output.tolist(),
+                  inst.memory_limit)
+    mem: dict[int, int] = {}
+    out: dict[str, int] = {}
+    for i in sorted(range(inst.n), key=lambda i: (a[i], o[i], inst.ids[i])):
+        p = a[i]
+        while any(mem.get(r, 0) + s[i] + r - p > m for r in range(p + 1, p + o[i] + 1)):
+            p += 1
+        for r in range(p + 1, p + o[i] + 1):
+            mem[r] = mem.get(r, 0) + s[i] + r - p
+        out[inst.ids[i]] = p
+    return out
+
+
+def test_earliest_fit_takes_the_earliest_start_issue_27() -> None:
+    """M = 8, prompts 1/1, outputs 7/4, arrivals 2/1: r0 fits at 3 (0.9 started it at 5)."""
+    inst = make_instance(8, [7, 4], [1, 1], [2, 1])
+    sched = earliest_fit_schedule(inst)
+    assert sched.starts == {"r1": 1, "r0": 3}
+    assert validate(inst, sched).metrics.total_completion_time == 15  # was 17
+
+
+@pytest.mark.parametrize("k", range(12))
+def test_earliest_fit_matches_the_definition(k: int) -> None:
+    inst = _seeded()[k]
+    sched = earliest_fit_schedule(inst)
+    assert sched.starts == _brute_earliest_fit(inst)
+    assert validate(inst, sched).valid
+
+
+def test_earliest_fit_after_a_stop_is_valid() -> None:
+    inst = jaillet_model2(6, horizon_range=(20, 30))
+    request_stop()
+    try:
+        sched = earliest_fit_schedule(inst, deadline=Deadline(None))
+    finally:
+        clear_stop()
+    assert validate(inst, sched).valid
