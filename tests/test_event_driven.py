@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import pytest
-from reference_stepping import stepping_spaced_mcsf
+from reference_stepping import stepping_simulate, stepping_spaced_mcsf
 
 from optsched.control import Deadline, clear_stop, request_stop
 from optsched.data.generators import jaillet_model1, jaillet_model2, uniform_instance
+from optsched.errors import InstanceError, OptschedError
 from optsched.exact.heuristics import DEFAULT_GRID, best_spaced_schedule, spaced_mcsf
 from optsched.exact.incumbent import earliest_fit_schedule
-from optsched.model.instance import Instance, make_instance
-from optsched.model.validate import validate
+from optsched.model.instance import MAX_HORIZON, Instance, instance_from_dict, make_instance
+from optsched.model.validate import MAX_DENSE_SPAN, validate
+from optsched.policies.clock import RoundClock
+from optsched.policies.engine import EngineStopped, simulate
+from optsched.policies.run import POLICIES, make_policy
+from optsched.policies.timemodel import get_time_model
 
 
 def _seeded() -> list[Instance]:
@@ -97,3 +102,88 @@ def test_earliest_fit_after_a_stop_is_valid() -> None:
     finally:
         clear_stop()
     assert validate(inst, sched).valid
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+def _record(fn, inst: Instance, name: str, pred: str, clock=None) -> list:  # noqa: ANN001
+    """Everything a run produced except how many decision rounds it visited."""
+    try:
+        r = fn(inst, make_policy(name), pred, seed=3, clock=clock)
+    except OptschedError as exc:  # a stalled policy is part of the record
+        return [type(exc).__name__, str(exc)]
+    return [sorted(r.schedule.starts.items()), list(r.schedule.aborted),
+            sorted(r.completion.items()), sorted(r.first_start.items()), r.overflows,
+            r.evictions, r.preemptions, r.wasted_tokens, r.recomputed_tokens,
+            None if clock is None else clock.now[-1]]
+
+
+def _engine_cases() -> list[Instance]:
+    insts = _seeded()[::2]
+    # long outputs and a small M: requests wait for many rounds while others run
+    insts.append(make_instance(1000, [400, 700, 300, 950, 20], [3, 1, 0, 5, 2],
+                               [0, 0, 5, 9, 400]))
+    return insts
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_engine_matches_the_round_by_round_engine(name: str) -> None:
+    for inst in _engine_cases():
+        for pred in ("exact", "noisy:0.4", "interval:0.6"):
+            new = _record(simulate, inst, name, pred)
+            assert new == _record(stepping_simulate, inst, name, pred), (inst.name, pred)
+
+
+@pytest.mark.parametrize("name", ["algorithm1", "fcfs", "alpha-greedy-recheck", "sorted-f"])
+def test_engine_with_a_clock_matches_the_round_by_round_engine(name: str) -> None:
+    for inst in _engine_cases()[:4]:
+        secs = [float(a) * 0.3 for a in inst.arrival]
+        new = _record(simulate, inst, name, "noisy:0.3",
+                      RoundClock(get_time_model("llama2-70b-tp2-a100"), secs))
+        old = _record(stepping_simulate, inst, name, "noisy:0.3",
+                      RoundClock(get_time_model("llama2-70b-tp2-a100"), secs))
+        assert new == old
+
+
+def test_engine_skips_waiting_rounds() -> None:
+    """Two requests of a million tokens that cannot overlap much: the second waits about a
+    million rounds, which the engine now crosses in a few dozen decision rounds at most."""
+    o = 10**6
+    inst = make_instance(o + 1, [o, o])
+    for name in ("algorithm1", "fcfs", "mc-benchmark"):
+        res = simulate(inst, make_policy(name))
+        assert res.decision_rounds < 100, name  # fcfs evicts and restarts a few times
+        assert validate(inst, res.schedule).valid
+
+
+def test_engine_stops_at_a_deadline() -> None:
+    inst = make_instance(10, [3, 3, 3], 1, [0, 10, 20])
+    request_stop()
+    try:
+        with pytest.raises(EngineStopped, match="0 of 3 requests done"):
+            simulate(inst, make_policy("algorithm1"), deadline=Deadline(None))
+    finally:
+        clear_stop()
+
+
+# --- sizes refused when the instance is read -------------------------------------------------
+
+
+def test_horizon_limit_is_the_validators() -> None:
+    assert MAX_HORIZON == MAX_DENSE_SPAN
+
+
+def test_too_long_outputs_are_refused_naming_field_and_request() -> None:
+    o = 999_999_999
+    data = {"memory_limit": o + 1, "requests": [
+        {"id": "a", "prompt_tokens": 0, "output_tokens": 5},
+        {"id": "b", "prompt_tokens": 0, "output_tokens": o}]}
+    with pytest.raises(InstanceError, match=r"request #1 \(id 'b'\): field 'output_tokens' = "
+                       r"999999999 is too large to schedule: .* = 1000000004 rounds"):
+        instance_from_dict(data)
+    late = {"memory_limit": 10, "requests": [
+        {"id": "a", "arrival": MAX_HORIZON, "prompt_tokens": 0, "output_tokens": 5}]}
+    with pytest.raises(InstanceError, match=r"request #0 \(id 'a'\): field 'arrival'"):
+        instance_from_dict(late)
+    make_instance(MAX_HORIZON, [MAX_HORIZON // 2] * 2)  # at the limit: accepted

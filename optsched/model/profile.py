@@ -52,7 +52,8 @@ def memory_at(start: np.ndarray, prompt: np.ndarray, completion: np.ndarray,
     sum_c = np.concatenate(([0], np.cumsum(base[by_c])))
     begun = np.searchsorted(start[by_p], rounds, side="left")  # runs with p < r
     ended = np.searchsorted(completion[by_c], rounds, side="left")  # runs with c < r (so p < r)
-    return (begun - ended) * rounds + sum_p[begun] - sum_c[ended]
+    held: np.ndarray = (begun - ended) * rounds + sum_p[begun] - sum_c[ended]
+    return held
 
 
 def _range_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
