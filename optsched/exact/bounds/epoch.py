@@ -62,7 +62,8 @@ def _epoch_costs_relaxed(prompt: int, length: int, lams: np.ndarray) -> np.ndarr
     ``length`` sum to at least length + m (m - 1) / 2."""
     if length <= _RELAXED_DENSE or (lams < 0).any():
         m = np.arange(1, length + 1, dtype=float)[:, None]
-        return _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+        every: np.ndarray = _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+        return every
     # L^2 / 2m + lam (m s + m^2 / 2) + linear terms is convex in m > 0 for lam >= 0: the least
     # over m = 1..L lies next to the root of its derivative, found by bisection; the same
     # formula is then evaluated at the integers around it (cost independent of L).
@@ -75,7 +76,8 @@ def _epoch_costs_relaxed(prompt: int, length: int, lams: np.ndarray) -> np.ndarr
         lo = np.where(rising, lo, mid)
     near = np.floor(lo)[None, :] + np.arange(-2, 4)[:, None]
     m = np.clip(near, 1, length)
-    return _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+    least: np.ndarray = _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+    return least
 
 
 #: Up to this length :func:`_epoch_costs_relaxed` tries every epoch count m (the old way).
@@ -86,7 +88,8 @@ def _relaxed_value(prompt: int, length: int, lams: np.ndarray, m: np.ndarray) ->
     """m tri(length / m) + lam (m prompt + length + m (m - 1) / 2), elementwise."""
     x = length / m
     waste = m * x * (x - 1) / 2
-    return waste + lams * (m * prompt + length + m * (m - 1) / 2)
+    value: np.ndarray = waste + lams * (m * prompt + length + m * (m - 1) / 2)
+    return value
 
 
 def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
