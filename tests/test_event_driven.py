@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from reference_stepping import stepping_simulate, stepping_spaced_mcsf
 
@@ -13,6 +17,7 @@ from optsched.exact.heuristics import DEFAULT_GRID, best_spaced_schedule, spaced
 from optsched.exact.incumbent import earliest_fit_schedule
 from optsched.model.instance import MAX_HORIZON, Instance, instance_from_dict, make_instance
 from optsched.model.validate import MAX_DENSE_SPAN, validate
+from optsched.policies import mcsf_fast
 from optsched.policies.clock import RoundClock
 from optsched.policies.engine import EngineStopped, simulate
 from optsched.policies.run import POLICIES, make_policy
@@ -187,3 +192,21 @@ def test_too_long_outputs_are_refused_naming_field_and_request() -> None:
     with pytest.raises(InstanceError, match=r"request #0 \(id 'a'\): field 'arrival'"):
         instance_from_dict(late)
     make_instance(MAX_HORIZON, [MAX_HORIZON // 2] * 2)  # at the limit: accepted
+
+
+def test_mcsf_fast_jumps_over_long_waits() -> None:
+    """MC-SF on the two-request o = 10^6 instance: same schedule as spaced MC-SF (0, None),
+    which equals the round-by-round MC-SF on the seeded set above, in a few jumps."""
+    o = 10**6
+    inst = make_instance(o + 1, [o, o])
+    assert mcsf_fast(inst).starts == spaced_mcsf(inst).starts == {"r0": 0, "r1": o - 1}
+
+
+def test_bench_scale_quick_runs() -> None:
+    """benchmarks/bench_scale.py --quick (after only) exits 0 with both sweeps' tables."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_scale.py"), "--quick",
+                          "--cap", "20"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "| engine-algorithm1 | 1,000 |" in out.stdout
+    assert "| best-spaced | 30 |" in out.stdout
