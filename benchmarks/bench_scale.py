@@ -11,7 +11,7 @@ Measured, each on the same seeded instance in both versions:
 * ``engine``: the online engine with the default policy (``algorithm1``) and with ``fcfs``.
 
 Sweeps: ``length``, the issue's instance (two requests of o tokens, M = o + 1) for
-o = 10^2 ... 10^9; ``requests``, n = 10 ... 3,000 requests with s ~ U{1..20}, o ~ U{1..200},
+o = 10^2 ... 10^8 and 999,999,999; ``requests``, n = 10 ... 3,000 requests with s ~ U{1..20}, o ~ U{1..200},
 M = 1000 and Poisson arrivals that keep memory busy. Every cell runs in a child process
 (``PYTHONPATH`` = the version's checkout) under a per-cell cap (``--cap`` seconds, SIGALRM);
 after a cell hits the cap, larger cells of that function are not run for that version. The
@@ -35,7 +35,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("best-spaced", "earliest-fit", "mcsf-fast", "engine-algorithm1", "engine-fcfs")
-LENGTHS = tuple(10**k for k in range(2, 10))
+LENGTHS = (*(10**k for k in range(2, 9)), 999_999_999)  # M = o + 1 <= 10^9
 SIZES = (10, 30, 100, 300, 1000, 3000)
 
 
