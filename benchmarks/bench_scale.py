@@ -13,12 +13,13 @@ Measured, each on the same seeded instance in both versions:
 Sweeps: ``length``, the issue's instance (two requests of o tokens, M = o + 1) for
 o = 10^2 ... 10^8 and 999,999,999; ``requests``, n = 10 ... 3,000 requests with
 s ~ U{1..20}, o ~ U{1..200}, M = 1000 and Poisson arrivals that keep memory busy. Every
-cell runs in a child process (``PYTHONPATH`` = the version's checkout) under a per-cell cap (``--cap`` seconds, SIGALRM);
-after a cell hits the cap, larger cells of that function are not run for that version. The
-"before" version is any checkout given by ``--before`` (the issue's is commit f980af8, e.g.
-``git worktree add /tmp/before f980af8``); without it only "after" is measured. Run::
+cell runs in a child process (``PYTHONPATH`` = the version's checkout) under a per-cell cap
+(``--cap`` seconds, SIGALRM); after a cell hits the cap, larger cells of that function are
+not run for that version. The "before" version is any checkout given by ``--before`` (the
+issue's is commit f980af8, e.g. ``git worktree add ../optsched-before f980af8``); without it
+only "after" is measured. Run::
 
-    nice -n 10 python benchmarks/bench_scale.py --before /tmp/before [--cap 10] [--quick]
+    nice -n 10 python benchmarks/bench_scale.py --before ../optsched-before [--cap 10]
 """
 
 from __future__ import annotations
