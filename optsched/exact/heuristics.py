@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from optsched.control import Deadline
 from optsched.model.instance import Instance, spec_equivalent
-from optsched.model.profile import earliest_start
+from optsched.model.profile import STEP_BELOW, earliest_start
 from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
 from optsched.policies.mcsf import fits_at_all_completions
@@ -106,6 +106,8 @@ class _SpacedRun:
         hi = min(events)  # running or future arrivals exist: else the head would have started
         if not waiting:
             return hi
+        if hi <= t + STEP_BELOW:
+            return t + 1  # stepping a few rounds is cheaper than the breakpoint search
         lo = t + 1
         if running and self.last is not None:
             lo = max(lo, self.last + self.spacing)

@@ -33,6 +33,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: Callers step round by round when the next event is at most this many rounds away: a few
+#: cheap rounds cost less than one breakpoint search (measured in benchmarks/bench_scale.py).
+STEP_BELOW = 32
+
 
 def _as_array(values: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).reshape(-1)
@@ -42,18 +46,27 @@ def memory_at(start: np.ndarray, prompt: np.ndarray, completion: np.ndarray,
               rounds: np.ndarray) -> np.ndarray:
     """Memory held by the runs in each of ``rounds`` (vectorised: sorted starts and completions
     with prefix sums, O((runs + rounds) log runs) instead of one pass per round)."""
-    rounds = _as_array(rounds)
-    if start.size == 0:
-        return np.zeros(rounds.shape, dtype=np.int64)
-    base = prompt - start  # run holds base + r in its rounds
-    by_p = np.argsort(start, kind="stable")
-    by_c = np.argsort(completion, kind="stable")
-    sum_p = np.concatenate(([0], np.cumsum(base[by_p])))
-    sum_c = np.concatenate(([0], np.cumsum(base[by_c])))
-    begun = np.searchsorted(start[by_p], rounds, side="left")  # runs with p < r
-    ended = np.searchsorted(completion[by_c], rounds, side="left")  # runs with c < r (so p < r)
-    held: np.ndarray = (begun - ended) * rounds + sum_p[begun] - sum_c[ended]
-    return held
+    return _Held(start, prompt, completion).at(rounds)
+
+
+class _Held:
+    """The runs' starts and completions sorted once, with prefix sums of s - p, so that the
+    memory at any set of rounds costs two binary searches per round."""
+
+    def __init__(self, start: np.ndarray, prompt: np.ndarray, completion: np.ndarray) -> None:
+        base = prompt - start  # a run holds base + r in its rounds
+        by_p = np.argsort(start, kind="stable")
+        by_c = np.argsort(completion, kind="stable")
+        self.starts, self.ends = start[by_p], completion[by_c]
+        self.sum_p = np.concatenate(([0], np.cumsum(base[by_p])))
+        self.sum_c = np.concatenate(([0], np.cumsum(base[by_c])))
+
+    def at(self, rounds: np.ndarray) -> np.ndarray:
+        rounds = _as_array(rounds)
+        begun = np.searchsorted(self.starts, rounds, side="left")  # runs with p < r
+        ended = np.searchsorted(self.ends, rounds, side="left")  # runs with c < r (so p < r)
+        held: np.ndarray = (begun - ended) * rounds + self.sum_p[begun] - self.sum_c[ended]
+        return held
 
 
 def _range_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -96,13 +109,14 @@ def earliest_start(start: Sequence[int] | np.ndarray, prompt: Sequence[int] | np
     p, q, c = p[keep], q[keep], c[keep]
     order = np.argsort(c, kind="stable")
     p, q, c = p[order], q[order], c[order]
-    at_c = memory_at(p, q, c, c)
+    held = _Held(p, q, c)
+    at_c = held.at(c)
     cand = np.concatenate(([lo], c, c + 1 - length, at_c + s + c - limit))
     cand = cand[cand >= lo] if hi is None else cand[(cand >= lo) & (cand < hi)]
     cand = np.unique(cand)
     if cand.size == 0:
         return None
-    ok = memory_at(p, q, c, cand + length) + s + length <= limit  # (B)
+    ok = held.at(cand + length) + s + length <= limit  # (B)
     first = np.searchsorted(c, cand, side="right")  # window (x, x + length] of completions
     last = np.searchsorted(c, cand + length, side="right")
     ok &= _range_max(at_c + c, first, last) + s - cand <= limit  # (A)

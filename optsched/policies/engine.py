@@ -53,6 +53,7 @@ from optsched.control import Deadline
 from optsched.errors import OptschedError
 from optsched.model.conventions import require_spec
 from optsched.model.instance import Instance
+from optsched.model.profile import STEP_BELOW
 from optsched.model.schedule import AbortedRun, Schedule
 from optsched.policies.predictions import Predictions, parse_predictions
 
@@ -374,10 +375,20 @@ class _Run:
             return False, None
         if chosen or self.idle_until is None or self.cleared == t:
             return True, None  # (an eviction after select at t changed what select sees)
+        if self._event_near(t + STEP_BELOW):
+            return True, None  # a few rounds cost less than asking the policy how far to jump
         wake = self.idle_until(t)
         if wake is not None and wake <= t + 1:
             return True, None
         return False, wake
+
+    def _event_near(self, horizon: int) -> bool:
+        """Is there a (possibly stale) completion, an arrival or an overflow by ``horizon``?"""
+        if self.heap and self.heap[0][0] <= horizon:
+            return True
+        if self.nxt < self.n and self.arrival[self.by_arrival[self.nxt]] <= horizon:
+            return True
+        return self.state.count > 0 and self._excess(horizon) > 0
 
     def _next_time(self, t: int, chosen: list[int]) -> int:
         step, wake = self._wake(t, chosen)

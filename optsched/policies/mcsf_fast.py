@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from optsched.errors import InstanceError
 from optsched.model.instance import Instance, planned_lengths_under, spec_equivalent
-from optsched.model.profile import earliest_start
+from optsched.model.profile import STEP_BELOW, earliest_start
 from optsched.model.schedule import Schedule
 from optsched.policies.feasibility import FutureMemory
 
@@ -98,6 +98,8 @@ def _next_change(core: FutureMemory, t: int, prompt: int, length: int,
     runs = list(core.runs.values())
     ends = [c for _, _, c in runs] + ([] if arrival is None else [arrival])
     hi = min(ends) if ends else None
+    if hi is not None and hi <= t + STEP_BELOW:
+        return t + 1  # stepping a few rounds is cheaper than the breakpoint search
     x = earliest_start([r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs],
                        prompt, length, core.memory_limit, t + 1, hi)
     if x is not None:
