@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reference_stepping import stepping_simulate, stepping_spaced_mcsf
@@ -112,7 +114,8 @@ def test_earliest_fit_after_a_stop_is_valid() -> None:
 # --- the engine ------------------------------------------------------------------------------
 
 
-def _record(fn, inst: Instance, name: str, pred: str, clock=None) -> list:  # noqa: ANN001
+def _record(fn: Callable[..., Any], inst: Instance, name: str, pred: str,
+            clock: RoundClock | None = None) -> list[Any]:
     """Everything a run produced except how many decision rounds it visited."""
     try:
         r = fn(inst, make_policy(name), pred, seed=3, clock=clock)
