@@ -152,7 +152,9 @@ def test_fixed_one_second_rounds_match_unit_rounds(seed, policy, pred):
 #: Digest of unit-round runs (schedules, aborted runs, completions, counters, decision rounds,
 #: metrics) of every policy, computed with the engine as it was before the clock existed
 #: (commit 547e46e). Unit rounds must stay bit-for-bit the same.
-UNIT_DIGEST = "930df097950bcafa11df9e0fd1bfa71eadf69b09a0a2335a817e3d5dc9fd1b42"
+#: Without decision rounds (fewer since the engine skips idle rounds, issue 26): the digest of
+#: the round-by-round engine of f980af8, which the event-driven engine reproduces.
+UNIT_DIGEST = "43f3f22990db00ef344bae2873696165872f7494c49825c9c225b72e680f65f1"
 #: The policies and metrics that existed then (later policies and measures are not in the digest).
 UNIT_POLICIES = ("a-max", "a-min", "algorithm1", "alpha-beta-clearing", "alpha-greedy", "fcfs",
                  "mc-benchmark", "mcsf", "shortest-first", "smallest-volume-first", "sorted-f")
@@ -177,7 +179,7 @@ def test_unit_rounds_unchanged_bit_for_bit():
                     rec = [sorted(res.schedule.starts.items()),
                            [tuple(a) for a in res.schedule.aborted],
                            sorted(res.completion.items()), res.overflows, res.evictions,
-                           res.wasted_tokens, res.decision_rounds,
+                           res.wasted_tokens,
                            sorted((k, m[k]) for k in UNIT_METRICS)]
                 except Exception as e:  # a policy that stalls is part of the record
                     rec = [type(e).__name__, str(e)]

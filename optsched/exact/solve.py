@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from optsched.control import Deadline
 from optsched.errors import SolverError
 from optsched.exact.backends import BACKENDS, SolveParameters, StopGroup
 from optsched.exact.bounds import check_bound_effort, completion_caps, lower_bound
@@ -339,18 +340,20 @@ def _completion_caps(instance: Instance, upper: int | None) -> np.ndarray | None
     return completion_caps(instance, upper)
 
 
-def best_incumbent(instance: Instance, initial_solution: Schedule | None = None) -> Schedule:
+def best_incumbent(instance: Instance, initial_solution: Schedule | None = None,
+                   deadline: Deadline | None = None) -> Schedule:
     """The best valid schedule among ``initial_solution``, MC-SF (with start spacing up to
     :data:`SPACED_MAX_REQUESTS` requests) and earliest-fit (never None: earliest-fit always
-    succeeds)."""
+    succeeds). With ``deadline`` the spacing grid and earliest-fit stop early and return
+    what they have (still valid)."""
     from optsched.exact.heuristics import best_spaced_schedule
     from optsched.policies import mcsf_fast  # same schedule as mcsf_reference (tested), faster
 
     outputs = _outputs(instance)
     cands = [c for c in (initial_solution, mcsf_fast(instance),
-                         earliest_fit_schedule(instance)) if c is not None]
+                         earliest_fit_schedule(instance, deadline=deadline)) if c is not None]
     if instance.n <= SPACED_MAX_REQUESTS:
-        cands.append(best_spaced_schedule(instance)[0])
+        cands.append(best_spaced_schedule(instance, deadline=deadline)[0])
     valid = [c for c in cands if validate(instance, c).valid]
     return min(valid, key=lambda c: c.objective(outputs))
 

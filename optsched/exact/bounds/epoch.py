@@ -60,12 +60,36 @@ def _epoch_costs_relaxed(prompt: int, length: int, lams: np.ndarray) -> np.ndarr
     """A lower bound on the DP value for one long request: with m epochs the gaps sum to
     ``length`` so waste >= m tri(length / m) (tri is convex), and m distinct ages that include
     ``length`` sum to at least length + m (m - 1) / 2."""
-    m = np.arange(1, length + 1, dtype=float)[:, None]
+    if length <= _RELAXED_DENSE or (lams < 0).any():
+        m = np.arange(1, length + 1, dtype=float)[:, None]
+        every: np.ndarray = _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+        return every
+    # L^2 / 2m + lam (m s + m^2 / 2) + linear terms is convex in m > 0 for lam >= 0: the least
+    # over m = 1..L lies next to the root of its derivative, found by bisection; the same
+    # formula is then evaluated at the integers around it (cost independent of L).
+    lo = np.ones(lams.size)
+    hi = np.full(lams.size, float(length))
+    for _ in range(64):
+        mid = (lo + hi) / 2
+        rising = lams * (prompt + mid - 0.5) >= length * length / (2 * mid * mid)
+        hi = np.where(rising, mid, hi)
+        lo = np.where(rising, lo, mid)
+    near = np.floor(lo)[None, :] + np.arange(-2, 4)[:, None]
+    m = np.clip(near, 1, length)
+    least: np.ndarray = _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+    return least
+
+
+#: Up to this length :func:`_epoch_costs_relaxed` tries every epoch count m (the old way).
+_RELAXED_DENSE = 256
+
+
+def _relaxed_value(prompt: int, length: int, lams: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """m tri(length / m) + lam (m prompt + length + m (m - 1) / 2), elementwise."""
     x = length / m
     waste = m * x * (x - 1) / 2
-    price = lams[None, :] * (m * prompt + length + m * (m - 1) / 2)
-    out: np.ndarray = (waste + price).min(axis=0)
-    return out
+    value: np.ndarray = waste + lams * (m * prompt + length + m * (m - 1) / 2)
+    return value
 
 
 def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:

@@ -271,7 +271,10 @@ def _window_moves(instance: Instance, members: np.ndarray) -> dict:
     by_threshold = np.argsort(whole_from.transpose(1, 2, 0), axis=2, kind="stable")  # (y, z, r)
     thresholds = np.take_along_axis(whole_from.transpose(1, 2, 0), by_threshold, axis=2)
     # whole_count[y, z, g2] = number of x whose whole row is allowed at g2
-    whole_count = np.stack([(thresholds <= g2).sum(axis=2) for g2 in range(gaps)], axis=2)
+    # (a histogram of the thresholds, cumulated over g2: no Python loop over the gaps)
+    marks = np.zeros((k, k, gaps + 1), dtype=np.int64)
+    np.add.at(marks, (*np.indices(thresholds.shape)[:2], np.minimum(thresholds, gaps)), 1)
+    whole_count = np.cumsum(marks, axis=2)[:, :, :gaps]
     # first[y, z, g2, x] = #{g1: least[x, y, g1, z] > g2}, from a histogram of least's values
     # (O(K^3 G)); laid out so that the partial moves come out sorted by target (y, z, g2)
     cells = np.arange(k**3).reshape(k, k, k)[:, :, :, None]  # cell (y, z, x)
