@@ -85,6 +85,7 @@ class EngineView:
 class _State:
     count: int = 0  # running requests
     offset: int = 0  # sum over running of (s_i - p_i): memory at t' is count * t' + offset
+    prompts: int = 0  # sum over running of s_i (a batch-time model may price context apart)
 
 
 @runtime_checkable
@@ -220,6 +221,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         version[i] += 1
         state.count -= 1
         state.offset -= prompt[i] - start[i]
+        state.prompts -= prompt[i]
         if t > start[i]:
             aborted.append(AbortedRun(ids[i], start[i], t))
             wasted += t - start[i]
@@ -237,6 +239,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
             completion[i] = c
             state.count -= 1
             state.offset -= prompt[i] - start[i]
+            state.prompts -= prompt[i]
             done += 1
             last_progress = t
             policy.on_complete(i, c)
@@ -273,6 +276,7 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
                 heapq.heappush(heap, (t + output[i], i, version[i]))
                 state.count += 1
                 state.offset += prompt[i] - t
+                state.prompts += prompt[i]
                 n_waiting -= 1
                 policy.on_start(i, t)
         # 4. overflow: true memory at t + 1
@@ -305,7 +309,8 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
             bound = (min(heap[0][0], (M - state.offset) // state.count) if state.count
                      else t + 1)
             t = clock.advance(t, step_next, state.count, state.offset,
-                              sum(prompt[i] for i in fresh), len(fresh), bound)
+                              sum(prompt[i] for i in fresh), len(fresh), bound,
+                              running_prompt=state.prompts)
             continue
         if step_next:
             t += 1
