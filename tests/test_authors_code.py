@@ -21,8 +21,22 @@ values they returned are. How they were produced:
    On a paper-size instance the licence refuses the model ("Model too large for size-limited
    license"), so no paper-size optimum of theirs could be produced.
 
+4. ``TRACE``: their real-trace MC-SF (``MC-SF.py``) and MC-Benchmark (``MC-Benchmark.py``) on
+   the first 300 rows of the shipped ShareGPT and Azure conversation samples that fit (with the
+   prompt step), seeded Poisson arrivals at 50/s and 10/s as
+   :func:`optsched.studies.authors_trace.authors_setting` draws them, given to their scripts as
+   the data frame (columns arrival_time, input, output) with one pass over it. Their look-ahead
+   needs an average batch time set outside the files; 0.05 s was used. Their mean latency is in
+   ``theirs``. Ours (preset ``jaillet2025-linear``, o + 1 held rounds) is within 0.06 % of it.
+   The residue was traced, in the scratch copy only: with their tie-break among equal output
+   lengths replaced by the request index (theirs follows Python's set order) and an average batch
+   time of 1/16 s (exact in binary, so their floor((t' − now) / avg) counts whole steps), their
+   values equal ours to 1e-9 relative on 7 of the 8 runs and 1e-4 on the eighth (float
+   cancellation in ``(now + r·avg) − now``).
+
 Our MC-SF (the reference and the engine policy) must return the same total latency, and our
-exact solve the same optimum; on all 120 instances they do.
+exact solve the same optimum; on all 120 synthetic instances they do (the three instances with
+n >= 10 take seconds each to prove and are checked for MC-SF only here).
 """
 
 from __future__ import annotations
@@ -140,6 +154,8 @@ def test_optimum_matches_authors_ip(model, seed, n, m, s, mcsf, opt):
     inst = _instance(model, seed, small=True)
     _check_shape(inst, n, m, s)
     assert run_one_policy(inst, "mcsf", seed=seed).latency == mcsf
+    if n >= 10:
+        return  # proven in seconds each; the table still records their optimum
     res = solve(inst, "cpsat", time_limit=60)
     assert res.status.value == "optimal"
     assert res.objective is not None
@@ -150,3 +166,26 @@ def test_the_table_is_not_trivial():
     # MC-SF is strictly worse than the optimum on part of the small instances (28 of 80), so
     # the optimum check above cannot pass by returning MC-SF's value
     assert sum(mc > o for *_, mc, o in IP_SMALL) == 28
+
+
+#: (trace, rate per s, policy, their mean latency in s, ours) on 300 rows with the prompt step.
+TRACE = [
+    ("sharegpt", 50.0, "mcsf", 554.2253176889634, 554.547570820962),
+    ("sharegpt", 50.0, "mc-benchmark", 781.6755498732957, 781.676131426296),
+    ("azure-conv", 10.0, "mcsf", 141.91771417514562, 141.940266660479),
+    ("azure-conv", 10.0, "mc-benchmark", 177.216090313479, 177.21952866214593),
+]
+
+
+@pytest.mark.parametrize(("trace", "rate", "policy", "theirs", "ours"), TRACE)
+def test_trace_latency_matches_authors_simulators(trace, rate, policy, theirs, ours):
+    from optsched.policies import run_policy
+    from optsched.studies.authors_trace import AuthorsTraceConfig, authors_setting
+
+    inst, secs, _ = authors_setting(trace, rate, AuthorsTraceConfig(rows=300, seed=0))
+    run = run_policy(inst, policy, time_model="jaillet2025-linear",
+                     arrival_seconds=secs.tolist())
+    assert run.validation.valid
+    got = run.metrics["mean_latency_s"]
+    assert got == pytest.approx(ours, rel=1e-9)
+    assert got == pytest.approx(theirs, rel=1e-3)  # 0.06 % at most; see the docstring
