@@ -46,6 +46,8 @@ class AuthorsTraceConfig:
     time_limits_s: tuple[float, ...] = (60.0, 600.0)
     policies: tuple[str, ...] = AUTHORS_TRACE_POLICIES
     time_model: str = "jaillet2025-linear"
+    #: batch caps B tried for the policies that take one (the published alpha baselines)
+    batch_caps: tuple[int, ...] = (4, 8, 16, 32)
 
 
 def prompt_step_instance(prompt: np.ndarray, output: np.ndarray, memory_limit: int,
@@ -95,15 +97,27 @@ def run_authors_trace(cfg: AuthorsTraceConfig) -> dict[str, Any]:
         for rate in cfg.rates:
             inst, secs, rec = authors_setting(trace, rate, cfg)
             for p in cfg.policies:
-                out["runs"].append(_one_run(run_policy, inst, secs, rec, p, cfg))
+                for kw in _variants(p, cfg):
+                    out["runs"].append(_one_run(run_policy, inst, secs, rec, p, cfg, kw))
     return out
 
 
+def _variants(policy: str, cfg: AuthorsTraceConfig) -> list[dict[str, Any]]:
+    """Keyword sets to run ``policy`` with: every batch cap for the published alpha rules."""
+    if policy.endswith("-published"):
+        return [{"batch_cap": b} for b in cfg.batch_caps]
+    return [{}]
+
+
 def _one_run(run_policy: Any, inst: Instance, secs: np.ndarray, rec: dict[str, Any],
-             policy: str, cfg: AuthorsTraceConfig) -> dict[str, Any]:
-    row: dict[str, Any] = dict(rec, policy=policy)
+             policy: str, cfg: AuthorsTraceConfig, kw: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    kw = kw or {}
+    label = policy + "".join(f", B = {v}" for v in kw.values())
+    row: dict[str, Any] = dict(rec, policy=policy, label=label, **kw)
     try:
-        run = run_policy(inst, policy, time_model=cfg.time_model, arrival_seconds=secs.tolist())
+        run = run_policy(inst, policy, time_model=cfg.time_model, arrival_seconds=secs.tolist(),
+                         **kw)
     except (OptschedError, RuntimeError) as exc:
         return dict(row, valid=False, problems=f"{type(exc).__name__}: {exc}"[:300])
     if not run.validation.valid:
@@ -135,7 +149,7 @@ def authors_trace_section(summary: dict[str, Any]) -> list[str]:
          "| overflows |",
          "|---|---:|---:|---|---:|" + "---:|" * len(limits) + "---:|"]
     for r in summary["runs"]:
-        pre = f"| {r['trace']} | {r['rate']:g} | {r['requests']:,} | {r['policy']} |"
+        pre = f"| {r['trace']} | {r['rate']:g} | {r['requests']:,} | {r['label']} |"
         if not r["valid"]:
             L.append(f"{pre} failed: {r['problems'][:80]} |" + " |" * (len(limits) + 1))
             continue
@@ -150,7 +164,7 @@ def authors_trace_section(summary: dict[str, Any]) -> list[str]:
 def _ratios(runs: list[dict[str, Any]]) -> str:
     """MC-Benchmark / MC-SF on all requests, per setting, beside the paper's 1.447."""
     parts = []
-    by = {(r["trace"], r["rate"], r["policy"]): r for r in runs if r["valid"]}
+    by = {(r["trace"], r["rate"], r["label"]): r for r in runs if r["valid"]}
     for (trace, rate, pol), r in by.items():
         other = by.get((trace, rate, "mc-benchmark"))
         if pol == "mcsf" and other is not None:
