@@ -41,7 +41,8 @@ def test_ratio_interval_bounds():
 
 
 def test_trial_instances_follow_spec_ranges():
-    """Paper-scale trials respect SPEC §6: M in 30..50, n in 40..60, s in 1..5, s + o <= M."""
+    """Paper-scale trials respect the paper's ranges: M in 30..50, n in 40..60, s in 1..5,
+    s + o <= M."""
     for seed in range(5):
         inst = rp.trial_instance(1, seed)
         assert 30 <= inst.memory_limit <= 50 and 40 <= inst.n <= 60

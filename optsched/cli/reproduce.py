@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", type=int, nargs="+", choices=(1, 2), default=[1, 2],
                    help="which arrival models (default: 1 2)")
     p.add_argument("--scale", choices=tuple(SCALES), default="paper",
-                   help="instance sizes: paper (SPEC section 6, default) or small (a "
+                   help="instance sizes: paper (the paper's ranges, default) or small (a "
                    "scaled-down protocol that solvers prove in seconds; not the paper's)")
     add_solver_options(
         p, solver={"choices": [s for s in SOLVERS if s != "bruteforce"],

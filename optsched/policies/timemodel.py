@@ -308,7 +308,8 @@ def write_fit(profile_dir: str | Path, out: str | Path) -> dict[str, Any]:
 def shipped_fit() -> dict[str, Any]:
     """The derived data file shipped with the package."""
     p = resources.files("optsched") / "data" / "timemodel" / FIT_FILE
-    return json.loads(p.read_text())
+    fit: dict[str, Any] = json.loads(p.read_text())
+    return fit
 
 
 def model_from_fit(name: str, entry: dict[str, Any]) -> ProfiledTimeModel:

@@ -9,7 +9,7 @@ per request or per instance, n), the memory convention (:mod:`optsched.model.con
   computes it (proven where a bound meets a validated schedule, else the interval
   [bound, best schedule]); MC-SF's ratio is then exact or an interval, never a point value for
   an unproven optimum;
-* ``incumbent``: what a paper gets from the *plain* time-indexed IP (SPEC §3, full horizon, no
+* ``incumbent``: what a paper gets from the *plain* time-indexed IP (docs/model.md, full horizon, no
   bound of ours) handed to a MIP solver with a time limit, read at its incumbent, with or
   without MC-SF as a warm start. The "ratio" MC-SF / incumbent is then what such a paper would
   print, and is reported as exactly that, with how often the incumbent ties MC-SF, is better or
@@ -251,7 +251,7 @@ def parse_readings(names: str | None, grid: str, trials_capped: bool = True
 # --------------------------------------------------------------------------------------------
 def plain_ip_incumbent(instance: Instance, solver: str, time_limit: float,
                        warm: Schedule | None) -> dict[str, Any]:
-    """The plain time-indexed IP (SPEC §3, horizon T = max a + Σ held rounds, no windows from
+    """The plain time-indexed IP (docs/model.md, horizon T = max a + Σ held rounds, no windows from
     an incumbent, no bound of ours) on ``solver`` for ``time_limit`` s, optionally warm-started
     with ``warm``: its incumbent's value (None when it found none), validated, and its bound."""
     model = build_model(instance)

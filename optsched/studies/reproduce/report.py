@@ -79,7 +79,7 @@ def _synthetic_section(cfg: SyntheticConfig, rows: list[dict[str, Any]],
     if cfg.bound_effort != "full":
         how += (f" (combinatorial bound with effort `{cfg.bound_effort}`: without the path and "
                 "window bounds, so the lower ends are weaker than the default's)")
-    L = ["## Synthetic study (SPEC §6)", "",
+    L = ["## Synthetic study (the paper's Model 1 and Model 2)", "",
          f"{cfg.trials} seeded trials per model (generator seeds {cfg.seed}..."
          f"{cfg.seed + cfg.trials - 1}); hindsight optimum {how}. Ratio = policy's total "
          "latency / "
@@ -224,7 +224,7 @@ def _investigation(cfg: SyntheticConfig, rows: list[dict[str, Any]],
                  "comes from the "
                  "policies and that bound alone.")
     L.append("2. **Generator reading.** The trials drawn here have these empirical ranges "
-             "(SPEC §6: M ~ U{30..50}, n ~ U{40..60}, s ~ U{1..5}, o ~ U{1..M − s}; Model 2: "
+             "(the paper: M ~ U{30..50}, n ~ U{40..60}, s ~ U{1..5}, o ~ U{1..M − s}; Model 2: "
              "horizon ~ U{40..60} rounds, λ ~ U[0.5, 1.5], Poisson(λ) arrivals in each round "
              "of the horizon):")
     for g in generator_check(cfg):

@@ -68,4 +68,5 @@ def run_study(out_dir: Path, synthetic: SyntheticConfig | None, trace: str | Pat
                            or v.endswith(".png")},
                "synthetic": [_summary_dict(s) for s in summarise(rows)] if rows else [],
                "trace": trace_res, "trace_seconds": sec_res}
-    return json.loads(dumps(summary))
+    plain: dict[str, Any] = json.loads(dumps(summary))  # JSON-ready (no numpy, no NaN)
+    return plain

@@ -84,7 +84,8 @@ def read_results(path: Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_table(path).to_pylist()
+            rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+            return rows
         except Exception as exc:  # pyarrow raises several types for a broken file
             raise OptschedError(f"{path}: not a readable Parquet file: {exc}") from None
     from optsched.model.instance import read_json_file

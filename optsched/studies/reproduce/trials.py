@@ -29,7 +29,7 @@ from optsched.studies.policy_runs import (
 )
 from optsched.studies.reproduce.cache import SolveCache, hindsight_optimum
 
-#: Figures published in arXiv 2502.07115 (v4/v5), SPEC §6: MC-SF / hindsight optimum.
+#: Figures published in arXiv 2502.07115 (v4/v5): MC-SF / hindsight optimum.
 PUBLISHED: dict[int, dict[str, Any]] = {
     1: {"trials": 200, "average": 1.005, "worst": 1.074, "mcsf_optimal": 114},
     2: {"trials": 200, "average": 1.047, "worst": 1.227, "mcsf_optimal": None},
@@ -38,8 +38,9 @@ PUBLISHED: dict[int, dict[str, Any]] = {
 
 MODEL_GENERATORS: dict[int, Callable[..., Instance]] = {1: jaillet_model1, 2: jaillet_model2}
 
-#: Generator scales. ``paper`` is SPEC §6 exactly; ``small`` is a scaled-down protocol (NOT the
-#: paper's) whose optima open-source solvers prove in seconds, for first looks and CI.
+#: Generator scales. ``paper`` is the paper's ranges exactly; ``small`` is a scaled-down
+#: protocol (NOT the paper's) whose optima open-source solvers prove in seconds, for first looks
+#: and CI.
 SCALES: dict[str, dict[int, dict[str, tuple[int, int]]]] = {
     "paper": {1: {}, 2: {}},
     "small": {1: {"n_range": (8, 12), "m_range": (12, 20), "s_range": (1, 3)},
@@ -216,7 +217,7 @@ def write_certificates(rows: list[dict[str, Any]], config: SyntheticConfig, out_
 
 
 def generator_check(config: SyntheticConfig) -> list[dict[str, Any]]:
-    """Empirical ranges of the generated trials, to compare with SPEC §6's reading."""
+    """Empirical ranges of the generated trials, to compare with the paper's ranges."""
     out = []
     for model in config.models:
         insts = [trial_instance(model, s, config.scale) for s in config.seeds()]
