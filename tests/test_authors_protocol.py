@@ -100,6 +100,8 @@ def test_cli_protocol_resumes_from_a_committed_run_without_writing_to_it(run_cli
     assert res.code == 0, res.err
     assert "published (Gurobi)" in res.out
     assert "authors'-code protocol: highs 2 s" in res.out
+    # a 4-request IP is solved to optimality within 2 s: the incumbent is proven, not timed out
+    assert "| 1 of 1 (timed out: 0) |" in res.out
     ck = (first / "checkpoint.jsonl").read_bytes()
     second = tmp_path / "second"
     res = run_cli("reproduce", "jaillet2025", "--protocol", "authors-code", "--readings",
