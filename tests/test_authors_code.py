@@ -34,6 +34,12 @@ values they returned are. How they were produced:
    values equal ours to 1e-9 relative on 7 of the 8 runs and 1e-4 on the eighth (float
    cancellation in ``(now + r·avg) − now``).
 
+5. ``IP_SIZES``: the number of variables and constraints Gurobi reported for their IP on the
+   first twelve small instances. Theirs has x[i, t] for t = a_i .. T (T = max a + Σ o), so a
+   request may start up to T and run past it unchecked (their memory rows stop at T); our plain
+   model stops the starts at T − o_i, so it has Σ o fewer variables (true on all 80). The
+   optima still agree on all 80.
+
 Our MC-SF (the reference and the engine policy) must return the same total latency, and our
 exact solve the same optimum; on all 120 synthetic instances they do (the three instances with
 n >= 10 take seconds each to prove and are checked for MC-SF only here).
@@ -189,3 +195,24 @@ def test_trace_latency_matches_authors_simulators(trace, rate, policy, theirs, o
     got = run.metrics["mean_latency_s"]
     assert got == pytest.approx(ours, rel=1e-9)
     assert got == pytest.approx(theirs, rel=1e-3)  # 0.06 % at most; see the docstring
+
+
+#: (model, seed, their IP's variables, their IP's constraints) on the first small instances.
+IP_SIZES = [
+    (1, 0, 114, 25), (2, 0, 418, 78), (1, 1, 270, 51), (2, 1, 162, 46), (1, 2, 205, 46),
+    (2, 2, 67, 26), (1, 3, 164, 45), (2, 3, 50, 20), (1, 4, 511, 80), (2, 4, 768, 97),
+    (1, 5, 462, 73), (2, 5, 46, 26),
+]
+
+
+@pytest.mark.parametrize(("model", "seed", "variables", "constraints"), IP_SIZES)
+def test_plain_ip_is_theirs_without_starts_that_end_past_the_horizon(model, seed, variables,
+                                                                     constraints):
+    from optsched.exact.formulation import build_model
+
+    inst = _instance(model, seed, small=True)
+    horizon = int(inst.arrival.max() + inst.output.sum())
+    # theirs: one start-once row per request and one memory row per tau = 0..T
+    assert constraints == inst.n + horizon + 1
+    assert variables == sum(horizon + 1 - int(a) for a in inst.arrival)
+    assert build_model(inst).num_vars == variables - int(inst.output.sum())
