@@ -130,3 +130,25 @@ def test_cli_protocol_bad_input(run_cli, tmp_path, args, message):
     assert res.code == 2
     assert message in res.err
     assert "Traceback" not in res.err
+
+
+def test_stop_request_ends_the_grid_after_the_current_trial(tmp_path):
+    """With a stop already requested (the first Ctrl-C), nothing new runs, the tables are
+    written for what is done, and the counts say the run stopped; clearing it resumes."""
+    from optsched.control import clear_stop, request_stop
+    from optsched.studies.sensitivity import SensitivityConfig, run_sensitivity
+
+    cfg = SensitivityConfig(parse_readings("tiny", "tiny"), trials=2, time_limit=5.0)
+    stats: dict = {}
+    request_stop()
+    try:
+        rows = run_sensitivity(cfg, tmp_path, progress=False, stats=stats)
+    finally:
+        clear_stop()
+    assert rows == []
+    assert stats == {"computed": 0, "reused": 0, "planned": 2, "stopped": True}
+    assert (tmp_path / "sensitivity.md").exists()
+    stats = {}
+    assert len(run_sensitivity(cfg, tmp_path, progress=False, stats=stats)) == 2
+    assert not stats["stopped"]
+    assert stats["computed"] == 2
