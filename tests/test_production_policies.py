@@ -14,7 +14,9 @@ from optsched.policies import ALIASES, POLICIES, make_policy, run_policy
 from optsched.policies.base import NotApplicableError
 from optsched.policies.engine import NoProgressError, simulate
 
-LITERAL_ALPHA = ("alpha-greedy", "alpha-beta-clearing")
+#: the literal alpha-protection rules (ours and the published admission rule) stall
+LITERAL_ALPHA = ("alpha-greedy", "alpha-beta-clearing", "alpha-greedy-published",
+                 "alpha-beta-clearing-published")
 
 
 def _aborted(run) -> list[tuple[str, int, int]]:

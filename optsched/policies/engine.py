@@ -95,6 +95,7 @@ class EngineView:
 class _State:
     count: int = 0  # running requests
     offset: int = 0  # sum over running of (s_i - p_i): memory at t' is count * t' + offset
+    prompts: int = 0  # sum over running of s_i (a batch-time model may price context apart)
 
 
 @runtime_checkable
@@ -282,6 +283,7 @@ class _Run:
             self.completion[i] = c
             state.count -= 1
             state.offset -= self.prompt[i] - self.start[i]
+            state.prompts -= self.prompt[i]
             self.done += 1
             self.last_progress = t
             self.policy.on_complete(i, c)
@@ -311,6 +313,7 @@ class _Run:
             heapq.heappush(self.heap, (t + self.output[i], i, self.version[i]))
             state.count += 1
             state.offset += self.prompt[i] - t
+            state.prompts += self.prompt[i]
             self.n_waiting -= 1
             self.policy.on_start(i, t)
         return chosen
@@ -326,6 +329,7 @@ class _Run:
         self.version[i] += 1
         self.state.count -= 1
         self.state.offset -= self.prompt[i] - self.start[i]
+        self.state.prompts -= self.prompt[i]
         if t > self.start[i]:
             self.aborted.append(AbortedRun(self.ids[i], self.start[i], t))
             self.wasted += t - self.start[i]
@@ -400,7 +404,8 @@ class _Run:
             bound = min(x for x in [*ends, wake, stall] if x is not None)
             fresh = [i for i in chosen if self.status[i] == _RUNNING and self.start[i] == t]
             return self.clock.advance(t, step, count, offset,
-                                      sum(self.prompt[i] for i in fresh), len(fresh), bound)
+                                      sum(self.prompt[i] for i in fresh), len(fresh), bound,
+                                      running_prompt=self.state.prompts)
         if step:
             return t + 1
         candidates = [x for x in (wake, stall) if x is not None]

@@ -30,6 +30,7 @@ from optsched.policies.online import (
     SortedF,
 )
 from optsched.policies.predictions import Predictions
+from optsched.policies.published import AlphaBetaClearingAsPublished, AlphaGreedyAsPublished
 from optsched.policies.timemodel import BatchTimeModel, TimeModelError, get_time_model
 from optsched.policies.vllm import VLLM, VLLMToken
 from optsched.policies.wait import WAIT, NestedWAIT
@@ -43,6 +44,8 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "alpha-beta-clearing": AlphaBetaClearing,
     "alpha-greedy-recheck": AlphaGreedyRecheck,
     "alpha-beta-clearing-recheck": AlphaBetaClearingRecheck,
+    "alpha-greedy-published": AlphaGreedyAsPublished,
+    "alpha-beta-clearing-published": AlphaBetaClearingAsPublished,
     "fcfs": FCFS,
     "shortest-first": ShortestFirst,
     "smallest-volume-first": SmallestVolumeFirst,
@@ -56,7 +59,7 @@ POLICIES: dict[str, Callable[..., Policy]] = {
 }
 
 #: Policy attributes reported as the run's parameters.
-PARAMETERS = ("alpha", "beta", "block_size", "threshold", "first_segment")
+PARAMETERS = ("alpha", "beta", "block_size", "threshold", "first_segment", "batch_cap")
 
 #: Policies reported by default (compare, datasets, reproduce).
 STANDARD_POLICIES: tuple[str, ...] = ("algorithm1", "mc-benchmark", "alpha-greedy",
