@@ -22,8 +22,6 @@ import argparse
 import statistics
 import time
 
-from optsched.cli.common import table
-from optsched.exact.benchmark import INSTANCE_SETS, instance_set
 from optsched.exact.bounds import (
     epoch_bound,
     large_peak_requests,
@@ -35,6 +33,8 @@ from optsched.exact.bounds import (
 from optsched.exact.lns import improve_schedule
 from optsched.exact.solve import best_incumbent
 from optsched.model.instance import Instance
+from optsched.studies.benchmark import INSTANCE_SETS, instance_set
+from optsched.studies.formatting import table
 
 BOUNDS = {"trivial": trivial_bound, "volume": volume_bound, "epoch": epoch_bound,
           "machine": machine_bound,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from optsched.exact.benchmark import (
+from optsched.studies.benchmark import (
     print_side_by_side,
     side_by_side_arguments,
     side_by_side_row,
@@ -29,7 +29,7 @@ VARIANTS = {"without caps (0.4)": 0, "with caps": 20}
 def main() -> None:
     args, cases = side_by_side_arguments(__doc__, lambda ap: ap.add_argument(
         "--method", default="portfolio", choices=["portfolio", "cumulative", "epoch"]))
-    rows = []  # in the shape of optsched.exact.benchmark's rows, so its summary applies
+    rows = []  # in the shape of optsched.studies.benchmark's rows, so its summary applies
     for case in cases:
         inst = case.instance()
         for name, cap_limit in VARIANTS.items():

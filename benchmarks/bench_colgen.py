@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import sys
 
-from optsched.exact.benchmark import side_by_side_arguments
 from optsched.exact.bounds import lower_bound
 from optsched.exact.colgen import colgen_bound, time_indexed_lp
 from optsched.exact.lns import improve_schedule
 from optsched.exact.solve import best_incumbent
+from optsched.studies.benchmark import side_by_side_arguments
 
 
 def _below(bound: float, best: int) -> str:
@@ -28,7 +28,7 @@ def _below(bound: float, best: int) -> str:
 
 
 def main() -> None:
-    from optsched.cli.common import table
+    from optsched.studies.formatting import table
 
     args, cases = side_by_side_arguments(__doc__, lambda ap: ap.add_argument(
         "--lns", type=float, default=5.0, help="LNS seconds for the best schedule (0: none)"))

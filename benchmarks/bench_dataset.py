@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from optsched.cli.common import table
-from optsched.data.dataset import TIMING_COLUMNS, BuildConfig, build, load_rows
-from optsched.data.execution import available_cores
+from optsched.studies.dataset import TIMING_COLUMNS, BuildConfig, build, load_rows
+from optsched.studies.execution import available_cores
+from optsched.studies.formatting import table
 
 
 def _ray_start_seconds(workers: int) -> float | None:

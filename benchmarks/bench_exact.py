@@ -1,6 +1,6 @@
 """Before/after benchmark for exact solving (issue 6), all in one run.
 
-Runs the fixed seeded instance sets of :mod:`optsched.exact.benchmark` with the baseline
+Runs the fixed seeded instance sets of :mod:`optsched.studies.benchmark` with the baseline
 (time-indexed CP-SAT, earliest-fit incumbent) and the other variants, same time limit and threads
 per solve, and prints the summary table plus per-family before/after ratios. Rows go to Parquet,
 the cactus plot to PNG, so later versions can be compared against these files.
@@ -18,7 +18,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from optsched.exact.benchmark import (
+from optsched.studies.benchmark import (
     INSTANCE_SETS,
     cactus_plot,
     disagreements,

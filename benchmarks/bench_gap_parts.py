@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 
-from optsched.cli.common import table
-from optsched.exact.benchmark import INSTANCE_SETS, instance_set
 from optsched.exact.bounds import lower_bound, peak_order
 from optsched.exact.lns import improve_schedule
 from optsched.exact.solve import best_incumbent
 from optsched.model.instance import Instance
+from optsched.studies.benchmark import INSTANCE_SETS, instance_set
+from optsched.studies.formatting import table
 
 
 def best_known(instance: Instance, seconds: float) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from optsched.exact.benchmark import (
+from optsched.studies.benchmark import (
     print_side_by_side,
     side_by_side_arguments,
     side_by_side_row,

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from optsched.cli.common import table
-from optsched.exact.benchmark import INSTANCE_SETS, instance_set
 from optsched.exact.lns import improve_schedule
 from optsched.exact.solve import best_incumbent
+from optsched.studies.benchmark import INSTANCE_SETS, instance_set
+from optsched.studies.formatting import table
 
 
 def main() -> None:

@@ -15,18 +15,18 @@ import math
 import sys
 
 from optsched.exact.backends import SolveParameters
-from optsched.exact.benchmark import print_side_by_side, side_by_side_arguments
 from optsched.exact.bounds import lower_bound
 from optsched.exact.ramp import build_ramp_model, solve_ramp_cpsat
 from optsched.exact.solve import best_incumbent
 from optsched.model.validate import validate
+from optsched.studies.benchmark import print_side_by_side, side_by_side_arguments
 
 VARIANTS = {"no lags (0.2)": False, "lag disjunctions": True}
 
 
 def main() -> None:
     args, cases = side_by_side_arguments(__doc__)
-    rows = []  # in the shape of optsched.exact.benchmark's rows, so its summary applies
+    rows = []  # in the shape of optsched.studies.benchmark's rows, so its summary applies
     for case in cases:
         inst = case.instance()
         incumbent = best_incumbent(inst)

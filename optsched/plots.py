@@ -20,7 +20,8 @@ from optsched.model.schedule import Schedule
 from optsched.model.validate import validate
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend (figures are saved, never shown)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -36,7 +37,7 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
         with atomic_path(p) as tmp:
             fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
     finally:
-        _plt().close(fig)
+        pyplot().close(fig)
     return p
 
 
@@ -93,7 +94,7 @@ def _draw_schedule(instance: Instance, schedule: Schedule, ax_gantt: Any, ax_mem
 
 def gantt_figure(instance: Instance, schedule: Schedule, title: str | None = None) -> Any:
     """One schedule: Gantt chart on top, memory profile against M below (shared time axis)."""
-    plt = _plt()
+    plt = pyplot()
     height = 2.5 + min(instance.n, 60) * 0.08
     fig, (ax_g, ax_m) = plt.subplots(2, 1, figsize=(8, height + 2), sharex=True,
                                      gridspec_kw={"height_ratios": [height, 2]})
@@ -105,7 +106,7 @@ def gantt_figure(instance: Instance, schedule: Schedule, title: str | None = Non
 def compare_gantt(instance: Instance, schedules: Mapping[str, Schedule],
                   title: str | None = None) -> Any:
     """Several schedules of one instance side by side (one column each, same time axis)."""
-    plt = _plt()
+    plt = pyplot()
     k = max(len(schedules), 1)
     height = 2.5 + min(instance.n, 60) * 0.08
     fig, axes = plt.subplots(2, k, figsize=(5 * k, height + 2), sharex=True, squeeze=False,
@@ -121,7 +122,7 @@ def compare_gantt(instance: Instance, schedules: Mapping[str, Schedule],
 def ratio_figure(groups: Mapping[str, Sequence[float]], title: str | None = None,
                  xlabel: str = "policy / optimum") -> Any:
     """Distribution of ratios per policy: overlaid histograms (left) and box plots (right)."""
-    plt = _plt()
+    plt = pyplot()
     fig, (ax_h, ax_b) = plt.subplots(1, 2, figsize=(10, 3.8),
                                      gridspec_kw={"width_ratios": [3, 2]})
     names = list(groups)
@@ -155,7 +156,7 @@ def ratio_figure(groups: Mapping[str, Sequence[float]], title: str | None = None
 def cactus_figure(groups: Mapping[str, Sequence[float]], title: str | None = None,
                   ylabel: str = "runtime (s)") -> Any:
     """Cactus plot: for each solver, its k-th fastest solved instance's runtime against k."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for name, runtimes in groups.items():
         r = np.sort(np.asarray(runtimes, dtype=float))
@@ -174,7 +175,7 @@ def cactus_figure(groups: Mapping[str, Sequence[float]], title: str | None = Non
 def cdf_figure(groups: Mapping[str, Sequence[float]], title: str | None = None,
                xlabel: str = "latency (s)") -> Any:
     """Empirical CDF of a per-request measure, one line per policy (with its mean)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for name, values in groups.items():
         v = np.sort(np.asarray(values, dtype=float))
@@ -197,7 +198,7 @@ def memory_time_figure(profiles: Mapping[str, tuple[Any, Any]],
     """Memory in use against M over time in seconds. ``profiles`` maps a policy to (round start
     times, validated memory profile by round); round t holds ``memory[t + 1]`` at its end and
     is drawn over [start[t], start[t + 1])."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for name, (starts, memory) in profiles.items():
         s = np.asarray(starts, dtype=float)

@@ -27,7 +27,8 @@ def test_bench_bounds_quick_prints_every_bound():
 def test_bench_ramp_rows_quick_compares_both_variants():
     """bench_ramp_rows.py --set quick exits 0 with a row per family and variant."""
     out = _run("bench_ramp_rows.py", "--set", "quick", "--time-limit", "5")
-    assert out.stdout.count("lag disjunctions") == 2 and out.stdout.count("no lags") == 2
+    assert out.stdout.count("lag disjunctions") == 2
+    assert out.stdout.count("no lags") == 2
 
 
 def test_bench_bounds_large_only_with_lns_runs():
@@ -40,20 +41,24 @@ def test_bench_bounds_large_only_with_lns_runs():
 def test_bench_caps_quick_compares_both_variants():
     """bench_caps.py --set quick exits 0 with a row per family and variant."""
     out = _run("bench_caps.py", "--set", "quick", "--time-limit", "5")
-    assert out.stdout.count("without caps (0.4)") == 2 and out.stdout.count("with caps") == 2
+    assert out.stdout.count("without caps (0.4)") == 2
+    assert out.stdout.count("with caps") == 2
 
 
 def test_bench_gap_parts_quick_splits_the_gap():
     """bench_gap_parts.py --set quick exits 0 with one row per instance and both gap pieces."""
     out = _run("bench_gap_parts.py", "--set", "quick", "--limit", "1", "--lns", "0")
-    assert "m1-tiny-s0" in out.stdout and "m2-tiny-s0" in out.stdout
-    assert "gap inside first part" in out.stdout and "interaction" in out.stdout
+    assert "m1-tiny-s0" in out.stdout
+    assert "m2-tiny-s0" in out.stdout
+    assert "gap inside first part" in out.stdout
+    assert "interaction" in out.stdout
 
 
 def test_bench_lns_quick_compares_worker_counts():
     """bench_lns.py --set quick exits 0 with a ratio column per worker count."""
     out = _run("bench_lns.py", "--set", "quick", "--limit", "1", "--time-limit", "1")
-    assert "1w ratio" in out.stdout and "2w ratio" in out.stdout
+    assert "1w ratio" in out.stdout
+    assert "2w ratio" in out.stdout
     assert "geometric-mean ratio" in out.stdout
 
 
@@ -61,11 +66,14 @@ def test_bench_colgen_quick_prints_every_bound():
     """bench_colgen.py --set quick exits 0 with one row per instance and a mean row."""
     out = _run("bench_colgen.py", "--set", "quick", "--limit", "1", "--time-limit", "5",
                "--lns", "0")
-    assert "m1-tiny-s0" in out.stdout and "m2-tiny-s0" in out.stdout
-    assert "colgen, pairs" in out.stdout and "mean " in out.stdout
+    assert "m1-tiny-s0" in out.stdout
+    assert "m2-tiny-s0" in out.stdout
+    assert "colgen, pairs" in out.stdout
+    assert "mean " in out.stdout
 
 
 def test_bench_layered_parts_quick_compares_all_variants():
     """bench_layered_parts.py --set quick exits 0 with a row per family and variant."""
     out = _run("bench_layered_parts.py", "--set", "quick", "--limit", "1", "--time-limit", "2")
-    assert out.stdout.count("no cut, no LNS") == 2 and out.stdout.count("(layered)") == 2
+    assert out.stdout.count("no cut, no LNS") == 2
+    assert out.stdout.count("(layered)") == 2

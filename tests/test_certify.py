@@ -44,9 +44,11 @@ def test_cli_json_counts_add_up(small_run):
     b = Bounds(n_max=4, o_max=3, s_max=1, prompts="equal")
     assert s["instances"] == len(list(exhaustive(b)))
     assert s["policy_optimal"] + s["policy_suboptimal"] + s["unproven"] == s["instances"]
-    assert s["unproven"] == 0 and s["policy_invalid"] == 0
+    assert s["unproven"] == 0
+    assert s["policy_invalid"] == 0
     assert sum(g["instances"] for g in s["by_n"]) == s["instances"]
-    assert s["max_ratio"] >= 1.0 and s["ratio"]["mean"] >= 1.0
+    assert s["max_ratio"] >= 1.0
+    assert s["ratio"]["mean"] >= 1.0
 
 
 def test_cli_counterexamples_are_real_and_cross_checked(small_run):
@@ -60,12 +62,15 @@ def test_cli_counterexamples_are_real_and_cross_checked(small_run):
         opt = load_schedule(c["files"]["optimal_schedule"])
         assert pol.starts == mcsf_reference(inst).starts
         rp, ro = validate(inst, pol), validate(inst, opt)
-        assert rp.valid and ro.valid
+        assert rp.valid
+        assert ro.valid
         assert rp.metrics.total_completion_time == c["policy_objective"]
         assert ro.metrics.total_completion_time == c["optimal_objective"] < c["policy_objective"]
         check = verify_certificate(load_certificate(c["files"]["certificate"]), inst)
-        assert check.ok and check.status == "optimal"
-        assert c["crosscheck"]["agrees"] is True and c["crosscheck"]["certificate_ok"]
+        assert check.ok
+        assert check.status == "optimal"
+        assert c["crosscheck"]["agrees"] is True
+        assert c["crosscheck"]["certificate_ok"]
         assert c["crosscheck"]["solver"] != load_certificate(
             c["files"]["certificate"])["solver"]["name"]
         assert Path(c["files"]["explanation"]).read_text().startswith("algorithm1")
@@ -80,14 +85,16 @@ def test_cli_certify_counterexample_files_pass_optsched_verify(small_run, run_cl
     res = run_cli("verify", c["files"]["certificate"], "--instance", c["files"]["instance"],
                   "--resolve", "highs", "--json")
     assert res.code == 0, res.err
-    assert res.json()["ok"] and res.json()["resolve"]["objective"] == c["optimal_objective"]
+    assert res.json()["ok"]
+    assert res.json()["resolve"]["objective"] == c["optimal_objective"]
 
 
 def test_cli_shrink_in_certify_gives_minimal_counterexamples(small_run):
     """--shrink K stores distinct minimal counterexamples with their explanations."""
     _, s = small_run
     mins = s["minimal_counterexamples"]
-    assert mins and all(m["proven_minimal"] for m in mins)
+    assert mins
+    assert all(m["proven_minimal"] for m in mins)
     for m in mins:
         assert m["policy_objective"] > m["optimal_objective"]
         assert Path(m["files"]["certificate"]).exists()
@@ -99,7 +106,8 @@ def test_rerun_resumes_from_results_file(small_run, run_cli):
     res = run_cli("certify", *SMALL, "--out", out, "--json", "--no-progress")
     assert res.code == 0, res.err
     t = res.json()
-    assert t["reused"] == s["instances"] and t["computed"] == 0
+    assert t["reused"] == s["instances"]
+    assert t["computed"] == 0
     for k in ("instances", "policy_optimal", "policy_suboptimal", "max_ratio"):
         assert t[k] == s[k]
 
@@ -112,7 +120,8 @@ def test_interrupted_results_file_is_tolerated(tmp_path, run_cli):
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     (tmp_path / "results.jsonl").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])
     again = run_cli(*args).json()
-    assert again["computed"] == 1 and again["instances"] == first["instances"]
+    assert again["computed"] == 1
+    assert again["instances"] == first["instances"]
     assert again["policy_optimal"] == first["policy_optimal"]
 
 
@@ -125,11 +134,14 @@ def test_unproven_instance_is_reported_as_unproven(tmp_path, run_cli):
                   "--time-limit", "0.5", "--out", tmp_path / "out", "--json", "--no-progress")
     assert res.code == 0, res.err
     s = res.json()
-    assert s["instances"] == 1 and s["unproven"] == 1 and s["policy_optimal"] == 0
+    assert s["instances"] == 1
+    assert s["unproven"] == 1
+    assert s["policy_optimal"] == 0
     assert s["max_ratio"] is None
     (u,) = s["unproven_instances"]
     low, high = u["ratio_interval"]
-    assert 1.0 <= low <= high and u["bound"] < u["best_known"]
+    assert 1.0 <= low <= high
+    assert u["bound"] < u["best_known"]
 
 
 def test_unproven_result_is_recomputed_with_a_longer_limit(tmp_path):
@@ -145,7 +157,8 @@ def test_certify_instance_trivial_and_suboptimal():
     """Policy at the trivial bound is optimal without a solver; a known counterexample is
     suboptimal with the brute-force optimum."""
     easy = certify_instance(make_instance(10, [1, 2], 1, 0), CertifyConfig())
-    assert easy.record["verdict"] == "optimal" and easy.record["solver"] == "trivial-bound"
+    assert easy.record["verdict"] == "optimal"
+    assert easy.record["solver"] == "trivial-bound"
     cx = certify_instance(make_instance(5, [1, 1, 3, 3], 1, 0), CertifyConfig())
     assert cx.record["verdict"] == "suboptimal"
     assert (cx.record["policy_objective"], cx.record["optimum"]) == (13, 12)
@@ -165,7 +178,7 @@ def test_random_family_via_cli(tmp_path, run_cli):
     assert one["family"]["kind"] == "random"
 
 
-@pytest.mark.parametrize("args, needle", [
+@pytest.mark.parametrize(("args", "needle"), [
     (["--n-min", "3", "--n-max", "2"], "n-max"),
     (["--policy", "nope"], "unknown policy"),
     (["--files", "no-such-file.json"], "not found"),
@@ -176,7 +189,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path, run_cli, args, needle):
     """User errors: exit 2, one stderr line naming the problem, no traceback."""
     res = run_cli("certify", *args, "--out", tmp_path / "o", "--no-progress")
     assert res.code == 2
-    assert needle in res.err and "Traceback" not in res.err
+    assert needle in res.err
+    assert "Traceback" not in res.err
 
 
 def test_bruteforce_initial_solution_and_symmetry_keep_the_optimum():
@@ -202,7 +216,8 @@ def test_crosscheck_all_resolves_every_solved_instance(tmp_path, run_cli):
     s = res.json()
     recs = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     solved = [r for r in recs if r["solver"] != "trivial-bound"]
-    assert solved and s["crosscheck"]["checked"] == len(solved)
+    assert solved
+    assert s["crosscheck"]["checked"] == len(solved)
     assert s["crosscheck"]["resolve_agrees"] == len(solved)
 
 
@@ -215,7 +230,8 @@ def test_failed_policy_run_is_recorded_not_fatal(monkeypatch):
 
     monkeypatch.setattr(C, "policy_schedule", broken)
     out = certify_instance(make_instance(5, [1, 1, 3, 3], 1, 0), CertifyConfig())
-    assert out.record["verdict"] == "policy_invalid" and not out.record["counterexample"]
+    assert out.record["verdict"] == "policy_invalid"
+    assert not out.record["counterexample"]
     assert "no progress" in out.record["violations"]
 
 
@@ -227,6 +243,7 @@ def test_fresh_discards_earlier_results(tmp_path, run_cli):
     stale = tmp_path / "counterexamples" / "stale"
     stale.mkdir(parents=True)
     again = run_cli(*args, "--fresh").json()
-    assert again["computed"] == first["instances"] and again["reused"] == 0
+    assert again["computed"] == first["instances"]
+    assert again["reused"] == 0
     assert not stale.exists()
     assert again["policy_suboptimal"] == first["policy_suboptimal"]

@@ -34,16 +34,19 @@ def test_shipped_counterexample_verifies(case):
     inst = load_instance(case / "instance.json")
     cert = load_certificate(case / "certificate.json")
     check = verify_certificate(cert, inst)
-    assert check.ok and check.status == "optimal", check.problems
+    assert check.ok, check.problems
+    assert check.status == "optimal", check.problems
     pol = load_schedule(case / "policy-schedule.json")
     opt = load_schedule(case / "optimal-schedule.json")
     assert pol.starts == policy_schedule(inst, "algorithm1").starts
     rp, ro = validate(inst, pol), validate(inst, opt)
-    assert rp.valid and ro.valid
+    assert rp.valid
+    assert ro.valid
     assert ro.metrics.total_completion_time == check.objective
     assert rp.metrics.total_completion_time > check.objective
     other = solve(inst, independent_solver(cert["solver"]["name"], inst.n), time_limit=60)
-    assert other.status == "optimal" and other.objective == check.objective
+    assert other.status == "optimal"
+    assert other.objective == check.objective
     meta = inst.metadata["certify"]
     assert meta["policy_objective"] == rp.metrics.total_completion_time
     assert meta["hypotheses"]["theorem2"] == (instance_class(inst) != "none")

@@ -39,7 +39,9 @@ def test_shared_options_parse_with_their_declared_types():
     for argv in (["solve", "x.json"], ["compare", "x.json"], ["reproduce", "jaillet2025"]):
         args = parser.parse_args(argv + ["--time-limit", "2.5", "--threads", "3"]
                                  + (["--seed", "4"] if argv[0] != "compare" else []))
-        assert args.time_limit == 2.5 and isinstance(args.time_limit, float)
+        assert args.time_limit == 2.5
+        assert isinstance(args.time_limit, float)
         assert args.threads == 3
     args = parser.parse_args(["dataset", "build", "d", "--family", "f", "--solver-seed", "5"])
-    assert args.solver_seed == 5 and args.time_limit == 10.0
+    assert args.solver_seed == 5
+    assert args.time_limit == 10.0

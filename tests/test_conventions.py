@@ -59,7 +59,8 @@ def test_worked_example_by_hand(conv, profile, total):
     """SPEC's worked example (M = 6, s = 1, o = 2, both at 0) under each convention, by hand."""
     inst = make_instance(6, [2, 2], [1, 1], memory_convention=conv)
     rep = validate(inst, Schedule({"r0": 0, "r1": 0}))
-    assert rep.valid and rep.memory_profile.tolist() == profile
+    assert rep.valid
+    assert rep.memory_profile.tolist() == profile
     assert rep.metrics.total_completion_time == total
 
 
@@ -84,9 +85,11 @@ def test_bruteforce_matches_naive_enumeration_exhaustively(conv):
     count = 0
     for inst in tiny_family(conv):
         sched, value, done, _ = brute_force(inst)
-        assert done and value == naive_optimum(inst), inst.to_dict()
+        assert done, inst.to_dict()
+        assert value == naive_optimum(inst), inst.to_dict()
         rep = validate(inst, sched)
-        assert rep.valid and rep.metrics.total_completion_time == value
+        assert rep.valid
+        assert rep.metrics.total_completion_time == value
         count += 1
     assert count > 100
 
@@ -106,8 +109,10 @@ def test_milp_and_paths_match_oracle(conv):
         for solver, method in (("cpsat", "time-indexed"), ("highs", "time-indexed"),
                                ("cpsat", "epoch"), ("cpsat", "cumulative")):
             res = solve(inst, solver, method=method, time_limit=20)
-            assert res.status == "optimal" and res.objective == truth.objective, (solver, method)
-            assert res.validation.valid and res.instance is inst
+            assert res.status == "optimal", (solver, method)
+            assert res.objective == truth.objective, (solver, method)
+            assert res.validation.valid
+            assert res.instance is inst
         heur = solve(inst, "cpsat", method="heuristic")
         assert heur.bound <= truth.objective <= heur.objective
 
@@ -169,7 +174,8 @@ def test_spec_unchanged():
     other = inst.with_convention("prefill")
     assert other.content_hash() != inst.content_hash()
     again = instance_from_dict(json.loads(other.to_json()))
-    assert again.memory_convention == "prefill" and again == other
+    assert again.memory_convention == "prefill"
+    assert again == other
 
 
 def test_bad_convention_and_prompt_errors():

@@ -12,7 +12,8 @@ def test_spec_worked_example():
     rep = validate(inst, Schedule({"r0": 0, "r1": 0}))
     assert rep.valid
     assert list(rep.memory_profile) == [0, 4, 6]
-    assert rep.metrics.total_completion_time == 4 and rep.metrics.makespan == 2
+    assert rep.metrics.total_completion_time == 4
+    assert rep.metrics.makespan == 2
     assert rep.metrics.peak_memory == 6
     assert rep.metrics.memory_utilisation == (4 + 6) / (6 * 2)
 
@@ -39,7 +40,8 @@ def test_request_frees_memory_after_completion():
     """A request completing at c and one starting at c never overlap (SPEC convention)."""
     inst = make_instance(3, [2, 2], [1, 1])
     rep = validate(inst, Schedule({"r0": 0, "r1": 2}))
-    assert rep.valid and list(rep.memory_profile) == [0, 2, 3, 2, 3]
+    assert rep.valid
+    assert list(rep.memory_profile) == [0, 2, 3, 2, 3]
 
 
 def test_aborted_runs_count_memory_and_waste():
@@ -49,6 +51,7 @@ def test_aborted_runs_count_memory_and_waste():
     rep = validate(inst, sched)
     assert rep.valid, rep.summary()
     assert list(rep.memory_profile[:3]) == [0, 4, 3]
-    assert rep.metrics.wasted_tokens == 1 and rep.metrics.restarts == 1
+    assert rep.metrics.wasted_tokens == 1
+    assert rep.metrics.restarts == 1
     bad = validate(inst, Schedule({"r0": 0, "r1": 0}, (AbortedRun("r1", 0, 2),)))
     assert any(v.kind == "aborted_run" for v in bad.violations)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from optsched.data.dataset import TIMING_COLUMNS, BuildConfig, build, read_table
 from optsched.exact.certificate import load_certificate, verify_certificate
 from optsched.model.instance import load_instance
+from optsched.studies.dataset import TIMING_COLUMNS, BuildConfig, build, read_table
 
 # Tiny Model 1 instances: each certifies in well under a second.
 TINY = {"n_min": 4, "n_max": 5, "m_min": 10, "m_max": 14}
@@ -50,19 +50,26 @@ def test_build_writes_instances_certificates_rows_and_manifest(tmp_path):
         cert = load_certificate(out / r["certificate_file"])
         check = verify_certificate(cert, inst)
         assert check.ok, check.problems
-        assert r["status"] == "optimal" and r["objective"] == r["bound"] == cert["objective"]
+        assert r["status"] == "optimal"
+        assert r["objective"] == r["bound"] == cert["objective"]
         assert r["algorithm1_value"] >= r["objective"]
         assert r["warm_start"] in ("algorithm1", "mc-benchmark", "alpha-greedy",
                                    "alpha-beta-clearing", "earliest-fit")
         for p in ("algorithm1", "mc_benchmark", "alpha_beta_clearing"):
-            assert r[f"{p}_value"] >= r["objective"] and r[f"{p}_ratio_ub"] >= r[f"{p}_ratio"]
+            assert r[f"{p}_value"] >= r["objective"]
+            assert r[f"{p}_ratio_ub"] >= r[f"{p}_ratio"]
         assert r["algorithm1_ratio"] == pytest.approx(r["algorithm1_value"] / r["objective"])
-        assert r["param_n_max"] == 5 and json.loads(r["params"])["m_min"] == 10
-        assert r["optsched_version"] and r["solver_version"].startswith("ortools")
+        assert r["param_n_max"] == 5
+        assert json.loads(r["params"])["m_min"] == 10
+        assert r["optsched_version"]
+        assert r["solver_version"].startswith("ortools")
     man = json.loads((out / "manifest.json").read_text())
-    assert man["settings"]["seed"] == 3 and man["settings"]["params"]["n_min"] == 4
+    assert man["settings"]["seed"] == 3
+    assert man["settings"]["params"]["n_min"] == 4
     run = man["runs"][0]
-    assert run["command"] == "test" and run["finished"] and run["versions"]["ortools"]
+    assert run["command"] == "test"
+    assert run["finished"]
+    assert run["versions"]["ortools"]
 
 
 def test_rerun_skips_finished_and_extends(tmp_path):
@@ -121,13 +128,15 @@ def test_changed_settings_refuse_to_resume(tmp_path, run_cli):
     _build(out, 2)
     r = run_cli("dataset", "build", out, "--family", "jaillet-model1", "--count", "2", "--seed",
                 "4", "--time-limit", "20", "--no-progress", *TINY_ARGS)
-    assert r.code == 2 and "was built with seed = 3, not 4" in r.err
+    assert r.code == 2
+    assert "was built with seed = 3, not 4" in r.err
     r = run_cli("dataset", "build", out, "--family", "jaillet-model1", "--count", "2", "--seed",
                 "3", "--time-limit", "5", "--no-progress", *TINY_ARGS)
-    assert r.code == 2 and "time_limit = 20" in r.err
+    assert r.code == 2
+    assert "time_limit = 20" in r.err
 
 
-@pytest.mark.parametrize("args, fragment", [
+@pytest.mark.parametrize(("args", "fragment"), [
     (["--family", "nope"], "unknown family 'nope'; available: jaillet-model1"),
     (["--family", "uniform", "--param", "n=-3"], "parameter 'n' must be >= 1"),
     (["--family", "uniform", "--param", "q=1"], "has no parameter 'q'"),
@@ -144,7 +153,8 @@ def test_bad_build_input_exits_2(tmp_path, run_cli, args, fragment):
     out = tmp_path / "ds"
     r = run_cli("dataset", "build", out, "--no-progress", *args)
     assert r.code == 2, r.err
-    assert fragment in r.err and "Traceback" not in r.err
+    assert fragment in r.err
+    assert "Traceback" not in r.err
     assert not out.exists()
 
 
@@ -153,9 +163,11 @@ def test_unwritable_folder_exits_2(tmp_path, run_cli):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     r = run_cli("dataset", "build", blocker / "ds", "--family", "uniform", "--no-progress")
-    assert r.code == 2 and "is not writable" in r.err
+    assert r.code == 2
+    assert "is not writable" in r.err
     r = run_cli("dataset", "build", blocker, "--family", "uniform", "--no-progress")
-    assert r.code == 2 and "not a folder" in r.err
+    assert r.code == 2
+    assert "not a folder" in r.err
 
 
 def test_summary_prints_and_plots(tmp_path, run_cli):
@@ -165,21 +177,28 @@ def test_summary_prints_and_plots(tmp_path, run_cli):
     png = tmp_path / "s.png"
     r = run_cli("dataset", "summary", out, "--plot", png)
     assert r.code == 0, r.err
-    assert "finished 3 of 3" in r.out and "optimal 3" in r.out and "algorithm1" in r.out
+    assert "finished 3 of 3" in r.out
+    assert "optimal 3" in r.out
+    assert "algorithm1" in r.out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = run_cli("dataset", "summary", out, "--json", "--no-plot")
     data = r.json()
-    assert data["finished"] == 3 and data["statuses"] == {"optimal": 3}
+    assert data["finished"] == 3
+    assert data["statuses"] == {"optimal": 3}
     a1 = data["policies"]["algorithm1"]
-    assert a1["certified_instances"] == 3 and a1["ratio"]["min"] >= 1.0
+    assert a1["certified_instances"] == 3
+    assert a1["ratio"]["min"] >= 1.0
     r = run_cli("dataset", "summary", tmp_path / "nothing")
-    assert r.code == 2 and "dataset folder not found" in r.err
+    assert r.code == 2
+    assert "dataset folder not found" in r.err
 
 
 def test_families_command_lists_parameters(run_cli):
     """`dataset families` lists every family with its parameters and defaults."""
     r = run_cli("dataset", "families")
-    assert r.code == 0 and "jaillet-model2" in r.out and "token_scale = 64" in r.out
+    assert r.code == 0
+    assert "jaillet-model2" in r.out
+    assert "token_scale = 64" in r.out
     data = run_cli("dataset", "families", "azure-conv", "--json").json()
     assert data["azure-conv"]["params"]["round_seconds"]["default"] == 2.0
 
@@ -189,7 +208,8 @@ def test_verify_command_accepts_a_dataset_and_catches_tampering(tmp_path, run_cl
     out = tmp_path / "ds"
     _build(out, 3)
     r = run_cli("dataset", "verify", out)
-    assert r.code == 0 and "3 instances checked: all verify" in r.out
+    assert r.code == 0
+    assert "3 instances checked: all verify" in r.out
     row_file = out / "results" / "000001.json"
     row = json.loads(row_file.read_text())
     row["objective"] -= 1
@@ -202,7 +222,8 @@ def test_verify_command_accepts_a_dataset_and_catches_tampering(tmp_path, run_cl
     assert not data["ok"]
     text = "\n".join(data["problems"])
     assert "instance 000001: row says objective" in text
-    assert "instance 000002: certificate: bound" in text and "000000" not in text
+    assert "instance 000002: certificate: bound" in text
+    assert "000000" not in text
 
 
 def test_real_trace_family_dataset_verifies(tmp_path, run_cli):
@@ -211,12 +232,14 @@ def test_real_trace_family_dataset_verifies(tmp_path, run_cli):
     rep = _build(out, 3, family="azure-conv", params={})
     assert rep.built == 3
     r = run_cli("dataset", "verify", out)
-    assert r.code == 0 and "all verify" in r.out, r.out
+    assert r.code == 0, r.out
+    assert "all verify" in r.out, r.out
     for r in read_table(out).to_pylist():
         inst = load_instance(out / r["instance_file"])
         assert inst.metadata["trace"]["file"] == "AzureLLMInferenceTrace_conv.csv"
         check = verify_certificate(load_certificate(out / r["certificate_file"]), inst)
-        assert check.ok and r["status"] == "optimal"
+        assert check.ok
+        assert r["status"] == "optimal"
 
 
 def test_local_pool_equals_sequential(tmp_path):
@@ -230,7 +253,7 @@ def test_local_pool_equals_sequential(tmp_path):
 def test_ray_local_equals_sequential(tmp_path):
     """The Ray backend on a local Ray runtime gives the same table as the sequential one."""
     pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'optsched[ray]')")
-    from optsched.data.execution import ExecutionError
+    from optsched.studies.execution import ExecutionError
 
     _build(tmp_path / "seq", 3)
     try:
@@ -241,7 +264,8 @@ def test_ray_local_equals_sequential(tmp_path):
         pytest.skip(f"a local Ray runtime cannot start here: {exc}")
     assert _table(tmp_path / "ray") == _table(tmp_path / "seq")
     man = json.loads((tmp_path / "ray" / "manifest.json").read_text())
-    assert man["runs"][0]["backend"] == "ray" and man["runs"][0]["versions"]["ray"]
+    assert man["runs"][0]["backend"] == "ray"
+    assert man["runs"][0]["versions"]["ray"]
 
 
 def test_instance_command_matches_the_dataset(tmp_path, run_cli):
@@ -256,14 +280,16 @@ def test_instance_command_matches_the_dataset(tmp_path, run_cli):
     assert load_instance(f).content_hash() == load_instance(out / "instances/000001.json"
                                                              ).content_hash()
     r = run_cli("dataset", "instance", "sharegpt", "--param", "n=3")
-    assert r.code == 0 and json.loads(r.out)["metadata"]["trace"]["arrival"] == "poisson"
+    assert r.code == 0
+    assert json.loads(r.out)["metadata"]["trace"]["arrival"] == "poisson"
     r = run_cli("dataset", "instance", "uniform", "--index", -1)
-    assert r.code == 2 and "--index must be >= 0" in r.err
+    assert r.code == 2
+    assert "--index must be >= 0" in r.err
 
 
 def test_worker_plan_respects_cores():
     """Default workers = cores // threads; more than the cores on this machine is refused."""
-    from optsched.data.execution import ExecutionError, available_cores, plan_workers
+    from optsched.studies.execution import ExecutionError, available_cores, plan_workers
 
     cores = available_cores()
     assert plan_workers("local", None, 1) == cores
@@ -279,13 +305,17 @@ def test_pool_reports_a_failing_task():
     """A task that raises in a pool worker surfaces as TaskFailed naming that task."""
     import math
 
-    from optsched.data.execution import TaskFailed, run_tasks
+    from optsched.studies.execution import TaskFailed, run_tasks
 
     got = {}
-    with pytest.raises(TaskFailed) as info:
+    def drain() -> None:
         for task, res in run_tasks(math.sqrt, [4.0, 9.0, -1.0], backend="local", workers=1):
             got[task] = res
-    assert info.value.task == -1.0 and "math domain error" in str(info.value)
+
+    with pytest.raises(TaskFailed) as info:
+        drain()
+    assert info.value.task == -1.0
+    assert "math domain error" in str(info.value)
     assert got == {4.0: 2.0, 9.0: 3.0}
 
 
@@ -293,7 +323,7 @@ def test_failing_instance_stops_with_a_clear_error_and_keeps_the_rest(tmp_path, 
                                                                       run_cli):
     """If one instance fails, the run stops with its id (exit 2); finished ones stay in the
     table and a re-run continues from them."""
-    import optsched.data.dataset as ds
+    import optsched.studies.dataset as ds
 
     real = ds.certify_task
 
@@ -307,11 +337,13 @@ def test_failing_instance_stops_with_a_clear_error_and_keeps_the_rest(tmp_path, 
     args = ["dataset", "build", out, "--family", "jaillet-model1", "--count", "4", "--seed", "3",
             "--time-limit", "20", "--backend", "sequential", "--no-progress", *TINY_ARGS]
     r = run_cli(*args)
-    assert r.code == 2 and "instance 000002 failed: RuntimeError: solver crashed" in r.err
+    assert r.code == 2
+    assert "instance 000002 failed: RuntimeError: solver crashed" in r.err
     assert [row["index"] for row in read_table(out).to_pylist()] == [0, 1]
     monkeypatch.setattr(ds, "certify_task", real)
     r = run_cli(*args)
-    assert r.code == 0 and "2 already finished" in r.out
+    assert r.code == 0
+    assert "2 already finished" in r.out
     assert [row["index"] for row in read_table(out).to_pylist()] == [0, 1, 2, 3]
 
 
@@ -322,7 +354,8 @@ def test_policies_option_selects_the_recorded_policies(tmp_path, run_cli):
                 "--backend", "sequential", "--no-progress", "--policies", "sorted-f,algorithm1")
     assert r.code == 0, r.err
     row = read_table(out).to_pylist()[0]
-    assert row["sorted_f_value"] >= row["objective"] and "algorithm1_value" in row
+    assert row["sorted_f_value"] >= row["objective"]
+    assert "algorithm1_value" in row
     assert "mc_benchmark_value" not in row
     man = json.loads((out / "manifest.json").read_text())
     assert man["settings"]["policies"] == ["sorted-f", "algorithm1"]

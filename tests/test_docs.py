@@ -47,7 +47,9 @@ def _nav_pages() -> list[str]:
 def test_every_nav_page_exists():
     """Each page named in mkdocs.yml's nav is a file under docs/ (no dangling entries)."""
     pages = _nav_pages()
-    assert "index.md" in pages and "cli.md" in pages and "api.md" in pages
+    assert "index.md" in pages
+    assert "cli.md" in pages
+    assert "api.md" in pages
     missing = [p for p in pages if not (ROOT / "docs" / p).is_file()]
     assert not missing, f"nav names missing pages: {missing}"
 
@@ -81,8 +83,10 @@ def test_models_inclusion_demotes_headings_outside_code(tmp_path):
     out = _hooks().models_markdown(tmp_path)
     assert out.index("## Base") < out.index("## Another")  # time_indexed first
     assert "index, not included" not in out
-    assert "### Part" in out and "\n# a comment\n[a](b)\n" in out
-    assert "code (`../optsched/x.py`)" in out and "[web](https://example.org)" in out
+    assert "### Part" in out
+    assert "\n# a comment\n[a](b)\n" in out
+    assert "code (`../optsched/x.py`)" in out
+    assert "[web](https://example.org)" in out
 
 
 @pytest.mark.slow
@@ -91,7 +95,8 @@ def test_mkdocs_build_strict(tmp_path):
     LaTeX (skipped when the docs extra is not installed)."""
     site = _build_site(tmp_path)
     html = (site / "cli" / "index.html").read_text()
-    assert "optsched plot gantt" in html and "optsched reproduce" in html
+    assert "optsched plot gantt" in html
+    assert "optsched reproduce" in html
     assert (site / "api" / "index.html").is_file()
     formulations = (site / "formulations" / "index.html").read_text()
     assert formulations.count("<math") > 20
@@ -106,9 +111,12 @@ def test_formulas_become_mathml_and_bad_ones_name_their_page():
     hooks = _hooks()
     out = hooks.latex_to_mathml('<p>cost <span class="arithmatex">\\(x_{i,t} \\le M\\)</span>'
                                 '</p><div class="arithmatex">\\[\\sum_i c_i\\]</div>')
-    assert "\\(" not in out and "\\[" not in out
+    assert "\\(" not in out
+    assert "\\[" not in out
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in out
-    assert 'display="block"' in out and "<msub>" in out and "&#x02211;" in out
+    assert 'display="block"' in out
+    assert "<msub>" in out
+    assert "&#x02211;" in out
     text = hooks.latex_to_mathml('<span class="arithmatex">\\(\\texttt{mem\\_t}\\)</span>')
     assert ">mem_t</mtext>" in text
     with pytest.raises(ValueError, match="models.md"):
@@ -129,4 +137,5 @@ def test_math_renders_in_headless_chromium(tmp_path):
     site = _build_site(tmp_path)
     for page in ("formulations/index.html", "benchmarks/index.html"):
         result = check.measure(browser, site / page)
-        assert result["math"] >= 1 and check.problems(result, page) == [], result
+        assert result["math"] >= 1, result
+        assert check.problems(result, page) == [], result

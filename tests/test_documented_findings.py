@@ -20,7 +20,8 @@ def test_smallest_equal_prompt_counterexample():
     assert _value(inst, mcsf_reference(inst)) == 13
     for solver in ("bruteforce", "cpsat"):
         res = solve(inst, solver)
-        assert res.status == "optimal" and res.objective == 12
+        assert res.status == "optimal"
+        assert res.objective == 12
 
 
 def test_identical_requests_lose_a_third():
@@ -50,4 +51,5 @@ def test_mcsf_is_beaten_on_every_lns_reproduction_trial():
             mcsf = _value(inst, mcsf_fast(inst))
             assert best < mcsf, (model, seed)
             ratios[model].append((mcsf - inst.total_arrival) / (best - inst.total_arrival))
-    assert sum(ratios[1]) / 30 >= 1.037 and ratios[1][20] >= 1.084
+    assert sum(ratios[1]) / 30 >= 1.037
+    assert ratios[1][20] >= 1.084

@@ -54,7 +54,8 @@ def test_prompt_rules_filter_as_documented():
     for rule, pred in (("equal", equal_prompts), ("monotone", monotone_prompts)):
         b = Bounds(n_max=3, o_max=3, s_max=2, prompts=rule)
         specs = list(exhaustive(b))
-        assert specs and all(pred(reqs) for _, reqs in specs)
+        assert specs
+        assert all(pred(reqs) for _, reqs in specs)
         everything = {(m, r) for m, r in exhaustive(Bounds(n_max=3, o_max=3, s_max=2,
                                                            prompts="any")) if pred(r)}
         assert set(specs) == everything
@@ -65,7 +66,8 @@ def test_hypothesis_predicates():
     assert monotone_prompts([(0, 1, 2), (0, 3, 2), (0, 3, 5)])
     assert not strictly_monotone_prompts([(0, 1, 2), (0, 3, 2), (0, 3, 5)])
     assert not monotone_prompts([(0, 2, 1), (0, 1, 3)])
-    assert equal_prompts([(0, 2, 1), (0, 2, 3)]) and not equal_prompts([(0, 2, 1), (0, 1, 3)])
+    assert equal_prompts([(0, 2, 1), (0, 2, 3)])
+    assert not equal_prompts([(0, 2, 1), (0, 1, 3)])
 
 
 def test_mcsf_value_depends_only_on_order_within_equal_outputs():
@@ -107,7 +109,8 @@ def test_trivial_count_with_explicit_m_max():
     """With --m-max the skipped trivial instances are counted."""
     stats = FamilyStats()
     specs = list(exhaustive(Bounds(n_max=2, o_max=2, s_max=0, m_max=8), stats))
-    assert stats.specs == len(specs) and stats.trivial_skipped > 0
+    assert stats.specs == len(specs)
+    assert stats.trivial_skipped > 0
     assert all(m <= 8 for m, _ in specs)
 
 
@@ -115,9 +118,11 @@ def test_random_family_is_seeded_and_within_bounds():
     """Same seed, same instances; every draw obeys bounds and the prompt rule."""
     b = Bounds(n_min=2, n_max=5, o_max=4, s_max=3, a_max=2, prompts="monotone")
     one, two = list(random_family(30, 7, b)), list(random_family(30, 7, b))
-    assert one == two and len(one) == 30
+    assert one == two
+    assert len(one) == 30
     for m, reqs in one:
-        assert 2 <= len(reqs) <= 5 and monotone_prompts(reqs)
+        assert 2 <= len(reqs) <= 5
+        assert monotone_prompts(reqs)
         assert max(s + o for _, s, o in reqs) <= m < all_at_arrival_peak(reqs)
         assert min(a for a, _, _ in reqs) == 0
 
@@ -137,6 +142,8 @@ def test_file_family_skips_non_instances_in_directories(tmp_path):
     (tmp_path / "sub" / "a.json").write_text(inst.to_json())
     (tmp_path / "cert.json").write_text(json.dumps({"format": "x"}))
     insts, names, skipped = file_family([tmp_path])
-    assert len(insts) == 1 and skipped == 1 and names[0].endswith("a.json")
+    assert len(insts) == 1
+    assert skipped == 1
+    assert names[0].endswith("a.json")
     with pytest.raises(OptschedError):
         file_family([tmp_path / "missing.json"])

@@ -13,16 +13,16 @@ from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import SolverError
 from optsched.exact import solve
 from optsched.exact.backends import SolveParameters
-from optsched.exact.benchmark import (
+from optsched.exact.bounds import lower_bound
+from optsched.exact.layered import PROFILES, layered_rectangles, run_layered
+from optsched.policies import mcsf_fast
+from optsched.studies.benchmark import (
     VARIANTS,
     baseline_summary,
     baseline_table,
     instance_set,
     run_benchmark,
 )
-from optsched.exact.bounds import lower_bound
-from optsched.exact.layered import PROFILES, layered_rectangles, run_layered
-from optsched.policies import mcsf_fast
 
 
 def _layered_memory(inst, schedule) -> np.ndarray:

@@ -9,7 +9,7 @@ from optsched import make_instance, validate
 from optsched.data.generators import jaillet_model1
 from optsched.errors import OptschedError, SolverError
 from optsched.exact import solve
-from optsched.exact.benchmark import (
+from optsched.studies.benchmark import (
     FRONTIER_HORIZONS,
     FRONTIER_SIZES,
     VARIANTS,
@@ -32,7 +32,9 @@ def test_epoch_method_matches_oracle(solver, oracle):
     """method='epoch' proves exactly the brute-force optimum on the exhaustive peak family."""
     for inst, want in zip(PEAK[::2], oracle[::2], strict=True):
         res = solve(inst, solver, method="epoch")
-        assert res.status == "optimal" and res.objective == want and res.bound == want
+        assert res.status == "optimal"
+        assert res.objective == want
+        assert res.bound == want
         assert validate(inst, res.schedule).valid
 
 
@@ -52,7 +54,8 @@ def test_epoch_method_reports_a_stronger_bound_when_time_runs_out():
     inst = jaillet_model1(3, n_range=(20, 20))
     res = solve(inst, "cpsat", time_limit=1.0, method="epoch")
     assert res.status in ("feasible", "optimal")
-    assert res.bound >= epoch_bound(inst) and res.bound <= res.objective
+    assert res.bound >= epoch_bound(inst)
+    assert res.bound <= res.objective
 
 
 def test_unknown_method_is_refused():
@@ -81,7 +84,7 @@ def test_benchmark_checkpoint_resumes_without_rerunning(tmp_path, monkeypatch):
     """With a checkpoint, every finished row is on disk at once; a second run with the same
     file runs only the solves not recorded there (same rows back, in task order), and a torn
     last line only costs that solve."""
-    from optsched.exact import benchmark
+    from optsched.studies import benchmark
 
     cases, variant = instance_set("quick")[:2], [VARIANTS["cpsat:heuristic"]]
     path = tmp_path / "rows.jsonl"
@@ -91,7 +94,8 @@ def test_benchmark_checkpoint_resumes_without_rerunning(tmp_path, monkeypatch):
     real = benchmark._run_packed
     monkeypatch.setattr(benchmark, "_run_packed", lambda task: ran.append(task) or real(task))
     again = run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
-    assert ran == [] and [r["instance"] for r in again] == [r["instance"] for r in first]
+    assert ran == []
+    assert [r["instance"] for r in again] == [r["instance"] for r in first]
     lines = path.read_text().splitlines()
     path.write_text(lines[0] + "\n" + lines[1][:40])  # killed while writing the second row
     third = run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
@@ -100,7 +104,8 @@ def test_benchmark_checkpoint_resumes_without_rerunning(tmp_path, monkeypatch):
     run_benchmark(cases, variant, time_limit=5, progress=False, checkpoint=path)
     assert len(ran) == 1  # the recomputed row was kept on a line of its own
     longer = run_benchmark(cases[:1], variant, time_limit=6, progress=False, checkpoint=path)
-    assert len(ran) == 2 and longer[0]["time_limit"] == 6.0  # another time limit is rerun
+    assert len(ran) == 2
+    assert longer[0]["time_limit"] == 6.0
 
 
 def test_benchmark_refuses_a_checkpoint_that_is_not_one(tmp_path, run_cli):
@@ -114,7 +119,9 @@ def test_benchmark_refuses_a_checkpoint_that_is_not_one(tmp_path, run_cli):
                       progress=False, checkpoint=other)
     r = run_cli("bench", "exact", "--quick", "--limit", "1", "--variants", "heuristic",
                 "--checkpoint", other, "--no-progress")
-    assert r.code == 2 and "holds no benchmark rows" in r.err and "Traceback" not in r.err
+    assert r.code == 2
+    assert "holds no benchmark rows" in r.err
+    assert "Traceback" not in r.err
     assert other.read_bytes() == before
 
 
@@ -131,7 +138,8 @@ def test_cases_are_reproducible():
     assert Case("m1", 4).instance().content_hash() == Case("m1", 4).instance().content_hash()
     assert len(instance_set("paper")) == 40
     traces = instance_set("traces")
-    assert len(traces) == 9 and all(c.instance().n == 40 for c in traces[::3])
+    assert len(traces) == 9
+    assert all(c.instance().n == 40 for c in traces[::3])
     frontier = instance_set("frontier")
     assert [c.instance().n for c in frontier if c.family.startswith("m1")] == \
         [n for n in FRONTIER_SIZES for _ in range(3)]
@@ -145,8 +153,10 @@ def test_auto_variant_runs_the_default_path():
     case = instance_set("quick")[0]
     auto, portfolio = (run_one(case, VARIANTS[v], time_limit=10)
                        for v in ("cpsat:auto", "cpsat:portfolio"))
-    assert auto["method"] == "portfolio" and auto["status"] == "optimal"
-    assert disagreements([auto, portfolio]) == [] and auto["objective"] == portfolio["objective"]
+    assert auto["method"] == "portfolio"
+    assert auto["status"] == "optimal"
+    assert disagreements([auto, portfolio]) == []
+    assert auto["objective"] == portfolio["objective"]
 
 
 def test_cli_bench_exact(run_cli, tmp_path):
@@ -156,21 +166,30 @@ def test_cli_bench_exact(run_cli, tmp_path):
     r = run_cli("bench", "exact", "--set", "quick", "--limit", "1", "--variants", "heuristic",
                 "--out", out, "--plot", tmp_path / "b.png", "--no-progress")
     assert r.code == 0, r.err
-    assert "heuristic" in r.out and out.exists() and (tmp_path / "b.png").exists()
+    assert "heuristic" in r.out
+    assert out.exists()
+    assert (tmp_path / "b.png").exists()
     r = run_cli("bench", "exact", "--variants", "nope", "--no-progress")
-    assert r.code == 2 and "unknown variant 'nope'" in r.err
+    assert r.code == 2
+    assert "unknown variant 'nope'" in r.err
     r = run_cli("bench", "exact", "--time-limit", "0")
-    assert r.code == 2 and "--time-limit" in r.err
+    assert r.code == 2
+    assert "--time-limit" in r.err
     r = run_cli("bench", "exact", "--set", "frontier", "--families", "m1-n12,m1-n99")
-    assert r.code == 2 and "m1-n99 not in set frontier" in r.err and "m2-h10" in r.err
+    assert r.code == 2
+    assert "m1-n99 not in set frontier" in r.err
+    assert "m2-h10" in r.err
     r = run_cli("bench", "exact", "--families", " , ")
-    assert r.code == 2 and "no family named" in r.err
+    assert r.code == 2
+    assert "no family named" in r.err
     r = run_cli("bench", "exact", "--quick", "--families", "m2-tiny", "--limit", "1",
                 "--variants", "heuristic", "--json", "--no-progress")
-    assert r.code == 0 and [row["family"] for row in r.json()["rows"]] == ["m2-tiny"]
+    assert r.code == 0
+    assert [row["family"] for row in r.json()["rows"]] == ["m2-tiny"]
     r = run_cli("bench", "exact", "--quick", "--limit", "1", "--variants", "heuristic", "--json",
                 "--no-progress")
-    assert r.code == 0 and r.json()["summary"]
+    assert r.code == 0
+    assert r.json()["summary"]
 
 
 def test_spaced_mcsf_without_spacing_is_mcsf():
@@ -236,4 +255,5 @@ def test_solve_with_caps_matches_oracle(method, oracle, monkeypatch):
     monkeypatch.setattr(importlib.import_module("optsched.exact.solve"), "CAPS_MAX_REQUESTS", 20)
     for inst, want in zip(PEAK[1::4], oracle[1::4], strict=True):
         res = solve(inst, "cpsat", method=method)
-        assert res.status == "optimal" and res.objective == want
+        assert res.status == "optimal"
+        assert res.objective == want

@@ -91,7 +91,8 @@ def test_identical_groups_and_an_unordered_hint():
     hint = Schedule({inst.ids[0]: 4, inst.ids[1]: 2, inst.ids[2]: 0, inst.ids[3]: 0})
     assert validate(inst, hint).valid
     out = solve_ramp_cpsat(build_ramp_model(inst), SolveParameters(time_limit=10), hint)
-    assert out.claims_optimal and validate(inst, out.schedule).valid
+    assert out.claims_optimal
+    assert validate(inst, out.schedule).valid
     assert solve(inst, "bruteforce").objective == out.schedule.objective(
         {r.id: r.output_tokens for r in inst.requests})
 
@@ -110,14 +111,16 @@ def test_portfolio_matches_oracle(threads):
         want = solve(inst, "bruteforce").objective
         res = solve(inst, "cpsat", method="portfolio", threads=threads)
         assert (res.status, res.objective, res.bound) == ("optimal", want, want), inst.to_dict()
-        assert validate(inst, res.schedule).valid and res.raw_status.startswith("cumulative: ")
+        assert validate(inst, res.schedule).valid
+        assert res.raw_status.startswith("cumulative: ")
 
 
 def test_portfolio_keeps_the_best_of_both_when_unproven():
     """Under a short limit both models run and the result is a validated, bounded schedule."""
     inst = jaillet_model1(1, n_range=(12, 12))
     port = solve(inst, "cpsat", method="portfolio", threads=2, time_limit=2)
-    assert port.status in ("feasible", "optimal") and validate(inst, port.schedule).valid
+    assert port.status in ("feasible", "optimal")
+    assert validate(inst, port.schedule).valid
     assert port.bound <= port.objective
     assert any(k.startswith("time_indexed_") for k in port.model_size)
 
@@ -136,7 +139,8 @@ def test_portfolio_run_that_proves_optimality_stops_the_other(monkeypatch):
     monkeypatch.setattr(backends.StopGroup, "stop_all", spy)
     inst = make_instance(6, [2, 2, 3], [1, 1, 0])
     res = solve(inst, "cpsat", method="portfolio", threads=2, time_limit=30)
-    assert res.status == "optimal" and calls
+    assert res.status == "optimal"
+    assert calls
 
 
 def test_auto_method_picks_by_size_and_solver():
@@ -157,7 +161,8 @@ def test_auto_method_picks_by_size_and_solver():
     assert choose_method(larger, "cpsat") == "lns"
     assert choose_method(larger, "highs") == "epoch"
     res = solve(small, "cpsat")
-    assert res.parameters["method"] == "portfolio" and res.status == "optimal"
+    assert res.parameters["method"] == "portfolio"
+    assert res.status == "optimal"
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -171,7 +176,8 @@ def test_lag_pairs_hold_in_every_valid_schedule(seed):
     for sched in (opt, mcsf_fast(inst)):
         c = [sched.starts[inst.ids[i]] + int(inst.output[i]) for i in range(inst.n)]
         for i, j, lag_ij, lag_ji in pairs:
-            assert lag_ij > 0 and lag_ji > 0
+            assert lag_ij > 0
+            assert lag_ji > 0
             assert c[j] >= c[i] + lag_ij or c[i] >= c[j] + lag_ji, (i, j, c)
 
 
@@ -184,5 +190,6 @@ def test_model_without_lags_proves_the_same_optimum():
         model = build_ramp_model(inst, with_lags=with_lags)
         assert bool(model.lag_pairs) == with_lags
         out = solve_ramp_cpsat(model, SolveParameters(time_limit=30), None)
-        assert out.claims_optimal and validate(inst, out.schedule).valid
+        assert out.claims_optimal
+        assert validate(inst, out.schedule).valid
         assert out.schedule.objective(outputs) == want

@@ -40,7 +40,8 @@ def test_model1_uses_the_paper_generator():
     inst = fam.instance(p, 0, 2)
     ref = jaillet_model1(np.random.default_rng([0, 2]), (40, 60), (30, 50), (1, 5))
     assert inst.content_hash() == ref.content_hash()
-    assert 40 <= inst.n <= 60 and 30 <= inst.memory_limit <= 50
+    assert 40 <= inst.n <= 60
+    assert 30 <= inst.memory_limit <= 50
     assert (inst.arrival == 0).all()
 
 
@@ -50,7 +51,8 @@ def test_theorem2_families_satisfy_their_hypotheses():
     pe, pm = eq.resolve({"n": 12, "prompt": 3}), mono.resolve({"n": 12, "m": 30})
     for i in range(20):
         e = eq.instance(pe, 0, i)
-        assert set(e.prompt.tolist()) == {3} and (e.arrival == 0).all()
+        assert set(e.prompt.tolist()) == {3}
+        assert (e.arrival == 0).all()
         m = mono.instance(pm, 0, i)
         order = np.lexsort((m.prompt, m.output))
         assert (np.diff(m.prompt[order]) >= 0).all()
@@ -65,10 +67,11 @@ def test_heavy_tailed_fits_and_has_a_tail():
     p = fam.resolve({"n": 50, "m": 100, "alpha": 1.0})
     inst = fam.instance(p, 0, 0)
     assert ((inst.prompt + inst.output) <= inst.memory_limit).all()
-    assert np.median(inst.output) <= 4 and inst.output.max() >= 20
+    assert np.median(inst.output) <= 4
+    assert inst.output.max() >= 20
 
 
-@pytest.mark.parametrize("overrides, fragment", [
+@pytest.mark.parametrize(("overrides", "fragment"), [
     ({"nope": 1}, "has no parameter 'nope'"),
     ({"n_min": "five"}, "'n_min' must be int"),
     ({"n_min": 0}, "'n_min' must be >= 1"),

@@ -1,11 +1,52 @@
-"""The package's import graph, read statically: no module imports itself back through others."""
+"""The package's import graph. The layers (which package may import which) are a contract
+declared in pyproject.toml ([tool.importlinter]) and checked by ``lint-imports``; the tests
+below run the tool, show that it catches an upward import, and keep the one check the layers
+contract does not make: no module imports itself back through others, even inside one layer."""
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "optsched"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "optsched"
+
+
+def _lint_imports(cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess[str]:
+    """Run the ``lint-imports`` of this environment (a test extra) on the contracts of the
+    pyproject.toml in ``cwd``, importing the package found under ``pythonpath``."""
+    exe = Path(sys.executable).with_name("lint-imports")
+    assert exe.exists(), "lint-imports is missing: install the test extras (pip install -e .[test])"
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    return subprocess.run([str(exe), "--no-cache"], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_layers_contract_is_kept():
+    """The package keeps every contract of pyproject.toml (the layers, plots' forbidden list)."""
+    out = _lint_imports(ROOT, ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "optsched layers" in out.stdout
+    assert " 0 broken" in out.stdout
+
+
+def test_layers_contract_catches_an_upward_import(tmp_path):
+    """A copy of the package with one function-level import that runs upwards (an instance
+    source reaching into the studies) breaks the layers contract, and the report names it."""
+    shutil.copytree(PACKAGE, tmp_path / "optsched",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.json", "traces", "timemodel"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    gen = tmp_path / "optsched" / "data" / "generators.py"
+    gen.write_text(gen.read_text() + "\n\ndef _upward() -> None:\n"
+                   "    from optsched.studies.dataset import build  # noqa: F401\n")
+    out = _lint_imports(tmp_path, tmp_path)
+    assert out.returncode != 0
+    assert "BROKEN" in out.stdout
+    assert "optsched.data.generators" in out.stdout
 
 
 def _modules(root: Path) -> dict[str, Path]:
@@ -73,7 +114,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_package_has_no_import_cycle():
     """No module of optsched reaches itself through the imports of others (static, with ast)."""
     graph = import_graph()
-    assert "optsched.exact.solve" in graph and len(graph) > 30
+    assert "optsched.exact.solve" in graph
+    assert len(graph) > 30
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 

@@ -29,7 +29,8 @@ def captured(monkeypatch):
 def _check_png(path):
     assert path.read_bytes()[:8] == PNG
     img = mpimg.imread(path)
-    assert img.shape[0] > 100 and img.shape[1] > 100
+    assert img.shape[0] > 100
+    assert img.shape[1] > 100
     # not blank: a good share of pixels differ from the background colour
     assert (np.abs(img[..., :3] - img[0, 0, :3]).sum(axis=2) > 0.1).mean() > 0.01
 
@@ -57,7 +58,8 @@ def test_plot_gantt_marks_invalid_schedule(tmp_path, run_cli, write_json, captur
         {"id": "b", "prompt_tokens": 1, "output_tokens": 2}]})
     sched = write_json("s.json", {"starts": {"a": 0, "b": 0}})
     res = run_cli("plot", "gantt", inst, sched, "-o", tmp_path / "g.png")
-    assert res.code == 0 and "INVALID" in res.out
+    assert res.code == 0
+    assert "INVALID" in res.out
     assert "INVALID" in captured[0].axes[0].get_title()
 
 
@@ -108,7 +110,7 @@ def test_plot_cactus(tmp_path, run_cli, write_json, captured):
     assert list(lines["highs (1 solved)"].get_ydata()) == [5.0]
 
 
-@pytest.mark.parametrize("argv, message", [
+@pytest.mark.parametrize(("argv", "message"), [
     (["ratios", "{rows}", "-o", "{tmp}/x.jpg"], "must end in .png"),
     (["ratios", "{tmp}/missing.json", "-o", "{tmp}/x.png"], "results file not found"),
     (["ratios", "{bad}", "-o", "{tmp}/x.png"], "needs 'policy' and 'ratio'"),
@@ -121,7 +123,9 @@ def test_plot_bad_input(tmp_path, run_cli, write_json, argv, message):
     bad = write_json("bad.json", [{"x": 1}])
     args = [a.format(tmp=tmp_path, rows=rows, bad=bad) for a in argv]
     res = run_cli("plot", *args)
-    assert res.code == 2 and message in res.err and "Traceback" not in res.err
+    assert res.code == 2
+    assert message in res.err
+    assert "Traceback" not in res.err
     assert not (tmp_path / "x.png").exists()
 
 
@@ -133,4 +137,5 @@ def test_plot_cactus_counts_each_study_solve_once(tmp_path, run_cli, write_json,
     res = run_cli("plot", "cactus", write_json("rows.json", rows), "-o", tmp_path / "c.png")
     assert res.code == 0, res.err
     (line,) = captured[0].axes[0].get_lines()
-    assert line.get_label() == "cpsat/epoch (2 solved)" and list(line.get_ydata()) == [1.0, 2.0]
+    assert line.get_label() == "cpsat/epoch (2 solved)"
+    assert list(line.get_ydata()) == [1.0, 2.0]

@@ -24,7 +24,8 @@ def test_gantt_and_compare_with_evictions(tmp_path):
     p2 = plots.save_figure(plots.compare_gantt(inst, {"fcfs": fcfs.schedule,
                                                       "mcsf": mcsf.schedule}, title="x"),
                            tmp_path / "sub" / "c.png")
-    assert _is_png(p1) and _is_png(p2)
+    assert _is_png(p1)
+    assert _is_png(p2)
     assert not [f for f in tmp_path.rglob("*") if f.name.startswith(".")]  # no temp left
 
 
@@ -34,4 +35,5 @@ def test_ratio_and_cactus_figures(tmp_path):
                           tmp_path / "r.png")
     c = plots.save_figure(plots.cactus_figure({"cpsat": [0.1, 0.4, 2.0], "highs": []}),
                           tmp_path / "c.png")
-    assert _is_png(r) and _is_png(c)
+    assert _is_png(r)
+    assert _is_png(c)

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import optsched.studies.reproduce as rp
+from optsched.errors import OptschedError
 from optsched.exact import Status, solve
 from optsched.exact.bounds import lower_bound, trivial_bound
 from optsched.model.validate import validate
@@ -40,7 +41,8 @@ def test_ratio_interval_bounds():
 
 
 def test_trial_instances_follow_spec_ranges():
-    """Paper-scale trials respect SPEC §6: M in 30..50, n in 40..60, s in 1..5, s + o <= M."""
+    """Paper-scale trials respect the paper's ranges: M in 30..50, n in 40..60, s in 1..5,
+    s + o <= M."""
     for seed in range(5):
         inst = rp.trial_instance(1, seed)
         assert 30 <= inst.memory_limit <= 50 and 40 <= inst.n <= 60
@@ -94,7 +96,7 @@ def test_resume_uses_cache_and_skips_solver(tmp_path, tiny_scale, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("solver called although the optimum is cached")
 
-    monkeypatch.setattr(rp, "solve", boom)
+    monkeypatch.setattr(rp.cache, "solve", boom)
     again = rp.run_synthetic(cfg, tmp_path, progress=False)
     assert again == first
 
@@ -124,7 +126,7 @@ def test_unproven_optimum_gives_interval(tmp_path, tiny_scale, monkeypatch):
         res = real(instance, solver, **kw)
         return dataclasses.replace(res, status=Status.FEASIBLE, bound=res.bound - 2)
 
-    monkeypatch.setattr(rp, "solve", weak)
+    monkeypatch.setattr(rp.cache, "solve", weak)
     cfg = _config(tiny_scale, models=(1,), policies=("mcsf",))
     rows = rp.run_synthetic(cfg, tmp_path, progress=False)
     for r in rows:
@@ -207,7 +209,7 @@ def test_read_trace_lengths_formats(tmp_path):
     assert name == "AzureLLMInferenceTrace_conv.csv" and p.size == o.size > 100
     bad = tmp_path / "b.csv"
     bad.write_text("x,y\n1,2\n")
-    with pytest.raises(rp.OptschedError, match="unrecognised format"):
+    with pytest.raises(OptschedError, match="unrecognised format"):
         rp.read_trace_lengths(bad)
 
 
@@ -291,7 +293,7 @@ def test_auto_method_is_recorded_as_the_method_that_ran(tmp_path, tiny_scale):
     rows = rp.run_synthetic(_config(tiny_scale, method="auto"), tmp_path / "run",
                             progress=False)
     assert {r["opt_method"] for r in rows} == {chosen}
-    label = rp._method_label(_config(tiny_scale, method="auto"), rows)
+    label = rp.report._method_label(_config(tiny_scale, method="auto"), rows)
     assert label == f"`auto`, which ran `{chosen}` on 4 trials"
 
 

@@ -24,10 +24,12 @@ def shrunk():
 def test_shrink_reaches_a_minimal_counterexample(shrunk):
     """The result is a proven counterexample, and no single reduction that stays in its class
     is one -- re-judged here with CP-SAT instead of the brute-force oracle."""
-    assert shrunk.proven_minimal and shrunk.steps
+    assert shrunk.proven_minimal
+    assert shrunk.steps
     assert shrunk.minimal.n < MONOTONE_CX.n
     rec = shrunk.outcome.record
-    assert rec["verdict"] == "suboptimal" and rec["policy_objective"] > rec["optimum"]
+    assert rec["verdict"] == "suboptimal"
+    assert rec["policy_objective"] > rec["optimum"]
     cfg = CertifyConfig(solver="cpsat")
     assert certify_instance(shrunk.minimal, cfg).record["verdict"] == "suboptimal"
     for desc, cand in reductions(shrunk.minimal):
@@ -47,7 +49,8 @@ def test_equal_prompt_class_shrinks_all_prompts_together():
     """In the equal-prompt class prompts only shrink all at once, so they stay equal."""
     inst = make_instance(7, [1, 1, 3, 3], 2, 0)
     res = shrink(inst, CertifyConfig())
-    assert res.keep == "equal" and instance_class(res.minimal) == "equal"
+    assert res.keep == "equal"
+    assert instance_class(res.minimal) == "equal"
     assert res.outcome.record["verdict"] == "suboptimal"
 
 
@@ -77,16 +80,20 @@ def test_cli_shrink_writes_files_that_verify(tmp_path, run_cli):
     res = run_cli("shrink", tmp_path / "cx.json", "--json", "--out", tmp_path / "min")
     assert res.code == 0, res.err
     out = res.json()
-    assert out["proven_minimal"] and out["policy_objective"] > out["optimal_objective"]
+    assert out["proven_minimal"]
+    assert out["policy_objective"] > out["optimal_objective"]
     inst = load_instance(out["files"]["instance"])
     check = verify_certificate(load_certificate(out["files"]["certificate"]), inst)
-    assert check.ok and check.objective == out["optimal_objective"]
+    assert check.ok
+    assert check.objective == out["optimal_objective"]
     human = run_cli("shrink", tmp_path / "cx.json")
-    assert human.code == 0 and "minimal: no single reduction step" in human.out
+    assert human.code == 0
+    assert "minimal: no single reduction step" in human.out
 
 
 def test_cli_shrink_of_optimal_instance_exits_2(tmp_path, run_cli):
     """A non-counterexample gives exit 2 and one clear line."""
     save_instance(make_instance(10, [1, 2], 1, 0), tmp_path / "ok.json")
     res = run_cli("shrink", tmp_path / "ok.json")
-    assert res.code == 2 and "not a proven counterexample" in res.err
+    assert res.code == 2
+    assert "not a proven counterexample" in res.err

@@ -23,20 +23,27 @@ def test_shipped_samples_load_in_their_original_formats():
     """Each sample parses with the right format, row count and first values from the file."""
     conv = load_trace("azure-conv")
     assert (conv.format, conv.n) == ("azure-csv", 1000)
-    assert conv.prompt[:2].tolist() == [374, 396] and conv.output[:2].tolist() == [44, 109]
+    assert conv.prompt[:2].tolist() == [374, 396]
+    assert conv.output[:2].tolist() == [44, 109]
     # 18:15:46.6805900 -> 18:15:50.9951690 is 4.314579 s (0.1 us ticks, no float drift)
-    assert conv.times[0] == 0.0 and conv.times[1] == pytest.approx(4.314579, abs=1e-9)
+    assert conv.times[0] == 0.0
+    assert conv.times[1] == pytest.approx(4.314579, abs=1e-9)
     assert conv.t0_label == "2023-11-16 18:15:46.6805900"
     moon = load_trace("mooncake-conv")
     assert (moon.format, moon.n) == ("mooncake-jsonl", 600)
-    assert moon.prompt[:2].tolist() == [6758, 7322] and moon.output[0] == 500
+    assert moon.prompt[:2].tolist() == [6758, 7322]
+    assert moon.output[0] == 500
     for name in ("sharegpt", "arxiv"):
         t = load_trace(name)
-        assert t.format == "lengths-csv" and t.n == 1000 and not t.has_times
+        assert t.format == "lengths-csv"
+        assert t.n == 1000
+        assert not t.has_times
     assert set(SAMPLES) == {"azure-conv", "azure-code", "mooncake-conv", "sharegpt", "arxiv"}
     for name in SAMPLES:
         t = load_trace(name)
-        assert t.sha256.startswith("sha256:") and (t.output >= 1).all() and (t.prompt >= 0).all()
+        assert t.sha256.startswith("sha256:")
+        assert (t.output >= 1).all()
+        assert (t.prompt >= 0).all()
 
 
 def test_rounding_rules_are_exact():
@@ -79,8 +86,10 @@ def test_lengths_only_traces_need_an_arrival_process():
         trace_instance(sg, [0, 1], arrival="poisson", **kw)
     a = trace_instance(sg, range(10), arrival="poisson", rate=2.0, seed=5, **kw)
     b = trace_instance(sg, range(10), arrival="poisson", rate=2.0, seed=5, **kw)
-    assert a.content_hash() == b.content_hash() and a.arrival[0] == 0
-    assert (np.diff(a.arrival) >= 0).all() and a.arrival[-1] > 0
+    assert a.content_hash() == b.content_hash()
+    assert a.arrival[0] == 0
+    assert (np.diff(a.arrival) >= 0).all()
+    assert a.arrival[-1] > 0
     assert (trace_instance(sg, range(10), arrival="zero", **kw).arrival == 0).all()
     assert rebuild_trace_instance(a.metadata).content_hash() == a.content_hash()
 
@@ -93,7 +102,7 @@ def test_oversize_rows_are_named():
         trace_instance(conv, [big], round_seconds=1.0, token_scale=64, memory_tokens=1024)
 
 
-@pytest.mark.parametrize("content, fragment", [
+@pytest.mark.parametrize(("content", "fragment"), [
     ("a,b,c\n1,2,3\n", "unrecognised format"),
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.1,5,x\n",
      "line 2: GeneratedTokens must be an integer"),
@@ -128,7 +137,8 @@ def test_trace_families_build_solve_and_verify(name):
     p = fam.resolve({})
     for i in range(2):
         inst = fam.instance(p, 0, i)
-        assert inst.n == p["n"] and inst.metadata["trace"]["source"] == name
+        assert inst.n == p["n"]
+        assert inst.metadata["trace"]["source"] == name
         res = solve(inst, "cpsat", time_limit=10)
         assert res.status.value == "optimal"
         assert validate(inst, res.schedule).valid
@@ -148,7 +158,8 @@ def test_trace_family_reads_an_original_file(tmp_path):
     params = fam.resolve({"trace": str(p), "n": 4, "token_scale": 8, "round_seconds": 1.5})
     inst = fam.instance(params, 3, 0)
     rec = inst.metadata["trace"]
-    assert rec["source"] == str(p) and rec["sha256"] != src.sha256
+    assert rec["source"] == str(p)
+    assert rec["sha256"] != src.sha256
     first = rec["rows"][0]
     assert rec["rows"] == list(range(first, first + 4))
     assert inst.arrival.tolist() == [0, 0, 1, 2]  # 1 s apart, rounds of 1.5 s

@@ -7,7 +7,7 @@ import sys
 
 from optsched.cli.common import add_solver_options, check_output_path, print_json
 from optsched.errors import OptschedError
-from optsched.exact.benchmark import (
+from optsched.studies.benchmark import (
     INSTANCE_SETS,
     VARIANTS,
     Case,
@@ -83,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fill_defaults(args: argparse.Namespace) -> None:
-    """The set, time limit and variants of --quick or of a full run, where not given."""
+    """The set, time limit and variants of --quick or of the paper-scale run, where not given,
+    then refuse options that cannot run (before any solve)."""
     defaults = (QUICK_SET, QUICK_LIMIT, QUICK_VARIANTS) if args.quick else (
         "paper", 60.0, DEFAULT_VARIANTS)
     if args.instance_set is None:
@@ -92,6 +93,31 @@ def _fill_defaults(args: argparse.Namespace) -> None:
         args.time_limit = defaults[1]
     if args.variants is None:
         args.variants = defaults[2]
+    if args.time_limit <= 0:
+        raise OptschedError("--time-limit must be > 0 seconds")
+    if args.threads < 1 or args.jobs < 1:
+        raise OptschedError("--threads and --jobs must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        raise OptschedError("--limit must be >= 1")
+    check_output_path(args.out, "--out")
+    check_output_path(args.plot, "--plot")
+    check_output_path(args.checkpoint, "--checkpoint")
+
+
+def _selected_cases(args: argparse.Namespace) -> list[Case]:
+    """The instances of the set, cut to --limit seeds and to the --families named."""
+    cases = instance_set(args.instance_set)
+    if args.limit is not None:
+        cases = [c for c in cases if c.seed < args.limit]
+    if args.families is None:
+        return cases
+    wanted = [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = sorted(set(wanted) - {c.family for c in cases})
+    if unknown or not wanted:
+        what = f"{', '.join(unknown)} not in" if unknown else "no family named for"
+        raise OptschedError(f"--families: {what} set {args.instance_set} (its families: "
+                            f"{', '.join(INSTANCE_SETS[args.instance_set])})")
+    return [c for c in cases if c.family in wanted]
 
 
 def _variants_with_baseline(args: argparse.Namespace) -> list[Variant]:
@@ -106,33 +132,8 @@ def _variants_with_baseline(args: argparse.Namespace) -> list[Variant]:
     return variants
 
 
-def _selected_cases(args: argparse.Namespace) -> list[Case]:
-    """The instances of --set, cut by --limit and --families (unknown families refused)."""
-    cases = instance_set(args.instance_set)
-    if args.limit is not None:
-        cases = [c for c in cases if c.seed < args.limit]
-    if args.families is not None:
-        wanted = [f.strip() for f in args.families.split(",") if f.strip()]
-        unknown = sorted(set(wanted) - {c.family for c in cases})
-        if unknown or not wanted:
-            what = f"{', '.join(unknown)} not in" if unknown else "no family named for"
-            raise OptschedError(f"--families: {what} set {args.instance_set} (its families: "
-                                f"{', '.join(INSTANCE_SETS[args.instance_set])})")
-        cases = [c for c in cases if c.family in wanted]
-    return cases
-
-
 def cmd_bench_exact(args: argparse.Namespace) -> int:
     _fill_defaults(args)
-    if args.time_limit <= 0:
-        raise OptschedError("--time-limit must be > 0 seconds")
-    if args.threads < 1 or args.jobs < 1:
-        raise OptschedError("--threads and --jobs must be >= 1")
-    if args.limit is not None and args.limit < 1:
-        raise OptschedError("--limit must be >= 1")
-    check_output_path(args.out, "--out")
-    check_output_path(args.plot, "--plot")
-    check_output_path(args.checkpoint, "--checkpoint")
     variants = _variants_with_baseline(args)
     cases = _selected_cases(args)
     rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,

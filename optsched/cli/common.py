@@ -1,21 +1,25 @@
-"""Helpers shared by CLI commands: instance loading (files and builtin: names), output."""
+"""Helpers shared by CLI commands: the solver options declared once, output, path checks."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import sys
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from optsched.data.builtin import BUILTIN_PREFIX, builtin_names, resolve_instance
 from optsched.errors import OptschedError
-from optsched.model.instance import Instance, instance_from_dict, load_instance
 from optsched.model.io import dumps
+from optsched.studies.compare import solver_output_to_stderr
+from optsched.studies.formatting import table
 
-BUILTIN_PREFIX = "builtin:"
+#: Re-exported: the commands (and older imports) reach these through this module; they live
+#: where their non-CLI users are (instance references in optsched.data.builtin, the text table
+#: in optsched.studies.formatting).
+__all__ = ["BUILTIN_PREFIX", "SOLVER_OPTIONS", "add_solver_options", "builtin_names",
+           "check_output_path", "print_json", "resolve_instance", "solver_logs_to_stderr",
+           "table"]
 
 
 #: The solver options, declared once: flag, type, metavar and, when a command does not give its
@@ -69,26 +73,6 @@ def add_bound_effort_option(parser: argparse.ArgumentParser | argparse._Argument
                         "see docs/exact-performance.md)")
 
 
-def builtin_names() -> list[str]:
-    """Names of the instances shipped inside the package."""
-    root = resources.files("optsched") / "data"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json"))
-
-
-def resolve_instance(ref: str) -> Instance:
-    """Load ``ref``: a path to an instance JSON file, or ``builtin:NAME``."""
-    if ref.startswith(BUILTIN_PREFIX):
-        name = ref[len(BUILTIN_PREFIX):]
-        if name not in builtin_names():
-            raise OptschedError(f"unknown built-in instance {name!r}; available: "
-                                f"{', '.join(builtin_names())}")
-        import json
-
-        text = (resources.files("optsched") / "data" / f"{name}.json").read_text()
-        return instance_from_dict(json.loads(text))
-    return load_instance(Path(ref))
-
-
 def print_json(obj: object) -> None:
     print(dumps(obj))
 
@@ -99,15 +83,8 @@ def solver_logs_to_stderr(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
+    with solver_output_to_stderr():
         yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def check_output_path(path: str | None, what: str) -> None:
@@ -120,20 +97,3 @@ def check_output_path(path: str | None, what: str) -> None:
     parent = p.parent if str(p.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise OptschedError(f"{what} path {p}: {parent} is not a directory")
-
-
-def table(rows: list[list[object]], header: list[str]) -> str:
-    """A plain fixed-width text table."""
-    cells = [[str(c) for c in header]] + [[_fmt(c) for c in r] for r in rows]
-    widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _fmt(c: object) -> str:
-    if c is None:
-        return "-"
-    if isinstance(c, float):
-        return f"{c:.4g}"
-    return str(c)

@@ -14,7 +14,10 @@ from optsched.cli.common import (
     print_json,
     table,
 )
-from optsched.data.dataset import (
+from optsched.data.families import FAMILIES, FamilyError, get_family, parse_param_args
+from optsched.exact.solve import SOLVERS
+from optsched.model.instance import save_instance
+from optsched.studies.dataset import (
     TABLE,
     BuildConfig,
     build,
@@ -22,10 +25,7 @@ from optsched.data.dataset import (
     summary_figure,
     verify_dataset,
 )
-from optsched.data.execution import BACKENDS
-from optsched.data.families import FAMILIES, FamilyError, get_family, parse_param_args
-from optsched.exact.solve import SOLVERS
-from optsched.model.instance import save_instance
+from optsched.studies.execution import BACKENDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,51 +5,37 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from optsched.cli.common import (
-    add_solver_options,
-    check_output_path,
-    print_json,
-    resolve_instance,
-    solver_logs_to_stderr,
-    table,
-)
-from optsched.errors import OptschedError, SolverError
-from optsched.exact.solve import SOLVERS, solve
+from optsched.cli.common import add_solver_options, check_output_path, print_json
+from optsched.data.builtin import resolve_instance
+from optsched.data.families import FAMILY_HELP, load_family
+from optsched.errors import OptschedError
+from optsched.exact.solve import SOLVERS
 from optsched.model.instance import Instance
 from optsched.model.io import atomic_write_json
-from optsched.model.schedule import Schedule
 from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
-from optsched.policies.base import NotApplicableError
 from optsched.policies.engine import NoProgressError
 from optsched.policies.predictions import PREDICTION_MODELS, parse_predictions
+from optsched.studies.compare import (
+    POLICY_PARAMS,
+    TABLE_WIDTH,
+    CompareSettings,
+    Comparison,
+    compare,
+    instance_table,
+    policy_kwargs,
+    policy_names,
+    protocol_table,
+    ratio_groups,
+    summary_table,
+)
+from optsched.studies.formatting import table
 
 POLICY_HELP = ", ".join(n for n in POLICIES if n not in ALIASES) + \
     "".join(f" ({a} = {b})" for a, b in ALIASES.items())
-FAMILY_HELP = ("an instance file, builtin:NAME, a directory of instance files, a generated "
-               "family: jaillet1:K / jaillet2:K (Model 1 / Model 2 of arXiv 2502.07115, seeds "
-               "0..K-1) or uniform:K[:N[:M]] (K small instances of N requests, default 8, "
-               "memory M, default 16, arrivals 0..N, prompts 0..3), or a whole timestamped trace "
-               "trace:SOURCE[:MEMORY_TOKENS] (a shipped sample name such as azure-conv, or a trace "
-               "file; one round = 0.025 s, one memory unit = one token, M = MEMORY_TOKENS, "
-               "default 49152)")
-
-#: policy parameter (argparse dest) -> policies that take it
-POLICY_PARAMS: dict[str, tuple[str, ...]] = {
-    "alpha": ("alpha-greedy", "alpha-beta-clearing", "alpha-greedy-recheck",
-              "alpha-beta-clearing-recheck"),
-    "beta": ("alpha-beta-clearing", "alpha-beta-clearing-recheck"),
-    "block_size": ("vllm", "vllm-token"),
-    "threshold": ("wait", "nested-wait"),
-    "first_segment": ("nested-wait",),
-}
-
-#: trace:SOURCE conversion choices (the same as benchmarks/bench_engine_azure.py)
-TRACE_ROUND_SECONDS = 0.025
-TRACE_MEMORY_TOKENS = 49_152
 
 
 def _add_policy_params(p: argparse.ArgumentParser) -> None:
@@ -120,9 +106,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "'not solved' anyway")
     _add_policy_params(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", action="store_true",
-                   help="no live progress line on stderr (shown for a single instance when "
-                   "stderr is a terminal and its solve takes more than about 2 s)")
     p.add_argument("--plot", metavar="DIR",
                    help="write ratios.png (per-policy ratio distribution) and, for a single "
                    "instance, schedules.png (Gantt chart + memory profile of every schedule, "
@@ -131,8 +114,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _policy_kwargs(args: argparse.Namespace, name: str) -> dict[str, Any]:
-    return {k: getattr(args, k) for k, names in POLICY_PARAMS.items()
-            if name in names and getattr(args, k, None) is not None}
+    """The policy parameters given on the command line that policy ``name`` takes."""
+    return policy_kwargs(name, {k: getattr(args, k, None) for k in POLICY_PARAMS})
 
 
 def _check_policy(name: str) -> None:
@@ -140,13 +123,8 @@ def _check_policy(name: str) -> None:
         raise OptschedError(f"unknown policy {name!r}; choose one of {POLICY_HELP}")
 
 
-def _schedule_settings(args: argparse.Namespace) -> tuple[Any, float | None]:
-    """Check ``schedule``'s options before any work; the time model and arrival scale."""
-    _check_policy(args.policy)
-    check_output_path(args.output, "schedule output")
-    check_output_path(args.plot, "plot")
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise OptschedError(f"--plot {args.plot}: the file name must end in .png")
+def _time_model(args: argparse.Namespace) -> tuple[Any, float | None]:
+    """--time-model and --arrival-seconds-per-round, checked together (one needs the other)."""
     from optsched.policies.timemodel import get_time_model
 
     model = get_time_model(args.time_model)
@@ -162,7 +140,12 @@ def _schedule_settings(args: argparse.Namespace) -> tuple[Any, float | None]:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    model, scale = _schedule_settings(args)
+    _check_policy(args.policy)
+    check_output_path(args.output, "schedule output")
+    check_output_path(args.plot, "plot")
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise OptschedError(f"--plot {args.plot}: the file name must end in .png")
+    model, scale = _time_model(args)
     inst = resolve_instance(args.instance)
     pred = parse_predictions(args.prediction, inst, args.seed)
     try:
@@ -222,6 +205,18 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- compare ---------------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> CompareSettings:
+    """The comparison settings of the command's options."""
+    return CompareSettings(
+        solver=args.solver, time_limit=args.time_limit, threads=args.threads, seed=args.seed,
+        prediction=args.prediction, solve_opt=not args.no_opt,
+        parameters={k: getattr(args, k) for k in POLICY_PARAMS
+                    if getattr(args, k, None) is not None})
+
+
 def _report_stalled(args: argparse.Namespace, inst: Instance, exc: NoProgressError) -> int:
     """A policy that stopped making progress is a result: status "stalled", the rounds
     simulated and the partial counts, exit 1 ("a check failed"), with ``--json`` too."""
@@ -240,353 +235,79 @@ def _report_stalled(args: argparse.Namespace, inst: Instance, exc: NoProgressErr
     return 1
 
 
-# --- compare ---------------------------------------------------------------------------------
-
-
-def load_family(ref: str) -> list[tuple[str, Instance]]:
-    """Instances named by ``ref``: a file, builtin:NAME, a directory, or jaillet1:K/jaillet2:K."""
-    head, _, arg = ref.partition(":")
-    if head == "uniform" and arg:
-        return _uniform_family(ref, arg)
-    if head == "trace" and arg:
-        return [_trace_family(ref, arg)]
-    if head in ("jaillet1", "jaillet2") and arg:
-        from optsched.data.generators import jaillet_model1, jaillet_model2
-
-        try:
-            k = int(arg)
-        except ValueError:
-            raise OptschedError(f"{ref}: expected {head}:K with K a number of instances") from None
-        if not 1 <= k <= 100_000:
-            raise OptschedError(f"{ref}: K must be between 1 and 100000")
-        gen = jaillet_model1 if head == "jaillet1" else jaillet_model2
-        return [(f"{head}-seed{s}", gen(s)) for s in range(k)]
-    p = Path(ref)
-    if not ref.startswith("builtin:") and p.is_dir():
-        files = sorted(p.glob("*.json"))
-        if not files:
-            raise OptschedError(f"directory {p} holds no *.json instance files")
-        return [(f.stem, resolve_instance(str(f))) for f in files]
-    inst = resolve_instance(ref)
-    return [(inst.name or Path(ref).stem, inst)]
-
-
-def _trace_family(ref: str, arg: str) -> tuple[str, Instance]:
-    """trace:SOURCE[:MEMORY_TOKENS]: every row of a timestamped trace as one instance
-    (optsched.data.traces.trace_instance; the choices are recorded in its metadata)."""
-    from optsched.data.traces import load_trace, trace_instance
-
-    source, _, mem = arg.partition(":")
-    try:
-        memory = int(mem) if mem else TRACE_MEMORY_TOKENS
-    except ValueError:
-        raise OptschedError(f"{ref}: MEMORY_TOKENS must be an integer") from None
-    trace = load_trace(source)
-    inst = trace_instance(trace, range(trace.n), round_seconds=TRACE_ROUND_SECONDS,
-                          token_scale=1, memory_tokens=memory)
-    return f"trace-{Path(trace.file_name).stem}-{trace.n}", inst
-
-
-def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
-    """uniform:K[:N[:M]]: K seeded instances of N requests (default 8), memory M (default 16),
-    prompts 0..3, arrivals 0..N (optsched.data.generators.uniform_instance, seeds 0..K-1)."""
-    from optsched.data.generators import uniform_instance
-
-    try:
-        nums = [int(x) for x in arg.split(":")]
-    except ValueError:
-        raise OptschedError(f"{ref}: expected uniform:K[:N[:M]] with integers") from None
-    if not 1 <= len(nums) <= 3:
-        raise OptschedError(f"{ref}: expected uniform:K[:N[:M]]")
-    defaults = [1, 8, 16]
-    k, n, m = nums + defaults[len(nums):]
-    if not (1 <= k <= 100_000 and 1 <= n <= 10_000 and m >= 4):
-        raise OptschedError(f"{ref}: expected uniform:K[:N[:M]] with 1 <= K <= 100000, "
-                            "1 <= N <= 10000, M >= 4")
-    return [(f"uniform-n{n}-M{m}-seed{s}",
-             uniform_instance(s, n, m, max_prompt=3, max_arrival=n)) for s in range(k)]
-
-
-def _ratio(obj: int, opt: dict[str, Any], arrivals: int = 0) -> dict[str, Any]:
-    """policy/OPT: exact when OPT is proven, else the interval [obj/UB, obj/bound]. With the sum
-    of arrivals, also the same for total latency (objective minus that constant), which is the
-    informative ratio when arrivals are large (on a trace, total completion time is mostly the
-    arrival times themselves and every ratio is close to 1)."""
-    ub, lb = opt["objective"], opt["bound"]
-    lat, ub_lat = obj - arrivals, ub - arrivals
-    lb_lat = lb - arrivals if lb is not None else None
-    if opt["status"] == "optimal":
-        r = obj / ub
-        lr = lat / ub_lat if ub_lat > 0 else None
-        return {"ratio": r, "ratio_lo": r, "ratio_hi": r, "proven": True,
-                "latency_ratio_lo": lr, "latency_ratio_hi": lr}
-    return {"ratio": None, "ratio_lo": obj / ub if ub else None,
-            "ratio_hi": obj / lb if lb and lb > 0 else None, "proven": False,
-            "latency_ratio_lo": lat / ub_lat if ub_lat > 0 else None,
-            "latency_ratio_hi": lat / lb_lat if lb_lat is not None and lb_lat > 0 else None}
-
-
-def compare_instance(name: str, inst: Instance, policies: list[str],
-                     args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Schedule]]:
-    """Run every policy and the exact solve on one instance; the best policy schedule (its final
-    starts alone are a feasible offline schedule) warm-starts the solver."""
-    pred = parse_predictions(args.prediction, inst, args.seed)
-    rows: list[dict[str, Any]] = []
-    schedules: dict[str, Schedule] = {}
-    best: tuple[int, Schedule] | None = None
-    for pol in policies:
-        try:
-            run = run_policy(inst, pol, predictions=pred, seed=args.seed,
-                             **_policy_kwargs(args, pol))
-        except NoProgressError as exc:
-            rows.append({"policy": pol, "status": "stalled", "message": str(exc)})
-            continue
-        except NotApplicableError as exc:
-            rows.append({"policy": pol, "status": "n/a", "message": str(exc)})
-            continue
-        schedules[pol] = run.schedule
-        rows.append({"policy": pol, "status": "ok", "objective": run.objective,
-                     **{k: run.metrics[k] for k in PROTOCOL_METRICS},
-                     "runtime": round(run.runtime, 6)})
-        if best is None or run.objective < best[0]:
-            best = (run.objective, Schedule(dict(run.schedule.starts)))
-    res = None
-    if args.no_opt:
-        opt = {"status": "not attempted", "objective": None, "bound": None,
-               "solver": None, "runtime": 0.0}
-    else:
-        try:
-            with solver_logs_to_stderr(True):
-                res = solve(inst, args.solver, time_limit=args.time_limit, threads=args.threads,
-                            seed=args.seed, initial_solution=best[1] if best else None,
-                            progress=getattr(args, "progress", None))
-        except SolverError as exc:  # e.g. the model is too large: keep the policy results
-            opt = {"status": "not solved", "objective": None, "bound": None,
-                   "solver": args.solver, "runtime": 0.0, "message": str(exc)}
-    if res is not None:
-        opt = {"status": res.status.value, "objective": res.objective, "bound": res.bound,
-               "solver": res.solver, "runtime": round(res.runtime, 3)}
-        if res.schedule is not None:
-            schedules["optimum" if res.proven_optimal else "best known"] = res.schedule
-    for row in rows:
-        if row["status"] == "ok" and opt["objective"] is not None:
-            row.update(_ratio(row["objective"], opt, int(inst.arrival.sum())))
-        elif row["status"] == "ok":
-            row.update(ratio=None, ratio_lo=None, ratio_hi=None, proven=False)
-    return ({"instance": name, "n": inst.n, "memory_limit": inst.memory_limit,
-             "predictions": pred.describe(), "opt": opt, "policies": rows}, schedules)
-
-
-#: per-run measures of the comparison protocol (engine metrics, rounds and tokens)
-PROTOCOL_METRICS = ("total_latency", "mean_latency", "p50_latency", "p95_latency", "p99_latency",
-                    "overflows", "evictions", "preemptions", "wasted_tokens", "recomputed_tokens",
-                    "throughput_tokens_per_round")
-
-
-def summarise(results: list[dict[str, Any]], policies: list[str]) -> dict[str, dict[str, Any]]:
-    """Per policy: instances, how many at ratio 1 (proven), mean/max ratio (lower ends where
-    unproven, upper ends from the bound), stalled and not-applicable runs, and the mean over the
-    finished runs of every protocol measure."""
-    out: dict[str, dict[str, Any]] = {}
-    for pol in policies:
-        rows = [r for res in results for r in res["policies"] if r["policy"] == pol]
-        done = [r for r in rows if r["status"] == "ok"]
-        ok = [r for r in done if r.get("ratio_lo") is not None]
-        lo = [r["ratio_lo"] for r in ok]
-        proven = [r for r in ok if r["proven"]]
-        his = [r["ratio_hi"] for r in ok if r["ratio_hi"] is not None]
-        out[pol] = {
-            "instances": len(rows),
-            "finished": len(done),
-            "stalled": sum(r["status"] == "stalled" for r in rows),
-            "not_applicable": sum(r["status"] == "n/a" for r in rows),
-            "mean_ratio_hi": sum(his) / len(his) if his and len(his) == len(ok) else None,
-            "proven": len(proven),
-            "optimal": sum(r["ratio"] == 1 for r in proven),
-            "mean_ratio_lo": sum(lo) / len(lo) if lo else None,
-            "max_ratio_lo": max(lo) if lo else None,
-            "max_ratio_hi": (max(r["ratio_hi"] for r in ok)
-                             if ok and all(r["ratio_hi"] is not None for r in ok) else None),
-            "overflows": sum(r.get("overflows", 0) for r in rows),
-            "mean_objective": (sum(r["objective"] for r in done) / len(done)) if done else None,
-            "mean_latency_ratio_lo": _mean_of(ok, "latency_ratio_lo"),
-            "mean_latency_ratio_hi": _mean_of(ok, "latency_ratio_hi"),
-            "mean": {k: (sum(r[k] for r in done) / len(done)) if done else None
-                     for k in PROTOCOL_METRICS},
-        }
-    return out
-
-
-def _mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
-    """Mean of ``key`` over rows, or None when any row lacks it (no partial averages)."""
-    vals: list[Any] = [r.get(key) for r in rows]
-    return sum(vals) / len(vals) if vals and None not in vals else None
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
-    policies = [x.strip() for x in args.policies.split(",") if x.strip()]
-    if policies == ["all"]:
-        policies = [n for n in POLICIES if n not in ALIASES]
-    if not policies:
-        raise OptschedError("--policies: give at least one policy name")
-    for pol in policies:
-        _check_policy(pol)
+    policies = policy_names(args.policies)
     if args.time_limit is not None and args.time_limit <= 0:
         raise OptschedError("--time-limit must be > 0 seconds")
+    settings = _settings(args)
+    settings.check()
     if args.plot and Path(args.plot).exists() and not Path(args.plot).is_dir():
         raise OptschedError(f"--plot {args.plot} exists and is not a directory")
     if args.plot and len(args.instances) > 1:
         raise OptschedError("--plot takes a single family")
     families = [(ref, load_family(ref)) for ref in args.instances]  # all bad input first
-    if len(families) > 1:
-        return _compare_families(families, policies, args)
-    family = families[0][1]
-    if len(family) == 1:  # one long solve: show its progress (the bar covers families)
-        from optsched.progress import for_terminal
-
-        args.progress = for_terminal(quiet=args.quiet)
-    try:
-        results, last_schedules = _run_family(family, policies, args)
-    finally:
-        if getattr(args, "progress", None) is not None:
-            args.progress.close()
-    summary = summarise(results, policies)
-    plots_written = _compare_plots(args, family, results, last_schedules, policies) \
-        if args.plot else []
+    runs = [(ref, compare(family, policies, solver=settings.solver,
+                          time_limit=settings.time_limit, threads=settings.threads,
+                          seed=settings.seed, prediction=settings.prediction,
+                          solve_opt=settings.solve_opt, parameters=settings.parameters,
+                          progress=True)) for ref, family in families]
+    if len(runs) > 1:
+        return _print_families(runs, args.json)
+    (_, family), (_, found) = families[0], runs[0]
+    plots_written = _compare_plots(args.plot, family, found) if args.plot else []
     if args.json:
-        print_json({"policies": policies, "solver": args.solver, "time_limit": args.time_limit,
-                    "instances": results, "summary": summary, "plots": plots_written})
+        print_json({**found.to_dict(), "plots": plots_written})
         return 0
-    _print_compare(results, summary, policies)
+    _print_compare(found)
     for p in plots_written:
         print(f"plot written to {p}")
     return 0
 
 
-def _run_family(family: list[tuple[str, Instance]], policies: list[str],
-                args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Schedule]]:
-    from tqdm import tqdm
-
-    results: list[dict[str, Any]] = []
-    last_schedules: dict[str, Schedule] = {}
-    for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
-                           disable=len(family) < 2):
-        res, last_schedules = compare_instance(name, inst, policies, args)
-        results.append(res)
-    return results, last_schedules
-
-
-def _compare_families(families: list[tuple[str, list[tuple[str, Instance]]]],
-                      policies: list[str], args: argparse.Namespace) -> int:
+def _print_families(runs: list[tuple[str, Comparison]], as_json: bool) -> int:
     """Several families in one run: the protocol table of each (never averaged across)."""
-    out: list[dict[str, Any]] = []
-    for ref, family in families:
-        results, _ = _run_family(family, policies, args)
-        out.append({"family": ref, "instances": results,
-                    "summary": summarise(results, policies)})
-    if args.json:
-        print_json({"policies": policies, "solver": args.solver, "time_limit": args.time_limit,
-                    "families": out})
+    if as_json:
+        first = runs[0][1]
+        print_json({"policies": first.policies, "solver": first.settings.solver,
+                    "time_limit": first.settings.time_limit,
+                    "families": [{"family": ref, "instances": c.results, "summary": c.summary}
+                                 for ref, c in runs]})
         return 0
-    for fam in out:
-        opt = [r["opt"]["status"] for r in fam["instances"]]
-        print(f"== {fam['family']}: {len(opt)} instance(s), hindsight OPT proven for "
+    for ref, found in runs:
+        opt = [r["opt"]["status"] for r in found.results]
+        print(f"== {ref}: {len(opt)} instance(s), hindsight OPT proven for "
               f"{opt.count('optimal')} ==")
-        print(protocol_table(fam["summary"]))
+        print(protocol_table(found.summary))
         print()
     return 0
 
 
-def _fmt_ratio(r: dict[str, Any]) -> str:
-    if r["status"] != "ok":
-        return r["status"]
-    if r.get("ratio") is not None:
-        return f"{r['ratio']:.4f}"
-    lo, hi = r.get("ratio_lo"), r.get("ratio_hi")
-    if lo is None:
-        return "no OPT"
-    return f"[{lo:.4f}, {hi:.4f}]" if hi is not None else f">= {lo:.4f}"
-
-
-def _print_compare(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]],
-                   policies: list[str]) -> None:
-    if len(results) <= 40:
-        rows = []
-        for res in results:
-            by = {r["policy"]: r for r in res["policies"]}
-            opt = res["opt"]
-            opt_txt = (f"{opt['objective']}" if opt["status"] == "optimal"
-                       else opt["status"] if opt["objective"] is None
-                       else f"{opt['objective']} (bound {opt['bound']}, {opt['status']})")
-            rows.append([res["instance"], res["n"], res["memory_limit"], opt_txt]
-                        + [f"{by[p].get('objective', '-')} ({_fmt_ratio(by[p])})"
-                           for p in policies])
-        print(table(rows, ["instance", "n", "M", "OPT"] + policies))
+def _print_compare(found: Comparison) -> None:
+    """The text report of one family: per-instance table (up to 40 instances), unsolved
+    optima, the summary and the protocol table."""
+    if len(found.results) <= 40:
+        print(instance_table(found.results, found.policies))
         print()
-    for res in results:
+    for res in found.results:
         if res["opt"].get("message"):
             print(f"{res['instance']}: optimum not solved: {res['opt']['message']}")
-    rows = [[p, s["instances"], s["proven"], s["optimal"], s["mean_ratio_lo"],
-             s["max_ratio_lo"], s["max_ratio_hi"], s["stalled"], s["overflows"],
-             s["mean_objective"]]
-            for p, s in summary.items()]
-    print(table(rows, ["policy", "instances", "OPT proven", "ratio = 1", "mean ratio",
-                       "max ratio", "max ratio (bound)", "stalled", "overflows",
-                       "mean objective"]))
-    print("\nratio = policy / OPT (total completion time); where OPT is not proven, 'mean/max "
-          "ratio' use the best known schedule (a lower end) and 'max ratio (bound)' the solver's "
-          "lower bound (an upper end).")
+    print(summary_table(found.summary))
     print()
-    print(protocol_table(summary))
+    print(textwrap.fill("ratio = policy / OPT (total completion time); where OPT is not proven, "
+                        "'mean/max ratio' use the best known schedule (a lower end) and 'max "
+                        "ratio (bound)' the solver's lower bound (an upper end).", TABLE_WIDTH))
+    print()
+    print(protocol_table(found.summary))
 
 
-def _num(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None else f"{x:,.{digits}f}"
-
-
-def protocol_table(summary: dict[str, dict[str, Any]]) -> str:
-    """The protocol table: per policy, runs finished / stalled / not applicable, then the mean
-    over finished runs of each measure, and the ratio interval to the hindsight optimum."""
-    rows: list[list[object]] = []
-    for p, s in summary.items():
-        m = s["mean"]
-        lo, hi = s["mean_ratio_lo"], s["mean_ratio_hi"]
-        ratio = "-" if lo is None else (f"{lo:.3f}" if hi is not None and hi == lo
-                                        else f"[{lo:.3f}, {_num(hi, 3)}]")
-        mlo, mhi = s["max_ratio_lo"], s["max_ratio_hi"]
-        worst = "-" if mlo is None else (f"{mlo:.3f}" if mhi == mlo
-                                         else f"[{mlo:.3f}, {_num(mhi, 3)}]")
-        llo, lhi = s["mean_latency_ratio_lo"], s["mean_latency_ratio_hi"]
-        lat_ratio = "-" if llo is None else (f"{llo:.3f}" if lhi == llo
-                                             else f"[{llo:.3f}, {_num(lhi, 3)}]")
-        rows.append([p, f"{s['finished']}/{s['stalled']}/{s['not_applicable']}",
-                     _num(m["total_latency"], 0), _num(m["mean_latency"], 2),
-                     _num(m["p50_latency"]), _num(m["p95_latency"]), _num(m["p99_latency"]),
-                     _num(m["overflows"]), _num(m["evictions"]), _num(m["preemptions"]),
-                     _num(m["wasted_tokens"]), _num(m["recomputed_tokens"]),
-                     _num(m["throughput_tokens_per_round"], 2), ratio, worst, lat_ratio])
-    return table(rows, ["policy", "ok/stalled/n-a", "total lat", "mean lat", "p50", "p95", "p99",
-                        "overflows", "evictions", "preemptions", "wasted tok", "recomputed tok",
-                        "tok/round", "mean ratio", "max ratio", "mean lat ratio"]) + (
-        "\nmeans over the finished runs (latencies in rounds; p50/p95/p99 are per-instance "
-        "percentiles, averaged); ratio = total completion time / hindsight OPT, an interval "
-        "[/ best known, / lower bound] where OPT is not proven; lat ratio = the same for total "
-        "latency (completion minus arrival)")
-
-
-def _compare_plots(args: argparse.Namespace, family: list[tuple[str, Instance]],
-                   results: list[dict[str, Any]], schedules: dict[str, Schedule],
-                   policies: list[str]) -> list[str]:
+def _compare_plots(plot_dir: str, family: list[tuple[str, Instance]],
+                   found: Comparison) -> list[str]:
+    """ratios.png, and for a single instance schedules.png (every schedule side by side)."""
     from optsched import plots
 
-    out = Path(args.plot)
+    out = Path(plot_dir)
     written = []
-    groups: dict[str, list[float]] = {}
-    for res in results:
-        for r in res["policies"]:
-            if r["status"] == "ok" and r.get("ratio_lo") is not None and not math.isnan(
-                    r["ratio_lo"]):
-                groups.setdefault(r["policy"], []).append(r["ratio_lo"])
+    groups = ratio_groups(found.results)
     if groups:
         written.append(str(plots.save_figure(plots.ratio_figure(
             groups, title="policy / OPT (lower end where OPT is unproven)"),
@@ -594,5 +315,5 @@ def _compare_plots(args: argparse.Namespace, family: list[tuple[str, Instance]],
     if len(family) == 1:
         name, inst = family[0]
         written.append(str(plots.save_figure(
-            plots.compare_gantt(inst, schedules, title=name), out / "schedules.png")))
+            plots.compare_gantt(inst, found.schedules, title=name), out / "schedules.png")))
     return written

@@ -49,7 +49,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json({k: v for k, v in fit.items() if k != "license"})
     else:
         print(table(_rows(fit), HEADER))
-        print("\nalso: unit (default; one unit per round) and fixed:SECONDS")
+        print("\nalso: unit (default; one unit per round), fixed:SECONDS and "
+              "jaillet2025-linear (the batch-time formula of the authors' published "
+              "simulators for arXiv 2502.07115; docs/time-model.md)")
     return 0
 
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from optsched.data import generators, traces
+from optsched.data.builtin import resolve_instance
 from optsched.errors import OptschedError
-from optsched.model.instance import Instance, make_instance
+from optsched.model.instance import Instance, load_instance, make_instance
 
 
 class FamilyError(OptschedError, ValueError):
@@ -340,3 +342,127 @@ def rebuild(metadata: Mapping[str, Any]) -> Instance:
         raise FamilyError("metadata has no 'family' record")
     fam = get_family(rec["name"])
     return fam.instance(fam.resolve(rec["params"]), rec["seed"], rec["index"])
+
+
+# -- family references: the one syntax that names a set of instances ------------------------
+
+#: trace:SOURCE conversion choices (the same as benchmarks/bench_engine_azure.py)
+TRACE_ROUND_SECONDS = 0.025
+TRACE_MEMORY_TOKENS = 49_152
+
+#: reference prefix -> its syntax, for help texts and for the error on an unknown prefix
+FAMILY_PREFIXES: dict[str, str] = {
+    "builtin": "builtin:NAME (an instance shipped with the package)",
+    "jaillet1": "jaillet1:K (Model 1 of arXiv 2502.07115 at paper scale, seeds 0..K-1)",
+    "jaillet2": "jaillet2:K (Model 2 of arXiv 2502.07115 at paper scale, seeds 0..K-1)",
+    "uniform": "uniform:K[:N[:M]] (K small instances of N requests, default 8, memory M, "
+               "default 16, arrivals 0..N, prompts 0..3)",
+    "trace": "trace:SOURCE[:MEMORY_TOKENS] (every row of a timestamped trace, a shipped sample "
+             "name such as azure-conv or a trace file, as one instance; one round = 0.025 s, one "
+             f"memory unit = one token, M = MEMORY_TOKENS, default {TRACE_MEMORY_TOKENS})",
+    "NAME": "NAME:K[:key=value,...] (instances 0..K-1 of a registered family, e.g. "
+            "heavy-tailed:20:n=8,alpha=1.5; seed=S picks the dataset seed, default 0)",
+}
+
+#: the help text of every command that takes a family reference
+FAMILY_HELP = ("an instance file, a directory of instance files, or a generated family: "
+               + "; ".join(FAMILY_PREFIXES.values()))
+
+
+def load_family(ref: str) -> list[tuple[str, Instance]]:
+    """The (name, instance) pairs named by ``ref``: an instance file, a directory of them, or
+    a prefixed reference (:data:`FAMILY_PREFIXES`). An existing path wins over a prefix."""
+    path = Path(ref)
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+        if not files:
+            raise FamilyError(f"directory {path} holds no *.json instance files")
+        return [(f.stem, load_instance(f)) for f in files]
+    head, sep, arg = ref.partition(":")
+    if not sep or path.exists() or head == "builtin":
+        return [_single(ref)]
+    if head in ("jaillet1", "jaillet2"):
+        return _jaillet_family(ref, head, arg)
+    if head == "uniform" and "=" not in arg:
+        return _uniform_family(ref, arg)
+    if head == "trace":
+        return [_trace_instance(ref, arg)]
+    if head in FAMILIES:
+        return _registered_family(ref, FAMILIES[head], arg)
+    syntaxes = ", ".join(text.split(" (")[0] for text in FAMILY_PREFIXES.values())
+    raise FamilyError(f"{ref}: no such file, and {head!r} is not a family prefix; use "
+                      f"{syntaxes} with NAME one of {', '.join(FAMILIES)} (details: "
+                      "optsched compare --help)")
+
+
+def _single(ref: str) -> tuple[str, Instance]:
+    """An instance file or builtin:NAME, named after the instance (else the file stem)."""
+    inst = resolve_instance(ref)
+    return inst.name or Path(ref).stem, inst
+
+
+def _count(ref: str, text: str, syntax: str) -> int:
+    """K of a reference: the number of instances, 1..100000."""
+    try:
+        k = int(text)
+    except ValueError:
+        raise FamilyError(f"{ref}: expected {syntax} with K a number of instances") from None
+    if not 1 <= k <= 100_000:
+        raise FamilyError(f"{ref}: K must be between 1 and 100000, got {k}")
+    return k
+
+
+def _jaillet_family(ref: str, head: str, arg: str) -> list[tuple[str, Instance]]:
+    """jaillet1:K / jaillet2:K: the papers' generators at paper scale, seeds 0..K-1."""
+    k = _count(ref, arg, f"{head}:K")
+    gen = generators.jaillet_model1 if head == "jaillet1" else generators.jaillet_model2
+    return [(f"{head}-seed{s}", gen(s)) for s in range(k)]
+
+
+def _uniform_family(ref: str, arg: str) -> list[tuple[str, Instance]]:
+    """uniform:K[:N[:M]]: K seeded instances of N requests (default 8), memory M (default 16),
+    prompts 0..3, arrivals 0..N (generators.uniform_instance, seeds 0..K-1)."""
+    try:
+        nums = [int(x) for x in arg.split(":")]
+    except ValueError:
+        raise FamilyError(f"{ref}: expected uniform:K[:N[:M]] with integers") from None
+    if not 1 <= len(nums) <= 3:
+        raise FamilyError(f"{ref}: expected uniform:K[:N[:M]]")
+    k, n, m = nums + [1, 8, 16][len(nums):]
+    if not (1 <= k <= 100_000 and 1 <= n <= 10_000 and m >= 4):
+        raise FamilyError(f"{ref}: expected uniform:K[:N[:M]] with 1 <= K <= 100000, "
+                          "1 <= N <= 10000, M >= 4")
+    return [(f"uniform-n{n}-M{m}-seed{s}",
+             generators.uniform_instance(s, n, m, max_prompt=3, max_arrival=n))
+            for s in range(k)]
+
+
+def _trace_instance(ref: str, arg: str) -> tuple[str, Instance]:
+    """trace:SOURCE[:MEMORY_TOKENS]: every row of a timestamped trace as one instance
+    (traces.trace_instance; the choices are recorded in its metadata)."""
+    source, _, mem = arg.partition(":")
+    if not source:
+        raise FamilyError(f"{ref}: expected trace:SOURCE[:MEMORY_TOKENS]")
+    try:
+        memory = int(mem) if mem else TRACE_MEMORY_TOKENS
+    except ValueError:
+        raise FamilyError(f"{ref}: MEMORY_TOKENS must be an integer") from None
+    trace = traces.load_trace(source)
+    inst = traces.trace_instance(trace, range(trace.n), round_seconds=TRACE_ROUND_SECONDS,
+                                 token_scale=1, memory_tokens=memory)
+    return f"trace-{Path(trace.file_name).stem}-{trace.n}", inst
+
+
+def _registered_family(ref: str, family: Family, arg: str) -> list[tuple[str, Instance]]:
+    """NAME:K[:key=value,...]: instances 0..K-1 of a registered family (seed=S, default 0)."""
+    count, _, rest = arg.partition(":")
+    k = _count(ref, count, f"{family.name}:K[:key=value,...]")
+    overrides = parse_param_args([x for x in rest.split(",") if x.strip()])
+    seed = overrides.pop("seed", "0")
+    try:
+        seed_value = int(seed)
+    except ValueError:
+        raise FamilyError(f"{ref}: seed must be an integer, got {seed!r}") from None
+    params = family.resolve(overrides)
+    return [(f"{family.name}-seed{seed_value}-{i}", family.instance(params, seed_value, i))
+            for i in range(k)]

@@ -242,6 +242,25 @@ def scaled_lengths(trace: Trace, token_scale: int, rounding: str) -> tuple[np.nd
             np.maximum(scale_tokens(trace.output, token_scale, rounding), 1))
 
 
+def _arrival_seconds(trace: Trace, idx: np.ndarray, arrival: str, rate: float | None,
+                     seed: int | None) -> np.ndarray:
+    """Arrival times in seconds of the selected rows, from 0 (see :func:`trace_instance`)."""
+    if arrival == "trace":
+        if trace.times is None or not trace.has_times:
+            raise TraceError(f"trace {trace.file_name} has no timestamps; choose arrival "
+                             "'poisson' (with a rate) or 'zero'")
+        secs: np.ndarray = trace.times[idx] - trace.times[idx].min()
+        return secs
+    if arrival == "poisson":
+        if rate is None or not rate > 0:
+            raise TraceError(f"arrival 'poisson' needs a rate > 0 requests/second, got {rate!r}")
+        rng = np.random.default_rng(seed)
+        secs = np.cumsum(rng.exponential(1.0 / rate, size=idx.size))
+        from_first: np.ndarray = secs - secs[0]
+        return from_first
+    return np.zeros(idx.size)
+
+
 def trace_instance(trace: Trace, rows: Sequence[int], *, round_seconds: float,
                    token_scale: int, memory_tokens: int, rounding: str = "ceil",
                    arrival: str = "trace", rate: float | None = None, seed: int | None = None,
@@ -279,20 +298,7 @@ def trace_instance(trace: Trace, rows: Sequence[int], *, round_seconds: float,
         raise TraceError(f"trace {trace.file_name} row {rows[k]}: prompt {trace.prompt[rows[k]]} + "
                          f"output {trace.output[rows[k]]} tokens = {s[k]} + {o[k]} units exceeds "
                          f"M = {m} units; it can never run")
-    if arrival == "trace":
-        if not trace.has_times:
-            raise TraceError(f"trace {trace.file_name} has no timestamps; choose arrival "
-                             "'poisson' (with a rate) or 'zero'")
-        assert trace.times is not None
-        secs = trace.times[idx] - trace.times[idx].min()
-    elif arrival == "poisson":
-        if rate is None or not rate > 0:
-            raise TraceError(f"arrival 'poisson' needs a rate > 0 requests/second, got {rate!r}")
-        rng = np.random.default_rng(seed)
-        secs = np.cumsum(rng.exponential(1.0 / rate, size=len(rows)))
-        secs -= secs[0]
-    else:
-        secs = np.zeros(len(rows))
+    secs = _arrival_seconds(trace, idx, arrival, rate, seed)
     # The small epsilon keeps a time exactly on a round boundary in that round despite float
     # division noise.
     arrivals = np.floor(secs / round_seconds + 1e-9).astype(np.int64)
@@ -338,4 +344,5 @@ def window_rows(trace: Trace, start_row: int, n: int, eligible: np.ndarray | Non
     if candidates.size < n:
         raise TraceError(f"trace {trace.file_name}: only {candidates.size} usable rows from row "
                          f"{start_row} on, {n} needed")
-    return candidates[:n].tolist()
+    picked: list[int] = candidates[:n].tolist()
+    return picked

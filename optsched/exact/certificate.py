@@ -85,6 +85,46 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _schedule_problems(inst: Instance, schedule: Any, status: str,
+                       objective: int | None) -> list[str]:
+    """What is wrong with the certificate's schedule: missing where the status needs one,
+    present where it must not be, invalid, or of another value than the stated objective."""
+    problems: list[str] = []
+    if schedule is None:
+        if status in ("optimal", "feasible"):
+            problems.append(f"status {status!r} but no schedule")
+        if objective is not None:
+            problems.append("objective given without a schedule")
+        return problems
+    try:
+        sched = schedule_from_dict(schedule)
+    except ScheduleError as exc:
+        raise CertificateError(f"certificate schedule is malformed: {exc}") from None
+    report = validate(inst, sched)
+    if not report.valid or report.metrics is None:
+        problems.append("schedule fails validation: " + report.summary(limit=5))
+    elif objective != report.metrics.total_completion_time:
+        problems.append(f"objective {objective} but the schedule's total completion "
+                        f"time is {report.metrics.total_completion_time}")
+    if status in ("infeasible", "unknown"):
+        problems.append(f"status {status!r} but a schedule is given")
+    return problems
+
+
+def _status_problems(status: str, objective: int | None, bound: int | None) -> list[str]:
+    """The status must follow from the objective and the bound: optimal iff they meet."""
+    if objective is None or bound is None:
+        return []
+    problems: list[str] = []
+    if bound > objective:
+        problems.append(f"bound {bound} exceeds objective {objective}")
+    if status == "optimal" and bound != objective:
+        problems.append(f"status 'optimal' but bound {bound} != objective {objective}")
+    if status == "feasible" and bound == objective:
+        problems.append("bound equals objective but status is only 'feasible'")
+    return problems
+
+
 def verify_certificate(data: dict[str, Any], instance: Instance | None = None) -> CertificateCheck:
     """Re-check a certificate dict (see module doc). ``instance``, if given, must match it."""
     try:
@@ -102,32 +142,6 @@ def verify_certificate(data: dict[str, Any], instance: Instance | None = None) -
     if bound is not None and bound < trivial_lower_bound(inst):
         problems.append(f"bound {bound} is below the trivial bound sum(a+o) = "
                         f"{trivial_lower_bound(inst)} (harmless but suspicious)")
-    if data["schedule"] is None:
-        if status in ("optimal", "feasible"):
-            problems.append(f"status {status!r} but no schedule")
-        if objective is not None:
-            problems.append("objective given without a schedule")
-    else:
-        try:
-            sched = schedule_from_dict(data["schedule"])
-        except ScheduleError as exc:
-            raise CertificateError(f"certificate schedule is malformed: {exc}") from None
-        report = validate(inst, sched)
-        if not report.valid:
-            problems.append("schedule fails validation: " + report.summary(limit=5))
-        else:
-            assert report.metrics is not None  # a valid report has metrics
-            real = report.metrics.total_completion_time
-            if objective != real:
-                problems.append(f"objective {objective} but the schedule's total completion "
-                                f"time is {real}")
-        if status in ("infeasible", "unknown"):
-            problems.append(f"status {status!r} but a schedule is given")
-    if objective is not None and bound is not None:
-        if bound > objective:
-            problems.append(f"bound {bound} exceeds objective {objective}")
-        if status == "optimal" and bound != objective:
-            problems.append(f"status 'optimal' but bound {bound} != objective {objective}")
-        if status == "feasible" and bound == objective:
-            problems.append("bound equals objective but status is only 'feasible'")
+    problems += _schedule_problems(inst, data["schedule"], status, objective)
+    problems += _status_problems(status, objective, bound)
     return CertificateCheck(not problems, status, objective, bound, inst, problems)

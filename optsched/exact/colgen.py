@@ -103,7 +103,9 @@ class _Pricer:
         """rc_i(p) for every start p in i's window (``pi`` indexed by round, 0..horizon)."""
         ages = np.arange(1, self.o[i] + 1, dtype=np.int64)
         rounds = self.starts[i][:, None] + ages[None, :]
-        return self.starts[i] + self.o[i] - (pi[rounds] * (self.s[i] + ages)[None, :]).sum(1)
+        costs: np.ndarray = self.starts[i] + self.o[i] - (
+            pi[rounds] * (self.s[i] + ages)[None, :]).sum(1)
+        return costs
 
     def best(self, k: int, pi: np.ndarray) -> tuple[float, tuple[int, ...]]:
         """Block ``k``'s cheapest column for duals ``pi``: (cost - pi . memory, its starts)."""

@@ -18,7 +18,7 @@ All keep at least one optimal schedule, so the optimum is unchanged. A memory ro
 left-hand side cannot exceed M for any choice is dropped (it is implied).
 
 Under a non-SPEC memory convention the model is built for
-:func:`optsched.model.conventions.spec_equivalent` (s_i and o_i replaced by the held prompt and the
+:func:`optsched.model.instance.spec_equivalent` (s_i and o_i replaced by the held prompt and the
 held rounds; models/time_indexed.md writes the rows out per convention).
 """
 

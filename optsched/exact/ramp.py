@@ -140,6 +140,22 @@ def staircase_rectangles(cp: cp_model.CpModel, start: cp_model.LinearExprT, prom
     return intervals, [prompt + 1] + [1] * (output - 1)
 
 
+def _add_hint(cp: Any, model: RampModel, p: list[Any], order_vars: list[tuple[int, int, Any]],
+              hint: Schedule) -> None:
+    """A complete CP-SAT hint from a schedule: every start (reordered within groups of
+    identical requests, to respect the symmetry order) and who completes first in each
+    ordered pair."""
+    o = model.instance.output
+    starts = [int(hint.starts[rid]) for rid in model.instance.ids]
+    for group in model.identical:
+        for i, v in zip(group, sorted(starts[i] for i in group), strict=True):
+            starts[i] = v
+    for i, v in enumerate(starts):
+        cp.add_hint(p[i], v)
+    for i, j, i_first in order_vars:
+        cp.add_hint(i_first, starts[i] + int(o[i]) <= starts[j] + int(o[j]))
+
+
 def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
                      hint: Schedule | None, *, objective_cut: int | None = None,
                      configure: Callable[[Any], None] | None = None) -> BackendOutcome:
@@ -177,14 +193,7 @@ def solve_ramp_cpsat(model: RampModel, params: SolveParameters,
     if objective_cut is not None:
         cp.add(sum(p) + int(o.sum()) >= int(objective_cut))
     if hint is not None:
-        starts = [int(hint.starts[rid]) for rid in inst.ids]
-        for group in model.identical:  # the hint must respect the symmetry order
-            for i, v in zip(group, sorted(starts[i] for i in group), strict=True):
-                starts[i] = v
-        for i, v in enumerate(starts):
-            cp.add_hint(p[i], v)
-        for i, j, i_first in order_vars:  # a complete hint: who completes first
-            cp.add_hint(i_first, starts[i] + int(o[i]) <= starts[j] + int(o[j]))
+        _add_hint(cp, model, p, order_vars, hint)
 
     solver = new_cpsat_solver(params)
     if configure is not None:

@@ -482,23 +482,20 @@ def _completion_caps(instance: Instance, upper: int | None) -> np.ndarray | None
     return completion_caps(instance, upper)
 
 
-def best_incumbent(instance: Instance, initial_solution: Schedule | None = None, *,
+def best_incumbent(instance: Instance, initial_solution: Schedule | None = None,
                    deadline: Deadline | None = None) -> Schedule:
     """The best valid schedule among ``initial_solution``, MC-SF (with start spacing up to
     :data:`SPACED_MAX_REQUESTS` requests) and earliest-fit (never None: earliest-fit always
-    succeeds). Once ``deadline`` has expired (or a stop was requested) the rest of the spaced
-    search, the slowest candidate, is left out."""
-    from optsched.exact.heuristics import DEFAULT_GRID, spaced_mcsf
+    succeeds). With ``deadline`` (the solve's; also a stop request) the spacing grid and
+    earliest-fit stop early and return what they have (still valid)."""
+    from optsched.exact.heuristics import best_spaced_schedule
     from optsched.policies import mcsf_fast  # same schedule as mcsf_reference (tested), faster
 
     outputs = _outputs(instance)
     cands = [c for c in (initial_solution, mcsf_fast(instance),
-                         earliest_fit_schedule(instance)) if c is not None]
-    if instance.n <= SPACED_MAX_REQUESTS:  # the grid of best_spaced_schedule, point by point
-        for cap, spacing in DEFAULT_GRID:  # so that the deadline is checked between them
-            if deadline is not None and deadline.expired():
-                break
-            cands.append(spaced_mcsf(instance, spacing, cap))
+                         earliest_fit_schedule(instance, deadline=deadline)) if c is not None]
+    if instance.n <= SPACED_MAX_REQUESTS:
+        cands.append(best_spaced_schedule(instance, deadline=deadline)[0])
     valid = [c for c in cands if validate(instance, c).valid]
     return min(valid, key=lambda c: c.objective(outputs))
 

@@ -36,8 +36,11 @@ from optsched.model.io import atomic_write_text
 #: Largest value accepted for any integer field. Beyond it the time-indexed horizon and
 #: memory sums stop being meaningful for the solvers (and int64 arithmetic could overflow).
 MAX_VALUE = 10**9
-#: Largest horizon max(a) + sum(o) accepted: keeps every time and memory sum inside int64.
-MAX_HORIZON = 10**12
+#: Largest horizon max(a) + sum of held rounds accepted. A schedule that runs the requests one
+#: after another ends there, and the validator (optsched.model.validate.MAX_DENSE_SPAN, kept
+#: equal by a test) checks schedules up to this many rounds: above it the heuristics would
+#: produce schedules nothing can check, so such instances are refused when they are read.
+MAX_HORIZON = 200_000_000
 
 _REQUEST_FIELDS = {"id", "arrival", "prompt_tokens", "output_tokens", "predicted_output_tokens",
                    "metadata"}
@@ -245,38 +248,66 @@ def _check_int(value: Any, where: str, minimum: int) -> int:
 
 def _check_instance(inst: Instance) -> None:
     _check_int(inst.memory_limit, "memory_limit", 1)
-    conv = inst.memory_convention
-    shift = check_convention(conv).prompt_shift
     if not isinstance(inst.requests, tuple) or not inst.requests:
         raise InstanceError("requests: the instance must contain at least one request")
     seen: set[str] = set()
     for k, r in enumerate(inst.requests):
-        label = f"request #{k}" + (f" (id {r.id!r})" if isinstance(r.id, str) else "")
-        if not isinstance(r.id, str) or not r.id:
-            raise InstanceError(f"request #{k}: field 'id' must be a non-empty string")
-        if r.id in seen:
-            raise InstanceError(f"{label}: duplicate id {r.id!r}")
-        seen.add(r.id)
-        _check_int(r.arrival, f"{label}: field 'arrival'", 0)
-        # a convention that holds one token less than the prompt needs a prompt of >= 1 token
-        _check_int(r.prompt_tokens, f"{label}: field 'prompt_tokens'"
-                   + (f" (memory_convention {conv!r})" if shift else ""), -shift)
-        _check_int(r.output_tokens, f"{label}: field 'output_tokens'", 1)
-        if r.predicted_output_tokens is not None:
-            _check_int(r.predicted_output_tokens, f"{label}: field 'predicted_output_tokens'", 1)
-        peak = peak_memory(r.prompt_tokens, r.output_tokens, conv)
-        if peak > inst.memory_limit:
-            how = ("prompt_tokens + output_tokens" if conv == SPEC else
-                   f"its peak under memory_convention {conv!r}")
-            raise InstanceError(
-                f"{label}: can never run: {how} = "
-                f"{r.prompt_tokens} + {r.output_tokens}"
-                + ("" if peak == r.prompt_tokens + r.output_tokens else " - 1") +
-                f" = {peak} exceeds memory_limit {inst.memory_limit}")
-    horizon = max(r.arrival for r in inst.requests) + sum(r.output_tokens for r in inst.requests)
-    if horizon > MAX_HORIZON:
-        raise InstanceError(f"requests: horizon max(arrival) + sum(output_tokens) = {horizon} is "
-                            f"too large to schedule (limit {MAX_HORIZON})")
+        _check_request(inst, k, r, seen)
+    _check_horizon(inst)
+
+
+def _label(k: int, rid: Any) -> str:
+    return f"request #{k}" + (f" (id {rid!r})" if isinstance(rid, str) else "")
+
+
+def _check_request(inst: Instance, k: int, r: Request, seen: set[str]) -> None:
+    """One request's fields, its id's uniqueness and whether it can run at all."""
+    conv = inst.memory_convention
+    shift = check_convention(conv).prompt_shift
+    label = _label(k, r.id)
+    if not isinstance(r.id, str) or not r.id:
+        raise InstanceError(f"request #{k}: field 'id' must be a non-empty string")
+    if r.id in seen:
+        raise InstanceError(f"{label}: duplicate id {r.id!r}")
+    seen.add(r.id)
+    _check_int(r.arrival, f"{label}: field 'arrival'", 0)
+    # a convention that holds one token less than the prompt needs a prompt of >= 1 token
+    _check_int(r.prompt_tokens, f"{label}: field 'prompt_tokens'"
+               + (f" (memory_convention {conv!r})" if shift else ""), -shift)
+    _check_int(r.output_tokens, f"{label}: field 'output_tokens'", 1)
+    if r.predicted_output_tokens is not None:
+        _check_int(r.predicted_output_tokens, f"{label}: field 'predicted_output_tokens'", 1)
+    peak = peak_memory(r.prompt_tokens, r.output_tokens, conv)
+    if peak > inst.memory_limit:
+        how = ("prompt_tokens + output_tokens" if conv == SPEC else
+               f"its peak under memory_convention {conv!r}")
+        raise InstanceError(
+            f"{label}: can never run: {how} = "
+            f"{r.prompt_tokens} + {r.output_tokens}"
+            + ("" if peak == r.prompt_tokens + r.output_tokens else " - 1") +
+            f" = {peak} exceeds memory_limit {inst.memory_limit}")
+
+
+def _check_horizon(inst: Instance) -> None:
+    """Refuse an instance whose one-after-another schedule would end past :data:`MAX_HORIZON`,
+    naming the request that weighs most (the longest output, or the latest arrival when the
+    arrivals alone are too far)."""
+    reqs = inst.requests
+    extra = CONVENTIONS[inst.memory_convention].extra_rounds
+    held = sum(r.output_tokens for r in reqs) + extra * len(reqs)
+    latest = max(range(len(reqs)), key=lambda k: reqs[k].arrival)
+    horizon = reqs[latest].arrival + held
+    if horizon <= MAX_HORIZON:
+        return
+    if reqs[latest].arrival > held:
+        k, field_name = latest, "arrival"
+    else:
+        k, field_name = max(range(len(reqs)), key=lambda j: reqs[j].output_tokens), "output_tokens"
+    value = getattr(reqs[k], field_name)
+    raise InstanceError(
+        f"{_label(k, reqs[k].id)}: field {field_name!r} = {value} is too large to schedule: "
+        f"max(arrival) + sum(output_tokens) = {horizon} rounds, more than the {MAX_HORIZON} "
+        "rounds a schedule may span to be checked by the validator")
 
 
 def instance_from_dict(data: Any) -> Instance:
@@ -304,39 +335,42 @@ def instance_from_dict(data: Any) -> Instance:
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise InstanceError("name: must be a string")
-    reqs = []
-    for k, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise InstanceError(f"request #{k}: must be a JSON object")
-        rid = item.get("id")
-        label = f"request #{k}" + (f" (id {rid!r})" if isinstance(rid, str) else "")
-        extra = set(item) - _REQUEST_FIELDS
-        if extra:
-            raise InstanceError(f"{label}: unknown field(s) {sorted(extra)}; allowed: "
-                                f"{sorted(_REQUEST_FIELDS)}")
-        for key in ("id", "prompt_tokens", "output_tokens"):
-            if key not in item:
-                raise InstanceError(f"{label}: missing field {key!r}")
-        if not isinstance(rid, str) or not rid:
-            raise InstanceError(f"request #{k}: field 'id' must be a non-empty string, got "
-                                f"{json.dumps(rid)}")
-        rmeta = item.get("metadata")
-        if rmeta is not None and not isinstance(rmeta, dict):
-            raise InstanceError(f"{label}: field 'metadata' must be a JSON object")
-        reqs.append(Request(
-            id=rid,
-            arrival=_check_int(item.get("arrival", 0), f"{label}: field 'arrival'", 0),
-            prompt_tokens=_check_int(item["prompt_tokens"], f"{label}: field 'prompt_tokens'", 0),
-            output_tokens=_check_int(item["output_tokens"], f"{label}: field 'output_tokens'", 1),
-            predicted_output_tokens=(
-                None if item.get("predicted_output_tokens") is None else
-                _check_int(item["predicted_output_tokens"],
-                           f"{label}: field 'predicted_output_tokens'", 1)),
-            metadata=rmeta,
-        ))
+    reqs = [_request_from_dict(k, item) for k, item in enumerate(raw)]
     conv = data.get("memory_convention", SPEC)
     check_convention(conv)
     return Instance(data["memory_limit"], tuple(reqs), meta, name, conv)
+
+
+def _request_from_dict(k: int, item: Any) -> Request:
+    """One request object of the JSON file, checked field by field."""
+    if not isinstance(item, dict):
+        raise InstanceError(f"request #{k}: must be a JSON object")
+    rid = item.get("id")
+    label = _label(k, rid)
+    extra = set(item) - _REQUEST_FIELDS
+    if extra:
+        raise InstanceError(f"{label}: unknown field(s) {sorted(extra)}; allowed: "
+                            f"{sorted(_REQUEST_FIELDS)}")
+    for key in ("id", "prompt_tokens", "output_tokens"):
+        if key not in item:
+            raise InstanceError(f"{label}: missing field {key!r}")
+    if not isinstance(rid, str) or not rid:
+        raise InstanceError(f"request #{k}: field 'id' must be a non-empty string, got "
+                            f"{json.dumps(rid)}")
+    rmeta = item.get("metadata")
+    if rmeta is not None and not isinstance(rmeta, dict):
+        raise InstanceError(f"{label}: field 'metadata' must be a JSON object")
+    pred = item.get("predicted_output_tokens")
+    return Request(
+        id=rid,
+        arrival=_check_int(item.get("arrival", 0), f"{label}: field 'arrival'", 0),
+        prompt_tokens=_check_int(item["prompt_tokens"], f"{label}: field 'prompt_tokens'", 0),
+        output_tokens=_check_int(item["output_tokens"], f"{label}: field 'output_tokens'", 1),
+        predicted_output_tokens=(
+            None if pred is None else
+            _check_int(pred, f"{label}: field 'predicted_output_tokens'", 1)),
+        metadata=rmeta,
+    )
 
 
 def read_json_file(path: str | Path, what: str) -> Any:

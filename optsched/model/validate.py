@@ -16,7 +16,7 @@ import numpy as np
 
 from optsched.errors import ScheduleError
 from optsched.model.conventions import completion_time, held_prompt, held_rounds
-from optsched.model.instance import Instance
+from optsched.model.instance import Instance, Request
 from optsched.model.schedule import Schedule
 
 #: Longest span of rounds the validator will expand densely.
@@ -96,13 +96,33 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
                 "before_arrival", f"request {rid!r} starts at {p} before its arrival {r.arrival}",
                 rid, p))
         runs.append((rid, int(p), held_rounds(r.output_tokens, conv)))
+    runs += _aborted_runs(schedule, reqs, conv, violations)
+
+    profile = _memory_profile(instance, runs)
+    for t in np.flatnonzero(profile > instance.memory_limit):
+        used = int(profile[t])
+        violations.append(Violation(
+            "memory", f"memory {used} exceeds M = {instance.memory_limit} at time {int(t)} "
+            f"(over by {used - instance.memory_limit})", None, int(t),
+            used - instance.memory_limit))
+
+    metrics = (_metrics(instance, schedule, profile)
+               if all(r.id in schedule.starts for r in instance.requests) else None)
+    return ValidationReport(not violations, violations, metrics, profile)
+
+
+def _aborted_runs(schedule: Schedule, reqs: dict[str, Request], conv: str,
+                  violations: list[Violation]) -> list[tuple[str, int, int]]:
+    """The evicted runs as (id, start, rounds held until the eviction), each checked (known
+    request, after its arrival, ended inside its run, before its final start); what is wrong
+    goes to ``violations``."""
+    runs: list[tuple[str, int, int]] = []
     for a in schedule.aborted:
-        found = reqs.get(a.id)
-        if found is None:
+        r = reqs.get(a.id)
+        if r is None:
             violations.append(Violation("unknown", f"aborted run of unknown request {a.id!r}",
                                         a.id))
             continue
-        r = found
         problems = []
         if a.start < r.arrival:
             problems.append(f"starts at {a.start} before arrival {r.arrival}")
@@ -118,35 +138,29 @@ def validate(instance: Instance, schedule: Schedule) -> ValidationReport:
                                         a.start))
         if a.end > a.start:
             runs.append((a.id, a.start, a.end - a.start))
+    return runs
 
-    profile = _memory_profile(instance, runs)
-    for t in np.flatnonzero(profile > instance.memory_limit):
-        used = int(profile[t])
-        violations.append(Violation(
-            "memory", f"memory {used} exceeds M = {instance.memory_limit} at time {int(t)} "
-            f"(over by {used - instance.memory_limit})", None, int(t),
-            used - instance.memory_limit))
 
-    metrics = None
-    if all(r.id in schedule.starts for r in instance.requests):
-        comp = [completion_time(schedule.starts[r.id], r.output_tokens, conv)
-                for r in instance.requests]
-        total = int(sum(comp))
-        latency = total - instance.total_arrival
-        makespan = int(max(comp))
-        busy = profile[1:makespan + 1] if makespan >= 1 else profile[:0]
-        metrics = Metrics(
-            total_completion_time=total,
-            total_latency=int(latency),
-            mean_latency=latency / instance.n,
-            makespan=makespan,
-            peak_memory=int(profile.max()) if profile.size else 0,
-            memory_utilisation=(float(busy.sum()) / (instance.memory_limit * makespan)
-                                if makespan > 0 else 0.0),
-            wasted_tokens=sum(a.wasted_tokens for a in schedule.aborted),
-            restarts=len(schedule.aborted),
-        )
-    return ValidationReport(not violations, violations, metrics, profile)
+def _metrics(instance: Instance, schedule: Schedule, profile: np.ndarray) -> Metrics:
+    """Objective, latency, makespan and memory use of a schedule that starts every request."""
+    conv = instance.memory_convention
+    comp = [completion_time(schedule.starts[r.id], r.output_tokens, conv)
+            for r in instance.requests]
+    total = int(sum(comp))
+    latency = total - instance.total_arrival
+    makespan = int(max(comp))
+    busy = profile[1:makespan + 1] if makespan >= 1 else profile[:0]
+    return Metrics(
+        total_completion_time=total,
+        total_latency=int(latency),
+        mean_latency=latency / instance.n,
+        makespan=makespan,
+        peak_memory=int(profile.max()) if profile.size else 0,
+        memory_utilisation=(float(busy.sum()) / (instance.memory_limit * makespan)
+                            if makespan > 0 else 0.0),
+        wasted_tokens=sum(a.wasted_tokens for a in schedule.aborted),
+        restarts=len(schedule.aborted),
+    )
 
 
 def _memory_profile(instance: Instance, runs: list[tuple[str, int, int]]) -> np.ndarray:

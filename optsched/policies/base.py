@@ -54,7 +54,7 @@ class BasePolicy:
 
     def plan(self, i: int) -> int:
         """Length the policy currently plans with for request i."""
-        return max(self.base[i], self.known_min[i])
+        return int(max(self.base[i], self.known_min[i]))
 
     def priority(self, i: int) -> tuple[int, ...]:
         """Sort key of a waiting request (smaller first); the position i breaks ties."""

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from optsched.model.instance import Instance
-from optsched.policies.timemodel import BatchTimeModel, TimeModelError
+from optsched.policies.timemodel import BatchShape, BatchTimeModel, TimeModelError
 
 #: Arrival round of a request the clock has not reached yet (larger than any round).
 NOT_YET = 2**62
@@ -70,8 +70,13 @@ class RoundClock:
             self.arrival[order[self._next]] = t
             self._next += 1
 
-    def _round(self, prefill: int, decode: int, kv: int) -> float:
-        d = self.model.round_seconds(prefill, decode, kv)
+    def _round(self, prefill: int, decode: int, kv: int, shape: BatchShape | None = None
+               ) -> float:
+        batch_seconds = getattr(self.model, "batch_seconds", None)
+        if batch_seconds is not None and shape is not None:
+            d = batch_seconds(shape)
+        else:
+            d = self.model.round_seconds(prefill, decode, kv)
         if not (isinstance(d, int | float) and math.isfinite(d) and d > 0):
             raise TimeModelError(f"time model {getattr(self.model, 'name', self.model)!r} gave "
                                  f"a round time of {d!r} s for a batch of {prefill} prefill "
@@ -80,22 +85,31 @@ class RoundClock:
         return float(d)
 
     def advance(self, t: int, waiting: bool, count: int, offset: int, fresh_prompt: int,
-                fresh: int, bound: int) -> int:
+                fresh: int, bound: int, running_prompt: int | None = None) -> int:
         """Run round t (``count`` running requests, ``fresh`` of them started at t with
         ``fresh_prompt`` prompt tokens; memory at t' is count * t' + offset) and return the next
         decision round: t + 1 if requests wait, else the first later round at which the next
-        request has arrived, capped by ``bound`` (the engine's next completion or overflow)."""
+        request has arrived, capped by ``bound`` (the engine's next completion or overflow).
+        ``running_prompt`` (sum of the running requests' prompts) lets a model with a
+        ``batch_seconds`` method price the batch by its :class:`BatchShape`."""
+        def shape(u: int, jobs: int, tokens: int) -> BatchShape | None:
+            if running_prompt is None:
+                return None
+            return BatchShape(jobs, tokens, count - jobs, count * u + offset - running_prompt)
+
         now = self.now
         nxt = self.x[self.order[self._next]] if self._next < len(self.x) else math.inf
         if count == 0:  # idle: the next round starts with the next arrival
             now.append(max(now[t], nxt) if nxt < math.inf else now[t])
             self._reveal(t + 1)
             return t + 1
-        now.append(now[t] + self._round(fresh_prompt, count - fresh, count * (t + 1) + offset))
+        now.append(now[t] + self._round(fresh_prompt, count - fresh, count * (t + 1) + offset,
+                                        shape(t, fresh, fresh_prompt)))
         u = t + 1
         if not waiting:
             while u < bound and now[u] < nxt:
-                now.append(now[u] + self._round(0, count, count * (u + 1) + offset))
+                now.append(now[u] + self._round(0, count, count * (u + 1) + offset,
+                                                shape(u, 0, 0)))
                 u += 1
         self._reveal(u)
         return u

@@ -18,7 +18,15 @@ Round structure at each decision time t (memory at t is already known to be <= M
    t + 1 or later). A request started at t and evicted at t held no memory and leaves no
    aborted run (it still counts as an eviction);
 5. time advances to t + 1, or, when nothing waits, straight to the next arrival, completion or
-   overflow, whichever is first (nothing can be decided in between).
+   overflow, whichever is first (nothing can be decided in between). While requests wait, a
+   policy that started nothing at t may say, through an optional ``idle_until(t)`` method, the
+   first later round at which it could start something or change its state if no event came
+   first (None: only an arrival, completion or eviction can change its answer); the engine then
+   jumps to that round or the next event, and to the round the no-progress check below would
+   fire at, whichever is first. The policy must guarantee that ``select`` at every skipped
+   round would have started nothing and changed nothing, so a run is the same as round by
+   round (tests/test_event_driven.py checks this against the round-by-round engine). This is
+   what makes the cost of a run follow the number of requests instead of their lengths.
 
 A policy that makes no progress (nothing completes and nothing arrives for ``stall_limit``
 rounds, or nothing runs while requests wait and none will ever arrive) stops the run with a
@@ -41,9 +49,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from optsched.control import Deadline
 from optsched.errors import OptschedError
 from optsched.model.conventions import require_spec
 from optsched.model.instance import Instance
+from optsched.model.profile import STEP_BELOW
 from optsched.model.schedule import AbortedRun, Schedule
 from optsched.policies.predictions import Predictions, parse_predictions
 
@@ -92,6 +102,7 @@ class EngineView:
 class _State:
     count: int = 0  # running requests
     offset: int = 0  # sum over running of (s_i - p_i): memory at t' is count * t' + offset
+    prompts: int = 0  # sum over running of s_i (a batch-time model may price context apart)
 
 
 @runtime_checkable
@@ -173,174 +184,265 @@ def default_stall_limit(instance: Instance) -> int:
     return 20 * (int(instance.output.max()) + 1)
 
 
+class EngineStopped(OptschedError):
+    """The run was stopped (deadline or Ctrl-C) before every request completed; ``t``,
+    ``done`` and ``rounds`` say how far it got (a policy run has no partial schedule to give)."""
+
+    def __init__(self, policy: str, t: int, done: int, n: int, rounds: int) -> None:
+        super().__init__(f"policy {policy!r} stopped at t = {t} ({done} of {n} requests done, "
+                         f"{rounds} decision rounds simulated)")
+        self.t, self.done, self.n, self.rounds = t, done, n, rounds
+
+
 def simulate(instance: Instance, policy: Policy, predictions: Predictions | str | None = None,
              *, seed: int = 0, stall_limit: int | None = None,
-             clock: RoundClock | None = None) -> EngineResult:
-    """Run ``policy`` on ``instance`` round by round (see the module doc for the rules).
+             clock: RoundClock | None = None, deadline: Deadline | None = None) -> EngineResult:
+    """Run ``policy`` on ``instance`` (see the module doc for the rules).
 
     With a ``clock`` (:class:`optsched.policies.clock.RoundClock`) rounds last what its batch-time
     model says and requests arrive at its arrival seconds (the instance's arrival rounds are
-    ignored); without one, every round is one unit, exactly as before."""
+    ignored); without one, every round is one unit, exactly as before. When ``deadline``
+    (optsched.control) expires or a stop is requested, :class:`EngineStopped` is raised."""
     require_spec(instance, "the online engine")
     t0 = time.perf_counter()
     pred = parse_predictions(predictions, instance, seed)
-    n, M = instance.n, instance.memory_limit
-    arrival = instance.arrival.tolist()
-    if clock is not None:
-        arrival, clock_order = clock.bind(n)
-    prompt = instance.prompt.tolist()
-    output = instance.output.tolist()
-    ids = instance.ids
-    limit = default_stall_limit(instance) if stall_limit is None else int(stall_limit)
-    state = _State()
-    view = EngineView(M, n, ids, arrival, prompt, pred.point.tolist(), pred.lower.tolist(),
-                      pred.upper.tolist(), state)
-    policy.reset(view, np.random.default_rng([seed, 7]))
+    run = _Run(instance, policy, pred, seed, stall_limit, clock)
+    while run.done < run.n:
+        if deadline is not None and deadline.expired():
+            raise EngineStopped(policy.name, run.t, run.done, run.n, run.rounds)
+        run.decide()
+    return run.result(time.perf_counter() - t0, pred)
 
-    by_arrival = sorted(range(n), key=lambda i: (arrival[i], i)) if clock is None else clock_order
-    WAITING, RUNNING, DONE, FUTURE = 1, 2, 3, 0
-    status = [FUTURE] * n
-    start = [-1] * n
-    first_start = [-1] * n
-    completion = [0] * n
-    version = [0] * n
-    heap: list[tuple[int, int, int]] = []  # (true completion, i, version)
-    aborted: list[AbortedRun] = []
-    n_waiting = done = nxt = 0
-    overflows = evictions = wasted = rounds = preemptions = recomputed = 0
-    t = arrival[by_arrival[0]]
-    last_progress = t
-    preempt = getattr(policy, "preempt", None)
 
-    def describe(t: int) -> str:
-        return (f"t = {t}: {state.count} running, {n_waiting} waiting, {done} of {n} done, "
-                f"{n - nxt} not yet arrived")
+_FUTURE, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
 
-    def partial(t: int) -> dict[str, int]:
+
+class _Run:
+    """The state of one engine run; :meth:`decide` is one decision time (module doc, 1-5)."""
+
+    def __init__(self, instance: Instance, policy: Policy, pred: Predictions, seed: int,
+                 stall_limit: int | None, clock: RoundClock | None) -> None:
+        n = self.n = instance.n
+        self.M = instance.memory_limit
+        self.policy, self.clock = policy, clock
+        self.arrival = instance.arrival.tolist()
+        order = sorted(range(n), key=lambda i: (self.arrival[i], i))
+        if clock is not None:
+            self.arrival, order = clock.bind(n)
+        self.by_arrival = order
+        self.prompt = instance.prompt.tolist()
+        self.output = instance.output.tolist()
+        self.ids = instance.ids
+        self.limit = default_stall_limit(instance) if stall_limit is None else int(stall_limit)
+        self.state = _State()
+        view = EngineView(self.M, n, self.ids, self.arrival, self.prompt, pred.point.tolist(),
+                          pred.lower.tolist(), pred.upper.tolist(), self.state)
+        policy.reset(view, np.random.default_rng([seed, 7]))
+        self.status = [_FUTURE] * n
+        self.start = [-1] * n
+        self.first_start = [-1] * n
+        self.completion = [0] * n
+        self.version = [0] * n
+        self.heap: list[tuple[int, int, int]] = []  # (true completion, i, version)
+        self.aborted: list[AbortedRun] = []
+        self.n_waiting = self.done = self.nxt = 0
+        self.overflows = self.evictions = self.wasted = self.rounds = 0
+        self.preemptions = self.recomputed = 0
+        self.cleared = -1  # last decision time at which a run was evicted or preempted
+        self.t = self.arrival[order[0]]
+        self.last_progress = self.t
+        self.preempt = getattr(policy, "preempt", None)
+        self.idle_until = getattr(policy, "idle_until", None)
+
+    def partial(self, t: int) -> dict[str, int]:
         """Where a stalled run stands (reported with :class:`NoProgressError`)."""
-        return {"stopped_at_round": t, "decision_rounds": rounds, "completed": done,
-                "running": state.count, "waiting": n_waiting, "not_arrived": n - nxt,
-                "overflows": overflows, "evictions": evictions, "preemptions": preemptions,
-                "wasted_tokens": wasted, "recomputed_tokens": recomputed,
+        return {"stopped_at_round": t, "decision_rounds": self.rounds, "completed": self.done,
+                "running": self.state.count, "waiting": self.n_waiting,
+                "not_arrived": self.n - self.nxt, "overflows": self.overflows,
+                "evictions": self.evictions, "preemptions": self.preemptions,
+                "wasted_tokens": self.wasted, "recomputed_tokens": self.recomputed,
                 "completed_total_completion_time": sum(
-                    completion[i] for i in range(n) if status[i] == DONE)}
+                    c for c, s in zip(self.completion, self.status, strict=True)
+                    if s == _DONE)}
 
-    def clear(i: int, t: int, what: str) -> None:
-        """Evict or preempt running request i at t: it loses its cache and waits again."""
-        nonlocal n_waiting, wasted, recomputed
-        if not 0 <= i < n or status[i] != RUNNING:
-            raise PolicyError(f"policy {policy.name!r} {what} request #{i} at t = {t}, but it "
-                              "is not running")
-        status[i] = WAITING
-        n_waiting += 1
-        version[i] += 1
-        state.count -= 1
-        state.offset -= prompt[i] - start[i]
-        if t > start[i]:
-            aborted.append(AbortedRun(ids[i], start[i], t))
-            wasted += t - start[i]
-            recomputed += prompt[i] + t - start[i]
-        policy.on_evict(i, t)
+    def describe(self, t: int) -> str:
+        return (f"t = {t}: {self.state.count} running, {self.n_waiting} waiting, {self.done} of "
+                f"{self.n} done, {self.n - self.nxt} not yet arrived")
 
-    while done < n:
-        rounds += 1
-        # 1. completions at or before t
+    def decide(self) -> None:
+        """One decision time t: completions, arrivals, preemptions, starts, overflow, then the
+        next decision time."""
+        t = self.t
+        self.rounds += 1
+        self._complete(t)
+        if self.done == self.n:
+            return
+        self._arrive(t)
+        if self.preempt is not None and self.state.count:
+            for i in [int(i) for i in self.preempt(t)]:
+                self._clear(i, t, "preempted")
+                self.preemptions += 1
+        chosen: list[int] = []
+        idle_refusal = False
+        if self.n_waiting:
+            chosen = self._start(t)
+            idle_refusal = self.state.count == 0 and not chosen
+        self._overflow(t)
+        self._check_progress(t, idle_refusal)
+        self.t = self._next_time(t, chosen)
+
+    def _complete(self, t: int) -> None:
+        heap, state = self.heap, self.state
         while heap and heap[0][0] <= t:
             c, i, v = heapq.heappop(heap)
-            if v != version[i] or status[i] != RUNNING:
+            if v != self.version[i] or self.status[i] != _RUNNING:
                 continue
-            status[i] = DONE
-            completion[i] = c
+            self.status[i] = _DONE
+            self.completion[i] = c
             state.count -= 1
-            state.offset -= prompt[i] - start[i]
-            done += 1
-            last_progress = t
-            policy.on_complete(i, c)
-        if done == n:
-            break
-        # 2. arrivals
-        while nxt < n and arrival[by_arrival[nxt]] <= t:
-            i = by_arrival[nxt]
-            status[i] = WAITING
-            n_waiting += 1
-            nxt += 1
-            last_progress = t
-            policy.on_arrival(i, t)
-        # 2b. preemptions named by the policy before memory for t + 1 is charged
-        if preempt is not None and state.count:
-            for i in [int(i) for i in preempt(t)]:
-                clear(i, t, "preempted")
-                preemptions += 1
-        # 3. starts
-        idle_refusal = False
-        chosen: list[int] = []
-        if n_waiting:
-            chosen = [int(i) for i in policy.select(t)]
-            idle_refusal = state.count == 0 and not chosen
-            for i in chosen:
-                if not 0 <= i < n or status[i] != WAITING:
-                    raise PolicyError(f"policy {policy.name!r} started request #{i} at t = {t}, "
-                                      "but it is not an arrived waiting request")
-                status[i] = RUNNING
-                start[i] = t
-                if first_start[i] < 0:
-                    first_start[i] = t
-                version[i] += 1
-                heapq.heappush(heap, (t + output[i], i, version[i]))
-                state.count += 1
-                state.offset += prompt[i] - t
-                n_waiting -= 1
-                policy.on_start(i, t)
-        # 4. overflow: true memory at t + 1
-        excess = state.count * (t + 1) + state.offset - M
-        if excess > 0:
-            overflows += 1
-            while excess > 0:
-                victims = [int(i) for i in policy.evict(t, excess)]
-                if not victims:
-                    raise PolicyError(f"policy {policy.name!r}: memory at t = {t + 1} would "
-                                      f"exceed M = {M} by {excess}, and its clearing rule "
-                                      "evicted nothing")
-                for i in victims:
-                    clear(i, t, "evicted")
-                    evictions += 1
-                excess = state.count * (t + 1) + state.offset - M
-        # 5. progress and the next decision time
-        if idle_refusal and nxt >= n:
-            raise NoProgressError(f"policy {policy.name!r} makes no progress: nothing runs and "
-                                  f"no request will arrive, but it starts none of the waiting "
-                                  f"requests ({describe(t)})", partial(t))
-        if t - last_progress > limit:
-            raise NoProgressError(f"policy {policy.name!r} made no progress for {limit} rounds "
-                                  f"(no completion or arrival; {overflows} overflows, "
-                                  f"{evictions} evictions so far; {describe(t)})",
-                                  partial(t))
-        # a policy with a preemption hook is asked every round while something runs
-        step_next = bool(n_waiting) or (preempt is not None and state.count > 0)
-        if clock is not None:
-            fresh = [i for i in chosen if status[i] == RUNNING and start[i] == t]
-            bound = (min(heap[0][0], (M - state.offset) // state.count) if state.count
-                     else t + 1)
-            t = clock.advance(t, step_next, state.count, state.offset,
-                              sum(prompt[i] for i in fresh), len(fresh), bound)
-            continue
-        if step_next:
-            t += 1
-            continue
-        candidates = []
-        if nxt < n:
-            candidates.append(arrival[by_arrival[nxt]])
-        if heap:
-            candidates.append(heap[0][0])
-        if state.count:
-            candidates.append((M - state.offset) // state.count)  # first overflowing decision time
-        t = max(t + 1, min(candidates)) if candidates else t + 1
+            state.offset -= self.prompt[i] - self.start[i]
+            state.prompts -= self.prompt[i]
+            self.done += 1
+            self.last_progress = t
+            self.policy.on_complete(i, c)
 
-    sched = Schedule({ids[i]: start[i] for i in range(n)}, tuple(aborted))
-    return EngineResult(
-        schedule=sched,
-        completion={ids[i]: completion[i] for i in range(n)},
-        first_start={ids[i]: first_start[i] for i in range(n)},
-        overflows=overflows, evictions=evictions, wasted_tokens=wasted, decision_rounds=rounds,
-        runtime=time.perf_counter() - t0, predictions=pred, clock=clock, preemptions=preemptions,
-        recomputed_tokens=recomputed)
+    def _arrive(self, t: int) -> None:
+        n, arrival, order = self.n, self.arrival, self.by_arrival
+        while self.nxt < n and arrival[order[self.nxt]] <= t:
+            i = order[self.nxt]
+            self.status[i] = _WAITING
+            self.n_waiting += 1
+            self.nxt += 1
+            self.last_progress = t
+            self.policy.on_arrival(i, t)
+
+    def _start(self, t: int) -> list[int]:
+        chosen = [int(i) for i in self.policy.select(t)]
+        state = self.state
+        for i in chosen:
+            if not 0 <= i < self.n or self.status[i] != _WAITING:
+                raise PolicyError(f"policy {self.policy.name!r} started request #{i} at t = {t}, "
+                                  "but it is not an arrived waiting request")
+            self.status[i] = _RUNNING
+            self.start[i] = t
+            if self.first_start[i] < 0:
+                self.first_start[i] = t
+            self.version[i] += 1
+            heapq.heappush(self.heap, (t + self.output[i], i, self.version[i]))
+            state.count += 1
+            state.offset += self.prompt[i] - t
+            state.prompts += self.prompt[i]
+            self.n_waiting -= 1
+            self.policy.on_start(i, t)
+        return chosen
+
+    def _clear(self, i: int, t: int, what: str) -> None:
+        """Evict or preempt running request i at t: it loses its cache and waits again."""
+        if not 0 <= i < self.n or self.status[i] != _RUNNING:
+            raise PolicyError(f"policy {self.policy.name!r} {what} request #{i} at t = {t}, but "
+                              "it is not running")
+        self.status[i] = _WAITING
+        self.n_waiting += 1
+        self.cleared = t
+        self.version[i] += 1
+        self.state.count -= 1
+        self.state.offset -= self.prompt[i] - self.start[i]
+        self.state.prompts -= self.prompt[i]
+        if t > self.start[i]:
+            self.aborted.append(AbortedRun(self.ids[i], self.start[i], t))
+            self.wasted += t - self.start[i]
+            self.recomputed += self.prompt[i] + t - self.start[i]
+        self.policy.on_evict(i, t)
+
+    def _excess(self, t: int) -> int:
+        return self.state.count * (t + 1) + self.state.offset - self.M
+
+    def _overflow(self, t: int) -> None:
+        excess = self._excess(t)
+        if excess <= 0:
+            return
+        self.overflows += 1
+        while excess > 0:
+            victims = [int(i) for i in self.policy.evict(t, excess)]
+            if not victims:
+                raise PolicyError(f"policy {self.policy.name!r}: memory at t = {t + 1} would "
+                                  f"exceed M = {self.M} by {excess}, and its clearing rule "
+                                  "evicted nothing")
+            for i in victims:
+                self._clear(i, t, "evicted")
+                self.evictions += 1
+            excess = self._excess(t)
+
+    def _check_progress(self, t: int, idle_refusal: bool) -> None:
+        name = self.policy.name
+        if idle_refusal and self.nxt >= self.n:
+            raise NoProgressError(f"policy {name!r} makes no progress: nothing runs and no "
+                                  f"request will arrive, but it starts none of the waiting "
+                                  f"requests ({self.describe(t)})", self.partial(t))
+        if t - self.last_progress > self.limit:
+            raise NoProgressError(f"policy {name!r} made no progress for {self.limit} rounds "
+                                  f"(no completion or arrival; {self.overflows} overflows, "
+                                  f"{self.evictions} evictions so far; {self.describe(t)})",
+                                  self.partial(t))
+
+    def _wake(self, t: int, chosen: list[int]) -> tuple[bool, int | None]:
+        """(must the next round be t + 1, the policy's own next decision round if it may
+        skip). A policy is asked every round while requests wait unless it declares, through
+        ``idle_until(t)`` after a round in which it started nothing, the first later round at
+        which it could start something or change its state (None: only an arrival, completion
+        or eviction can; after an eviction at t itself it is asked again at t + 1); a policy
+        with a preemption hook is asked every round while something runs."""
+        if self.preempt is not None and self.state.count > 0:
+            return True, None
+        if not self.n_waiting:
+            return False, None
+        if chosen or self.idle_until is None or self.cleared == t:
+            return True, None  # (an eviction after select at t changed what select sees)
+        if self._event_near(t + STEP_BELOW):
+            return True, None  # a few rounds cost less than asking the policy how far to jump
+        wake = self.idle_until(t)
+        if wake is not None and wake <= t + 1:
+            return True, None
+        return False, wake
+
+    def _event_near(self, horizon: int) -> bool:
+        """Is there a (possibly stale) completion, an arrival or an overflow by ``horizon``?"""
+        if self.heap and self.heap[0][0] <= horizon:
+            return True
+        if self.nxt < self.n and self.arrival[self.by_arrival[self.nxt]] <= horizon:
+            return True
+        return self.state.count > 0 and self._excess(horizon) > 0
+
+    def _next_time(self, t: int, chosen: list[int]) -> int:
+        step, wake = self._wake(t, chosen)
+        # rounds skipped while requests wait stop at the round the no-progress check fires
+        stall = self.last_progress + self.limit + 1 if self.n_waiting and not step else None
+        count, offset = self.state.count, self.state.offset
+        if self.clock is not None:
+            ends = [self.heap[0][0], (self.M - offset) // count] if count else [t + 1]
+            bound = min(x for x in [*ends, wake, stall] if x is not None)
+            fresh = [i for i in chosen if self.status[i] == _RUNNING and self.start[i] == t]
+            return self.clock.advance(t, step, count, offset,
+                                      sum(self.prompt[i] for i in fresh), len(fresh), bound,
+                                      running_prompt=self.state.prompts)
+        if step:
+            return t + 1
+        candidates = [x for x in (wake, stall) if x is not None]
+        if self.nxt < self.n:
+            candidates.append(self.arrival[self.by_arrival[self.nxt]])
+        if self.heap:
+            candidates.append(self.heap[0][0])
+        if count:
+            candidates.append((self.M - offset) // count)  # first overflowing decision time
+        return max(t + 1, min(candidates)) if candidates else t + 1
+
+    def result(self, runtime: float, pred: Predictions) -> EngineResult:
+        ids, n = self.ids, self.n
+        sched = Schedule({ids[i]: self.start[i] for i in range(n)}, tuple(self.aborted))
+        return EngineResult(
+            schedule=sched,
+            completion={ids[i]: self.completion[i] for i in range(n)},
+            first_start={ids[i]: self.first_start[i] for i in range(n)},
+            overflows=self.overflows, evictions=self.evictions, wasted_tokens=self.wasted,
+            decision_rounds=self.rounds, runtime=runtime, predictions=pred, clock=self.clock,
+            preemptions=self.preemptions, recomputed_tokens=self.recomputed)

@@ -9,7 +9,10 @@ What makes it fast (see :mod:`optsched.policies.feasibility` for the test itself
   O(log |R|);
 * the largest feasible prefix is found by galloping + bisection over vectorised batch checks,
   instead of re-checking the whole batch for every added request;
-* rounds in which nothing is waiting are skipped (no start can happen before the next arrival).
+* rounds in which nothing is waiting are skipped (no start can happen before the next arrival),
+  and so are rounds in which the shortest waiting request does not fit: the run jumps to the
+  first round at which it fits (:func:`optsched.model.profile.earliest_start`), the next
+  completion or the next arrival, so long outputs cost no more than short ones.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Sequence
 
 from optsched.errors import InstanceError
 from optsched.model.instance import Instance, planned_lengths_under, spec_equivalent
+from optsched.model.profile import STEP_BELOW, earliest_start
 from optsched.model.schedule import Schedule
 from optsched.policies.feasibility import FutureMemory
 
@@ -69,15 +73,35 @@ def mcsf_fast(instance: Instance, lengths: Sequence[int] | None = None) -> Sched
             nxt += 1
         for i in core.expired(t):
             core.complete(i)
-        if waiting:
-            k = core.largest_prefix(t, len(waiting), prefix)
-            for length, i in waiting[:k]:
-                start[i] = t
-                core.add(i, t, prompt[i], t + length)
-            del waiting[:k]
-            started += k
-        if waiting or nxt >= n:
+        k = core.largest_prefix(t, len(waiting), prefix) if waiting else 0
+        for length, i in waiting[:k]:
+            start[i] = t
+            core.add(i, t, prompt[i], t + length)
+        del waiting[:k]
+        started += k
+        if waiting and k == 0:  # nothing fits: jump to where the head fits or an event
+            t = _next_change(core, t, prompt[waiting[0][1]], waiting[0][0],
+                             arrival[by_arrival[nxt]] if nxt < n else None)
+        elif waiting or nxt >= n:
             t += 1
         else:
             t = max(t + 1, arrival[by_arrival[nxt]])
     return Schedule({instance.ids[i]: start[i] for i in range(n)})
+
+
+def _next_change(core: FutureMemory, t: int, prompt: int, length: int,
+                 arrival: int | None) -> int:
+    """The first round after t at which a start can happen, when the head (prompt, length) did
+    not fit at t: the running set is fixed until its next completion and the waiting set until
+    the next arrival, and in between the head fits exactly from the round earliest_start finds
+    (and, fitting, it starts: the prefix test is monotone)."""
+    runs = list(core.runs.values())
+    ends = [c for _, _, c in runs] + ([] if arrival is None else [arrival])
+    hi = min(ends) if ends else None
+    if hi is not None and hi <= t + STEP_BELOW:
+        return t + 1  # stepping a few rounds is cheaper than the breakpoint search
+    x = earliest_start([r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs],
+                       prompt, length, core.memory_limit, t + 1, hi)
+    if x is not None:
+        return x
+    return t + 1 if hi is None else max(hi, t + 1)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from optsched.model.profile import earliest_start, memory_at
 from optsched.policies.base import BasePolicy
 from optsched.policies.engine import EngineView
 from optsched.policies.feasibility import FutureMemory
@@ -62,6 +63,24 @@ class LookaheadPolicy(BasePolicy):
         self.refresh(t)
         k = self.choose(t, self.core.largest_prefix(t, len(self.waiting), self._prefix))
         return self.take(k)
+
+    def idle_until(self, t: int) -> int | None:
+        """After a round t that started nothing: the first round at which the head of the queue
+        fits next to the planned running set (the prefix test fails exactly when the head does
+        not fit), capped by the first planned completion (where :meth:`refresh` re-plans). A
+        subclass that changes ``select`` or ``choose`` is asked every round (t + 1)."""
+        if type(self).select is not LookaheadPolicy.select or \
+                type(self).choose not in _PREFIX_CHOOSERS:
+            return t + 1
+        runs = list(self.core.runs.values())
+        p, q, c = (np.array([r[k] for r in runs], dtype=np.int64) for k in range(3))
+        hi = int(c.min()) if c.size else None
+        if (memory_at(p, q, c, c) > self.view.memory_limit).any():
+            return hi  # the plan alone is over M: nothing fits until it changes
+        head = self.waiting[0][-1]
+        x = earliest_start(p, q, c, self.prompt[head], self.planned[head],
+                           self.view.memory_limit, t + 1, hi)
+        return hi if x is None else x
 
     def on_start(self, i: int, t: int) -> None:
         super().on_start(i, t)
@@ -136,6 +155,10 @@ class SortedF(LookaheadPolicy):
         return int(np.flatnonzero(f <= best * (1 + 1e-12))[-1]) + 1
 
 
+#: ``choose`` rules that start at least one request whenever one fits (idle_until relies on it).
+_PREFIX_CHOOSERS = (LookaheadPolicy.choose, SortedF.choose)
+
+
 class AMax(LookaheadPolicy):
     """A_max (Chen, Ye, Zhou, arXiv 2508.14544) for interval predictions [l, u]: MC-SF planned
     with the upper ends u (order by u, ties by position). Since o <= u, it never overflows; the
@@ -190,6 +213,18 @@ class GreedyAdmission(BasePolicy):
             mem += need
             k += 1
         return self.take(k)
+
+    def idle_until(self, t: int) -> int | None:
+        """After a round t that started nothing: None, since the counted memory of the running
+        requests never falls between events (it grows one token per request and round; the
+        learned-length debt of :class:`_Recheck` falls exactly as fast as the true memory of
+        those requests grows) and the budget is fixed, so the head stays refused until an
+        arrival, completion or eviction. Subclasses that change the rule are asked every round."""
+        cls = type(self)
+        if cls.select is not GreedyAdmission.select or \
+                cls.running_memory not in _MONOTONE_MEMORY or cls.charge not in _FIXED_CHARGE:
+            return t + 1
+        return None
 
 
 class FCFS(GreedyAdmission):
@@ -292,6 +327,11 @@ class _Recheck(GreedyAdmission):
     def on_evict(self, i: int, t: int) -> None:
         super().on_evict(i, t)
         self.restarted.discard(i)
+
+
+#: Counted-memory and charge rules for which :meth:`GreedyAdmission.idle_until` is proven.
+_MONOTONE_MEMORY = (GreedyAdmission.running_memory, _Recheck.running_memory)
+_FIXED_CHARGE = (GreedyAdmission.charge, _Recheck.charge)
 
 
 class AlphaGreedyRecheck(_Recheck, AlphaGreedy):

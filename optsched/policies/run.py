@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from optsched.control import Deadline
 from optsched.errors import OptschedError, SolverError
 from optsched.model.instance import Instance, spec_equivalent
 from optsched.model.schedule import Schedule
@@ -29,6 +30,7 @@ from optsched.policies.online import (
     SortedF,
 )
 from optsched.policies.predictions import Predictions
+from optsched.policies.published import AlphaBetaClearingAsPublished, AlphaGreedyAsPublished
 from optsched.policies.timemodel import BatchTimeModel, TimeModelError, get_time_model
 from optsched.policies.vllm import VLLM, VLLMToken
 from optsched.policies.wait import WAIT, NestedWAIT
@@ -42,6 +44,8 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "alpha-beta-clearing": AlphaBetaClearing,
     "alpha-greedy-recheck": AlphaGreedyRecheck,
     "alpha-beta-clearing-recheck": AlphaBetaClearingRecheck,
+    "alpha-greedy-published": AlphaGreedyAsPublished,
+    "alpha-beta-clearing-published": AlphaBetaClearingAsPublished,
     "fcfs": FCFS,
     "shortest-first": ShortestFirst,
     "smallest-volume-first": SmallestVolumeFirst,
@@ -55,7 +59,7 @@ POLICIES: dict[str, Callable[..., Policy]] = {
 }
 
 #: Policy attributes reported as the run's parameters.
-PARAMETERS = ("alpha", "beta", "block_size", "threshold", "first_segment")
+PARAMETERS = ("alpha", "beta", "block_size", "threshold", "first_segment", "batch_cap")
 
 #: Policies reported by default (compare, datasets, reproduce).
 STANDARD_POLICIES: tuple[str, ...] = ("algorithm1", "mc-benchmark", "alpha-greedy",
@@ -139,7 +143,8 @@ def run_policy(instance: Instance, policy: str | Policy, *,
                predictions: Predictions | str | None = None, seed: int = 0,
                stall_limit: int | None = None,
                time_model: str | BatchTimeModel | None = None,
-               arrival_seconds: Any = None, **policy_kwargs: Any) -> PolicyRun:
+               arrival_seconds: Any = None, deadline: Deadline | None = None,
+               **policy_kwargs: Any) -> PolicyRun:
     """Run ``policy`` (a name from :data:`POLICIES` or a policy object) through the engine.
 
     ``predictions``: None = the instance's own ``predicted_output_tokens`` (true lengths where
@@ -155,6 +160,9 @@ def run_policy(instance: Instance, policy: str | Policy, *,
     A non-SPEC instance runs in the engine as its SPEC equivalent (optsched.model.conventions:
     the same memory in every round) with exact predictions only, and is validated under its own
     convention.
+
+    ``deadline`` (optsched.control): the engine raises
+    :class:`~optsched.policies.engine.EngineStopped` when it expires or a stop is requested.
     """
     t0 = time.perf_counter()
     engine_instance = spec_equivalent(instance)
@@ -179,7 +187,7 @@ def run_policy(instance: Instance, policy: str | Policy, *,
         raise TimeModelError("arrival_seconds given without a time model (unit rounds use the "
                              "instance's arrival rounds)")
     res: EngineResult = simulate(engine_instance, pol, predictions, seed=seed,
-                                 stall_limit=stall_limit, clock=clock)
+                                 stall_limit=stall_limit, clock=clock, deadline=deadline)
     checked = instance if clock is None else clock.round_instance(instance)
     report = validate(checked, res.schedule)
     if not report.valid:

@@ -55,6 +55,54 @@ class BatchTimeModel(Protocol):
 
 
 @dataclass(frozen=True)
+class BatchShape:
+    """What a batch-time model may need beyond the three round numbers: the batch's prompt jobs
+    and their tokens, its token (decode) jobs, and the context they read *without* prompts
+    (sum over running requests of the tokens generated so far). The clock passes it to a model
+    that has a ``batch_seconds(shape)`` method."""
+
+    prompt_jobs: int
+    prompt_tokens: int
+    token_jobs: int
+    context_tokens: int
+
+    @property
+    def size(self) -> int:
+        return self.prompt_jobs + self.token_jobs
+
+
+@dataclass(frozen=True)
+class LinearBatchTimeModel:
+    """A batch time linear in the batch's shape, in milliseconds:
+    ``per_context_ms`` * context tokens (prompts excluded) + ``per_job_ms`` * batch size +
+    ``fixed_ms`` + ``per_prompt_token_ms`` * prompt tokens in the batch. The preset
+    ``jaillet2025-linear`` carries the coefficients of the authors' published simulators for
+    arXiv 2502.07115 (docs/time-model.md); it needs the batch shape, so it prices rounds only
+    through :meth:`batch_seconds`."""
+
+    name: str
+    per_context_ms: float
+    per_job_ms: float
+    fixed_ms: float
+    per_prompt_token_ms: float
+
+    def batch_seconds(self, shape: BatchShape) -> float:
+        ms = (self.per_context_ms * shape.context_tokens + self.per_job_ms * shape.size
+              + self.fixed_ms + self.per_prompt_token_ms * shape.prompt_tokens)
+        return ms / 1000.0
+
+    def round_seconds(self, prefill_tokens: int, decode_tokens: int, kv_tokens: int) -> float:
+        raise TimeModelError(f"time model {self.name!r} prices a batch by its shape (context "
+                             "without prompts, number of prompt jobs); this caller gives only "
+                             "prefill, decode and KV tokens")
+
+
+#: The authors' published batch-time formula (arXiv 2502.07115, real-trace simulators), ms:
+#: (0.0027 * average context + 0.52) * batch size + 44.6 + 0.378 * prompt tokens.
+JAILLET2025_LINEAR = LinearBatchTimeModel("jaillet2025-linear", 0.0027, 0.52, 44.6, 0.378)
+
+
+@dataclass(frozen=True)
 class FixedTimeModel:
     """Every round takes the same time (``fixed:SECONDS``): unit rounds scaled to seconds."""
 
@@ -260,7 +308,8 @@ def write_fit(profile_dir: str | Path, out: str | Path) -> dict[str, Any]:
 def shipped_fit() -> dict[str, Any]:
     """The derived data file shipped with the package."""
     p = resources.files("optsched") / "data" / "timemodel" / FIT_FILE
-    return json.loads(p.read_text())
+    fit: dict[str, Any] = json.loads(p.read_text())
+    return fit
 
 
 def model_from_fit(name: str, entry: dict[str, Any]) -> ProfiledTimeModel:
@@ -271,6 +320,8 @@ def model_from_fit(name: str, entry: dict[str, Any]) -> ProfiledTimeModel:
 
 
 PRESETS: tuple[str, ...] = tuple(PRESET_SPECS)
+#: Presets that are published formulas, not fits (no profile rows behind them).
+FORMULA_PRESETS: dict[str, LinearBatchTimeModel] = {JAILLET2025_LINEAR.name: JAILLET2025_LINEAR}
 
 
 def get_time_model(spec: str | BatchTimeModel | None) -> BatchTimeModel | None:
@@ -288,12 +339,15 @@ def get_time_model(spec: str | BatchTimeModel | None) -> BatchTimeModel | None:
         except ValueError:
             raise TimeModelError(f"time model {spec!r}: expected fixed:SECONDS") from None
         return FixedTimeModel(secs)
+    if spec in FORMULA_PRESETS:
+        return FORMULA_PRESETS[spec]
     fit = shipped_fit()["presets"]
     if spec not in fit:
         raise TimeModelError(f"unknown time model {spec!r}; choose unit, fixed:SECONDS or one "
-                             f"of {', '.join(PRESETS)}")
+                             f"of {', '.join((*PRESETS, *FORMULA_PRESETS))}")
     return model_from_fit(spec, fit[spec])
 
 
-__all__ = ["PRESETS", "BatchTimeModel", "FixedTimeModel", "ProfiledTimeModel", "TimeModelError",
+__all__ = ["FORMULA_PRESETS", "JAILLET2025_LINEAR", "PRESETS", "BatchShape", "BatchTimeModel",
+           "FixedTimeModel", "LinearBatchTimeModel", "ProfiledTimeModel", "TimeModelError",
            "fit_profiles", "fit_preset", "get_time_model", "shipped_fit", "write_fit"]

@@ -84,9 +84,10 @@ def policy_schedule(instance: Instance, name: str) -> Schedule:
     _, run = _registry()
     if run is not None:
         try:
-            return run(instance, name).schedule
+            sched: Schedule = run(instance, name).schedule
         except RuntimeError as exc:  # the registry's validator rejected the run
             raise InvalidPolicyRun(str(exc)) from None
+        return sched
     from optsched.policies.mcsf import mcsf_reference
 
     return mcsf_reference(instance)
@@ -233,7 +234,8 @@ def certify_instance(instance: Instance, cfg: CertifyConfig, key: str | None = N
         rec["crosscheck"] = crosscheck(result, result.objective, cfg) if rec.get(
             "optimum_proven") and result.objective is not None else _certificate_only(result)
     if rec["counterexample"]:
-        assert result is not None and result.schedule is not None
+        assert result is not None
+        assert result.schedule is not None
         from optsched.studies.explain import explain
 
         if source:  # keep the file's ids even when its files are not saved (--max-saved)
@@ -365,6 +367,32 @@ class RunInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _remove_previous_run(out_dir: Path) -> None:
+    """Delete what an earlier certify run wrote in ``out_dir`` (and nothing else)."""
+    import shutil
+
+    for name in (RESULTS_FILE, "summary.json", "ratio-histogram.png"):
+        (out_dir / name).unlink(missing_ok=True)
+    for name in ("counterexamples", "minimal"):
+        if (out_dir / name).is_dir():
+            shutil.rmtree(out_dir / name)
+
+
+def _split_reusable(tasks: Sequence[Task], previous: dict[str, dict[str, Any]],
+                    cfg: CertifyConfig) -> tuple[dict[str, dict[str, Any]], list[Task]]:
+    """Records of an earlier run that still hold under ``cfg`` (by task key), and the tasks
+    left to certify."""
+    records: dict[str, dict[str, Any]] = {}
+    todo: list[Task] = []
+    for task in tasks:
+        rec = previous.get(task.key)
+        if rec is not None and _reusable(rec, cfg):
+            records[task.key] = rec
+        else:
+            todo.append(task)
+    return records, todo
+
+
 def run_tasks(tasks: Sequence[Task], cfg: CertifyConfig, out_dir: Path, *, jobs: int = 1,
               progress: bool = True, fresh: bool = False, max_saved: int | None = None,
               family: dict[str, Any] | None = None,
@@ -382,24 +410,10 @@ def run_tasks(tasks: Sequence[Task], cfg: CertifyConfig, out_dir: Path, *, jobs:
         raise OptschedError("jobs must be >= 1")
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / RESULTS_FILE
-    if fresh:  # only what certify itself writes
-        import shutil
-
-        for name in (RESULTS_FILE, "summary.json", "ratio-histogram.png"):
-            (out_dir / name).unlink(missing_ok=True)
-        for name in ("counterexamples", "minimal"):
-            if (out_dir / name).is_dir():
-                shutil.rmtree(out_dir / name)
-    previous = load_results(results_path)
+    if fresh:
+        _remove_previous_run(out_dir)
     info = RunInfo(family or {}, out_dir)
-    records: dict[str, dict[str, Any]] = {}
-    todo: list[Task] = []
-    for task in tasks:
-        rec = previous.get(task.key)
-        if rec is not None and _reusable(rec, cfg):
-            records[task.key] = rec
-        else:
-            todo.append(task)
+    records, todo = _split_reusable(tasks, load_results(results_path), cfg)
     info.reused = len(records)
     saved = sum(1 for r in records.values() if r.get("files"))
     last_write = time.monotonic()
@@ -482,7 +496,7 @@ def summarize(records: Iterable[dict[str, Any]], cfg: CertifyConfig,
     for r in recs:
         by_n.setdefault(r["n"], []).append(r)
     def big_m(r: dict[str, Any]) -> bool:
-        return r["memory_limit"] >= 2 * max(s + o for _, s, o in r["requests"])
+        return bool(r["memory_limit"] >= 2 * max(s + o for _, s, o in r["requests"]))
 
     h = "hypotheses"
     classes = {
@@ -546,9 +560,11 @@ def _cx_entry(r: dict[str, Any]) -> dict[str, Any]:
 def _instance_dict(r: dict[str, Any]) -> dict[str, Any]:
     """The instance of a record in the public format (generated families use ids r0, r1, ...)."""
     if r.get("files"):
-        return json.loads(Path(r["files"]["instance"]).read_text())
+        saved: dict[str, Any] = json.loads(Path(r["files"]["instance"]).read_text())
+        return saved
     if "instance" in r:
-        return r["instance"]
+        inline: dict[str, Any] = r["instance"]
+        return inline
     return spec_instance((r["memory_limit"], tuple(tuple(x) for x in r["requests"]))).to_dict()
 
 

@@ -25,8 +25,11 @@ def explain(instance: Instance, policy: str, pol: Schedule, opt: Schedule) -> st
     rp, ro = validate(instance, pol), validate(instance, opt)
     if not (rp.valid and ro.valid):
         raise ValueError("explain needs two valid schedules")
-    assert rp.metrics and ro.metrics and rp.memory_profile is not None \
-        and ro.memory_profile is not None  # a valid report has both
+    # a valid report has both its metrics and its memory profile
+    assert rp.metrics is not None
+    assert ro.metrics is not None
+    assert rp.memory_profile is not None
+    assert ro.memory_profile is not None
     vp, vo = rp.metrics.total_completion_time, ro.metrics.total_completion_time
     m = instance.memory_limit
     reqs = {r.id: r for r in instance.requests}

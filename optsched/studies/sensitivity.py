@@ -9,10 +9,9 @@ per request or per instance, n), the memory convention (:mod:`optsched.model.con
   computes it (proven where a bound meets a validated schedule, else the interval
   [bound, best schedule]); MC-SF's ratio is then exact or an interval, never a point value for
   an unproven optimum;
-* ``incumbent``: what a paper gets from the *plain* time-indexed IP
-  (docs/model.md#the-time-indexed-milp, full horizon, no bound of ours) handed to a MIP solver
-  with a time limit, read at its incumbent, with or without MC-SF as a warm start. The "ratio"
-  MC-SF / incumbent is then what such a paper would
+* ``incumbent``: what a paper gets from the *plain* time-indexed IP (docs/model.md, full horizon, no
+  bound of ours) handed to a MIP solver with a time limit, read at its incumbent, with or
+  without MC-SF as a warm start. The "ratio" MC-SF / incumbent is then what such a paper would
   print, and is reported as exactly that, with how often the incumbent ties MC-SF, is better or
   is worse. It is not a ratio to the optimum.
 
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from optsched.control import stop_requested
 from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import OptschedError
 from optsched.exact.backends import BACKENDS, SolveParameters
@@ -63,7 +63,7 @@ class Reading:
     """One hypothesis about the paper's experiment (see the module doc)."""
 
     name: str
-    question: str  # "generator", "convention" or "opt": which ingredient it varies
+    question: str  # "generator", "convention", "opt" or "authors-code": what it varies
     model: int = 1
     n_range: tuple[int, int] | None = None  # None: the paper's (Model 1: 40..60)
     output_max: int | str = "M-s"  # optsched.data.generators.jaillet_model1
@@ -106,6 +106,21 @@ def _r(name: str, question: str, **kw: Any) -> Reading:
     return Reading(name, question, **kw)
 
 
+def _authors_readings() -> list[Reading]:
+    """The authors' published code, read as a protocol (docs/reproduction.md): one prompt size
+    per instance, the plain IP with that s, solved with a time limit from MC-SF's schedule and
+    read at its incumbent; the time limit is not in the files, so several are declared."""
+    out = []
+    for model in (1, 2):
+        pre = "" if model == 1 else "model2-"
+        for solver in INCUMBENT_SOLVERS:
+            for limit in INCUMBENT_LIMITS:
+                out.append(_r(f"{pre}authors-ip-{solver}-{limit:g}s", "authors-code",
+                              model=model, shared_prompt=True, opt="incumbent", solver=solver,
+                              time_limit=limit, warm=True))
+    return out
+
+
 def _incumbent_readings() -> list[Reading]:
     out = []
     for limit in INCUMBENT_LIMITS:
@@ -136,6 +151,8 @@ READINGS: dict[str, Reading] = {r.name: r for r in [
        time_limit=10.0),
     _r("model2-ip-cpsat-10s-warm", "opt", model=2, opt="incumbent", solver="cpsat",
        time_limit=10.0),
+    _r("model2-s-shared", "generator", model=2, shared_prompt=True),
+    *_authors_readings(),
     # a tiny reading for tests and first looks: provable in well under a second per trial
     _r("tiny", "generator", n_range=(4, 4)),
     _r("tiny-prefill", "convention", n_range=(4, 4), convention="prefill"),
@@ -146,17 +163,27 @@ READINGS: dict[str, Reading] = {r.name: r for r in [
 #: minutes of one shared core (the 60 s and 300 s limits on a few trials only); ``tiny`` is for
 #: tests.
 GRIDS: dict[str, tuple[str, ...]] = {
-    "full": tuple(n for n in READINGS if not n.startswith("tiny")),
+    "full": tuple(n for n in READINGS if not n.startswith("tiny") and "authors" not in n),
     "reduced": ("ip-highs-10s-warm", "ip-cpsat-10s-warm", "ip-highs-10s-cold",
                 "ip-cpsat-10s-cold", "ip-highs-60s-warm", "ip-cpsat-60s-warm",
                 "ip-highs-300s-warm", "base", "o-half-M", "o-20", "o-10", "s-shared",
                 "o-10-s-shared", "prefill", "last-token-free", "n-10", "n-20", "prefill-n-10",
                 "last-token-free-n-10", "model2-base", "model2-ip-highs-10s-warm"),
     "tiny": ("tiny", "tiny-prefill", "tiny-ip"),
+    # the authors' code as a protocol, beside what optsched proves on the same draws
+    # (s-shared: the optimum under the same generator reading)
+    # (the 300 s limits are named readings, left out to keep the grid near 20 minutes)
+    "authors-code": ("authors-ip-highs-10s", "authors-ip-cpsat-10s", "authors-ip-highs-60s",
+                     "authors-ip-cpsat-60s", "s-shared",
+                     "model2-authors-ip-highs-10s", "model2-authors-ip-highs-60s",
+                     "model2-s-shared"),
 }
 #: Trial caps of the reduced grid's expensive readings.
 REDUCED_CAPS = {"ip-highs-10s-cold": 5, "ip-cpsat-10s-cold": 5, "ip-highs-60s-warm": 3,
                 "ip-cpsat-60s-warm": 3, "ip-highs-300s-warm": 2}
+#: Trial caps of the authors'-code grid's expensive readings (applied with the reduced caps).
+AUTHORS_CAPS = {"authors-ip-highs-60s": 2, "authors-ip-cpsat-60s": 2, "authors-ip-highs-300s": 1,
+                "model2-authors-ip-highs-60s": 2}
 
 
 @dataclass(frozen=True)
@@ -214,7 +241,8 @@ def parse_readings(names: str | None, grid: str, trials_capped: bool = True
     if unknown:
         raise OptschedError(f"--readings: unknown reading(s) {', '.join(unknown)}; known: "
                             f"{', '.join(READINGS)}")
-    caps = REDUCED_CAPS if grid == "reduced" and trials_capped else {}
+    caps = ({"reduced": REDUCED_CAPS, "authors-code": AUTHORS_CAPS}.get(grid, {})
+            if trials_capped else {})
     return tuple(replace(READINGS[x], max_trials=caps.get(x)) for x in dict.fromkeys(chosen))
 
 
@@ -223,10 +251,9 @@ def parse_readings(names: str | None, grid: str, trials_capped: bool = True
 # --------------------------------------------------------------------------------------------
 def plain_ip_incumbent(instance: Instance, solver: str, time_limit: float,
                        warm: Schedule | None) -> dict[str, Any]:
-    """The plain time-indexed IP (docs/model.md#the-time-indexed-milp, horizon
-    T = max a + Σ held rounds, no windows from an incumbent, no bound of ours) on ``solver``
-    for ``time_limit`` s, optionally warm-started with ``warm``: its incumbent's value (None when
-    it found none), validated, and its bound."""
+    """The plain time-indexed IP (docs/model.md, horizon T = max a + Σ held rounds, no windows from
+    an incumbent, no bound of ours) on ``solver`` for ``time_limit`` s, optionally warm-started
+    with ``warm``: its incumbent's value (None when it found none), validated, and its bound."""
     model = build_model(instance)
     hint = model.values_from_schedule(warm) if warm is not None else None
     out = BACKENDS[solver].run(model, SolveParameters(time_limit, 1), hint)
@@ -288,32 +315,78 @@ def trial_row(reading: Reading, seed: int, trial: int, cfg: SensitivityConfig,
 # --------------------------------------------------------------------------------------------
 # the study
 # --------------------------------------------------------------------------------------------
-def run_sensitivity(cfg: SensitivityConfig, out_dir: Path, checkpoint: Path | None = None,
-                    progress: bool = True) -> list[dict[str, Any]]:
-    """Run (or resume from ``checkpoint``, default ``out_dir/checkpoint.jsonl``) every trial of
-    every reading; write ``sensitivity.parquet`` and ``sensitivity.md``; return the rows."""
-    cfg.check()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ck = checkpoint if checkpoint is not None else out_dir / "checkpoint.jsonl"
+def _read_checkpoint(ck: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Finished trials of a checkpoint, by (reading key, seed)."""
     done: dict[tuple[str, int], dict[str, Any]] = {}
     for obj in read_jsonl(ck):
         if isinstance(obj.get("key"), str) and isinstance(obj.get("row"), dict):
             done[(obj["key"], obj["row"].get("seed"))] = obj["row"]
+    return done
+
+
+def seed_from(source: Path, out_dir: Path, checkpoint: Path) -> int:
+    """Copy-on-write resume: copy ``source``'s checkpoint (a file, or ``checkpoint.jsonl`` of a
+    directory) and, for a directory, its solve cache into ``out_dir`` unless they are already
+    there, so a committed run is reused without ever being written to. Returns the number of
+    finished trials copied."""
+    src_ck = source / "checkpoint.jsonl" if source.is_dir() else source
+    if not src_ck.is_file():
+        raise OptschedError(f"--resume-from {source.name or source}: no checkpoint "
+                            "(checkpoint.jsonl) to resume from")
+    if src_ck.resolve() == checkpoint.resolve():
+        return 0
+    copied = 0
+    if not checkpoint.exists():
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        text = src_ck.read_text(encoding="utf-8")
+        atomic_write_text(checkpoint, text)
+        copied = len(_read_checkpoint(checkpoint))
+    src_cache = source / "cache" / "solves.jsonl"
+    dst_cache = out_dir / "cache" / "solves.jsonl"
+    if source.is_dir() and src_cache.is_file() and not dst_cache.exists():
+        dst_cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(dst_cache, src_cache.read_text(encoding="utf-8"))
+    return copied
+
+
+def run_sensitivity(cfg: SensitivityConfig, out_dir: Path, checkpoint: Path | None = None,
+                    progress: bool = True, resume_from: Path | None = None,
+                    stats: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run (or resume from ``checkpoint``, default ``out_dir/checkpoint.jsonl``) every trial of
+    every reading; write ``sensitivity.parquet`` and ``sensitivity.md``; return the rows.
+
+    ``resume_from`` (a committed run's directory or checkpoint) is copied, never written to
+    (:func:`seed_from`). A stop request (first Ctrl-C, :mod:`optsched.control`) ends the run
+    after the current trial, with the tables written for the finished ones. ``stats``, if
+    given, receives ``computed`` / ``reused`` trial counts and ``stopped``."""
+    cfg.check()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ck = checkpoint if checkpoint is not None else out_dir / "checkpoint.jsonl"
+    if resume_from is not None:
+        seed_from(resume_from, out_dir, ck)
+    done = _read_checkpoint(ck)
     cache = SolveCache(out_dir / "cache" / "solves.jsonl")
     jobs = [(r, cfg.seed + k, k) for r in cfg.readings for k in range(cfg.trials_of(r))]
     bar = progress_bar(len(jobs), "trials", progress)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    computed = 0
     for reading, seed, k in jobs:
+        if stop_requested():
+            break
         key = cfg.key(reading)
         row = done.get((key, seed))
         if row is None:
             row = trial_row(reading, seed, k, cfg, cache)
+            computed += 1
             with jsonl_appender(ck) as fh:
                 append_jsonl(fh, {"key": key, "row": row})
         rows.append(row)
         bar.set_postfix_str(f"{reading.name} trial {k}")
         bar.update(1)
     bar.close()
+    if stats is not None:
+        stats.update(computed=computed, reused=len(rows) - computed, planned=len(jobs),
+                     stopped=len(rows) < len(jobs))
     atomic_write_parquet(rows, out_dir / "sensitivity.parquet")
     atomic_write_text(out_dir / "sensitivity.md", render_table(summarise(rows, cfg.readings)))
     return rows
@@ -437,6 +510,6 @@ def render_table(summaries: Sequence[ReadingSummary]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["GRIDS", "READINGS", "Reading", "ReadingSummary", "SensitivityConfig",
-           "parse_readings", "plain_ip_incumbent", "render_table", "run_sensitivity",
+__all__ = ["AUTHORS_CAPS", "GRIDS", "READINGS", "Reading", "ReadingSummary", "SensitivityConfig",
+           "parse_readings", "plain_ip_incumbent", "render_table", "run_sensitivity", "seed_from",
            "summarise", "trial_row"]

@@ -14,7 +14,7 @@ called minimal when every step was decided.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +124,33 @@ class ShrinkResult:
 def shrink(instance: Instance, cfg: CertifyConfig, keep: str = "auto",
            max_checks: int = 100_000) -> ShrinkResult:
     """Greedily shrink the counterexample ``instance`` (see the module doc)."""
+    keep = _checked_keep(instance, keep)
+    cache: dict[str, Outcome] = {}
+    counter = {"checks": 0}
+
+    def judge(inst: Instance) -> Outcome:
+        key = inst.content_hash()
+        if key not in cache:
+            if counter["checks"] >= max_checks:
+                raise OptschedError(f"shrink stopped after {max_checks} checks")
+            counter["checks"] += 1
+            cache[key] = certify_instance(inst, cfg)
+        return cache[key]
+
+    current = judge(instance)
+    _require_counterexample(current.record)
+    inst, steps = instance, []
+    while True:
+        found, undecided = _first_smaller_counterexample(inst, keep, judge)
+        if found is None:
+            break
+        desc, inst, current = found
+        steps.append(desc)
+    return ShrinkResult(instance, inst, current, keep, steps, counter["checks"], undecided)
+
+
+def _checked_keep(instance: Instance, keep: str) -> str:
+    """The class to keep ('auto': the instance's own), refused when the instance is not in it."""
     if keep == "auto":
         keep = instance_class(instance)
     if keep not in KEEP_CLASSES:
@@ -131,41 +158,32 @@ def shrink(instance: Instance, cfg: CertifyConfig, keep: str = "auto",
     if not _in_class(instance, keep):
         raise OptschedError(f"the instance is not in class {keep!r} (it is "
                             f"{instance_class(instance)!r}); use --keep none")
-    cache: dict[str, Outcome] = {}
-    counter = {"checks": 0}
+    return keep
 
-    def judge(inst: Instance) -> Outcome:
-        key = inst.content_hash()
-        if key not in cache:
-            counter["checks"] += 1
-            cache[key] = certify_instance(inst, cfg)
-        return cache[key]
 
-    current = judge(instance)
-    rec = current.record
+def _require_counterexample(rec: dict[str, Any]) -> None:
+    """Shrinking starts from a proven counterexample only; say why this one is not."""
     if rec["verdict"] != "suboptimal":
         what = {"optimal": f"the policy is optimal here (value {rec.get('policy_objective')})",
                 "unproven": "its optimum could not be proven within the time limit",
                 "policy_invalid": "the policy's schedule is invalid"}[rec["verdict"]]
         raise OptschedError(f"not a proven counterexample: {what}")
-    inst, steps, undecided = instance, [], 0
-    while True:
-        undecided = 0
-        for desc, cand in reductions(inst):
-            if not _in_class(cand, keep):
-                continue
-            if counter["checks"] >= max_checks:
-                raise OptschedError(f"shrink stopped after {max_checks} checks")
-            out = judge(cand)
-            if out.record["verdict"] == "suboptimal":
-                inst, current = cand, out
-                steps.append(desc)
-                break
-            if out.record["verdict"] == "unproven":
-                undecided += 1
-        else:
-            break
-    return ShrinkResult(instance, inst, current, keep, steps, counter["checks"], undecided)
+
+
+def _first_smaller_counterexample(
+        inst: Instance, keep: str, judge: Callable[[Instance], Outcome],
+) -> tuple[tuple[str, Instance, Outcome] | None, int]:
+    """The first one-step reduction of ``inst`` (in the class) that is still a proven
+    counterexample, if any, and how many reductions tried before it stayed undecided."""
+    undecided = 0
+    for desc, cand in reductions(inst):
+        if not _in_class(cand, keep):
+            continue
+        out = judge(cand)
+        if out.record["verdict"] == "suboptimal":
+            return (desc, cand, out), undecided
+        undecided += out.record["verdict"] == "unproven"
+    return None, undecided
 
 
 # -- explanation -----------------------------------------------------------------------------------

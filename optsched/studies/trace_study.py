@@ -47,7 +47,8 @@ def read_trace_lengths(source: str | Path) -> tuple[np.ndarray, np.ndarray, str,
 
 def memory_area(prompt: np.ndarray, output: np.ndarray) -> np.ndarray:
     """Token-rounds a request occupies: sum_{t=1..o} (s + t) = s*o + o(o+1)/2."""
-    return prompt * output + output * (output + 1) / 2
+    area: np.ndarray = prompt * output + output * (output + 1) / 2
+    return area
 
 
 def sample_poisson(prompts: np.ndarray, outputs: np.ndarray, requests: int, rate: float,

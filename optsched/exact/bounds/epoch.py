@@ -60,11 +60,36 @@ def _epoch_costs_relaxed(prompt: int, length: int, lams: np.ndarray) -> np.ndarr
     """A lower bound on the DP value for one long request: with m epochs the gaps sum to
     ``length`` so waste >= m tri(length / m) (tri is convex), and m distinct ages that include
     ``length`` sum to at least length + m (m - 1) / 2."""
-    m = np.arange(1, length + 1, dtype=float)[:, None]
+    if length <= _RELAXED_DENSE or (lams < 0).any():
+        m = np.arange(1, length + 1, dtype=float)[:, None]
+        every: np.ndarray = _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+        return every
+    # L^2 / 2m + lam (m s + m^2 / 2) + linear terms is convex in m > 0 for lam >= 0: the least
+    # over m = 1..L lies next to the root of its derivative, found by bisection; the same
+    # formula is then evaluated at the integers around it (cost independent of L).
+    lo = np.ones(lams.size)
+    hi = np.full(lams.size, float(length))
+    for _ in range(64):
+        mid = (lo + hi) / 2
+        rising = lams * (prompt + mid - 0.5) >= length * length / (2 * mid * mid)
+        hi = np.where(rising, mid, hi)
+        lo = np.where(rising, lo, mid)
+    near = np.floor(lo)[None, :] + np.arange(-2, 4)[:, None]
+    m = np.clip(near, 1, length)
+    least: np.ndarray = _relaxed_value(prompt, length, lams[None, :], m).min(axis=0)
+    return least
+
+
+#: Up to this length :func:`_epoch_costs_relaxed` tries every epoch count m (the old way).
+_RELAXED_DENSE = 256
+
+
+def _relaxed_value(prompt: int, length: int, lams: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """m tri(length / m) + lam (m prompt + length + m (m - 1) / 2), elementwise."""
     x = length / m
     waste = m * x * (x - 1) / 2
-    price = lams[None, :] * (m * prompt + length + m * (m - 1) / 2)
-    return (waste + price).min(axis=0)
+    value: np.ndarray = waste + lams * (m * prompt + length + m * (m - 1) / 2)
+    return value
 
 
 def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
@@ -81,7 +106,8 @@ def epoch_costs(instance: Instance, lams: np.ndarray) -> np.ndarray:
             h[sel[small]] = table[lengths[small]]
         for i in sel[~small]:
             h[i] = _epoch_costs_relaxed(int(p), int(o[i]), lams)
-    return h + volumes(instance)[:, None]
+    out: np.ndarray = h + volumes(instance)[:, None]
+    return out
 
 
 def completion_bounds(instance: Instance, lams: np.ndarray | None = None) -> np.ndarray:
@@ -105,15 +131,17 @@ def _completion_bounds_from_costs(h: np.ndarray, release: np.ndarray, m: int,
     best = ((hk - lams[None, :] * m * k) / m).max(axis=1)
     # ceil with a tolerance for float noise (values are sums of integers and halves times lam)
     ck = np.ceil(best - 1e-7).astype(np.int64)
-    return np.maximum(ck, np.sort(release))
+    out: np.ndarray = np.maximum(ck, np.sort(release))
+    return out
 
 
 def _per_k_bounds(h: np.ndarray, release: np.ndarray, m: int, lams: np.ndarray,
                   length: np.ndarray, after: int) -> np.ndarray:
     """Per-k bounds of a set of requests (rows of ``h``, ``release`` and ``length``): the larger
     of the epoch/release bound and the machine bound, for every k."""
-    return np.maximum(_completion_bounds_from_costs(h, release, m, lams),
-                      _machine_completion_bounds(length, after))
+    out: np.ndarray = np.maximum(_completion_bounds_from_costs(h, release, m, lams),
+                                 _machine_completion_bounds(length, after))
+    return out
 
 
 def epoch_bound(instance: Instance, lams: np.ndarray | None = None) -> int:

@@ -29,7 +29,8 @@ def lag_matrix(instance: Instance, members: np.ndarray) -> np.ndarray:
     peak = s + o
     lag = np.clip(peak[:, None] + peak[None, :] - instance.memory_limit, 0, o[None, :])
     np.fill_diagonal(lag, 0)
-    return lag
+    out: np.ndarray = lag
+    return out
 
 
 def lag_intervals(instance: Instance, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

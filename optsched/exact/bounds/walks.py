@@ -39,7 +39,8 @@ def triple_lags(instance: Instance, members: np.ndarray) -> np.ndarray:
     third_waits = lag[:, :, None] + o[None, None, :]
     second_waits = 2 * o[None, :, None] + lag[None, :, :]
     cases = np.minimum(np.minimum(both_run, third_waits), second_waits)
-    return np.maximum(2 * lag[:, :, None] + lag[None, :, :], cases)
+    out: np.ndarray = np.maximum(2 * lag[:, :, None] + lag[None, :, :], cases)
+    return out
 
 
 def path_bound(instance: Instance, members: np.ndarray, *,
@@ -90,8 +91,8 @@ def _path_lagrangian(instance: Instance, members: np.ndarray, iterations: int,
         """The relaxed price of one order (an upper bound on the least price)."""
         value = k * release[order[0]] + sum(y[r] * lag[order[r - 2], order[r - 1]]
                                             for r in range(2, k + 1))
-        return value + sum(z[r] * triple[order[r - 2], order[r - 1], order[r]]
-                           for r in range(2, k))
+        return float(value + sum(z[r] * triple[order[r - 2], order[r - 1], order[r]]
+                                 for r in range(2, k)))
 
     upper = price(np.argsort(instance.prompt[members] + instance.output[members],
                              kind="stable"))
@@ -199,7 +200,8 @@ def window_gaps(instance: Instance, members: np.ndarray) -> np.ndarray:
                        peak[:, None, None, None] + j_holds[None, :, :, None]
                        + peak[None, None, None, :] - g[None, None, :, None] - m)
     lag = lag_matrix(instance, members).astype(np.int32)
-    return np.maximum(np.maximum(at_ci, 0), lag[None, :, None, :])
+    out: np.ndarray = np.maximum(np.maximum(at_ci, 0), lag[None, :, None, :])
+    return out
 
 
 def window_bound(instance: Instance, members: np.ndarray, *,
@@ -269,7 +271,10 @@ def _window_moves(instance: Instance, members: np.ndarray) -> dict:
     by_threshold = np.argsort(whole_from.transpose(1, 2, 0), axis=2, kind="stable")  # (y, z, r)
     thresholds = np.take_along_axis(whole_from.transpose(1, 2, 0), by_threshold, axis=2)
     # whole_count[y, z, g2] = number of x whose whole row is allowed at g2
-    whole_count = np.stack([(thresholds <= g2).sum(axis=2) for g2 in range(gaps)], axis=2)
+    # (a histogram of the thresholds, cumulated over g2: no Python loop over the gaps)
+    marks = np.zeros((k, k, gaps + 1), dtype=np.int64)
+    np.add.at(marks, (*np.indices(thresholds.shape)[:2], np.minimum(thresholds, gaps)), 1)
+    whole_count = np.cumsum(marks, axis=2)[:, :, :gaps]
     # first[y, z, g2, x] = #{g1: least[x, y, g1, z] > g2}, from a histogram of least's values
     # (O(K^3 G)); laid out so that the partial moves come out sorted by target (y, z, g2)
     cells = np.arange(k**3).reshape(k, k, k)[:, :, :, None]  # cell (y, z, x)

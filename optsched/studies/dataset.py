@@ -31,11 +31,11 @@ from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
 
-from optsched.data.execution import TaskFailed, check_backend, plan_workers, run_tasks
-from optsched.data.families import get_family
+from optsched.data.families import Family, get_family
 from optsched.errors import OptschedError
 from optsched.exact.certificate import certificate_dict
 from optsched.model.io import atomic_path, atomic_write_json
+from optsched.studies.execution import TaskFailed, check_backend, plan_workers, run_tasks
 
 FORMAT = "optsched-dataset/1"
 TABLE = "dataset.parquet"
@@ -304,15 +304,9 @@ def read_table(out: str | Path) -> Any:
     return pq.read_table(p)
 
 
-def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
-          workers: int | None = None, address: str | None = None, progress: bool = True,
-          command: str | None = None, compact_every: float = 60.0) -> BuildReport:
-    """Build (or resume) a dataset folder. See the module doc for the guarantees."""
-    import time
-
-    from tqdm import tqdm
-
-    t_start = time.perf_counter()
+def _checked_config(cfg: BuildConfig) -> Family:
+    """Resolve the family parameters and the default policies into ``cfg`` and refuse any
+    setting that cannot run, before a folder is touched; returns the family."""
     fam = get_family(cfg.family)
     cfg.params = fam.resolve(cfg.params)
     if not cfg.policies:
@@ -332,6 +326,19 @@ def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
     for name in cfg.policies:
         if name not in POLICIES:
             raise DatasetError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
+    return fam
+
+
+def build(out_dir: str | Path, cfg: BuildConfig, *, backend: str = "local",
+          workers: int | None = None, address: str | None = None, progress: bool = True,
+          command: str | None = None, compact_every: float = 60.0) -> BuildReport:
+    """Build (or resume) a dataset folder. See the module doc for the guarantees."""
+    import time
+
+    from tqdm import tqdm
+
+    t_start = time.perf_counter()
+    fam = _checked_config(cfg)
     n_workers = plan_workers(backend, workers, cfg.threads, address)
     check_backend(backend, address)
     # Fail on impossible parameters here, not in a worker: build instance 0 now.
@@ -459,12 +466,12 @@ def summary_figure(out_dir: str | Path) -> Any:
     """Four panels: sizes, solve time against n by status, policy/OPT ratios, statuses."""
     import numpy as np
 
-    from optsched.plots import _plt
+    from optsched.plots import pyplot
 
     out = Path(out_dir)
     rows = load_rows(out)
     manifest = read_manifest(out) or {"settings": {"policies": [], "family": "?"}}
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     ax_n, ax_t, ax_r, ax_s = axes.ravel()
     if rows:
@@ -552,3 +559,30 @@ def verify_dataset(out_dir: str | Path, rebuild: bool = True) -> dict[str, Any]:
     return {"folder": str(out), "checked": len(rows), "ok": not problems,
             "problems": problems}
 
+
+
+def is_dataset_row(row: dict[str, Any]) -> bool:
+    """True for a row of a dataset table (one row per instance, a ``<policy>_ratio`` column
+    per policy), as opposed to a study's rows (one row per instance and policy)."""
+    return "policy" not in row and "status" in row and any(k.endswith("_ratio") for k in row)
+
+
+def dataset_ratio_groups(rows: list[dict[str, Any]], policies: Sequence[str] | None = None,
+                         ) -> dict[str, list[float]]:
+    """policy -> policy / proven optimum over the certified rows (status optimal) of a dataset
+    table. Rows whose optimum is not proven are left out: their ratio is only a lower end."""
+    from optsched.policies import POLICIES
+
+    names = {_col(p): p for p in POLICIES}
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        if row.get("status") != "optimal":
+            continue
+        for key, value in row.items():
+            col = key[:-len("_ratio")] if key.endswith("_ratio") else None
+            name = names.get(col or "", col)
+            if col is None or value is None or value != value or name is None:
+                continue
+            if not policies or name in policies:
+                groups.setdefault(name, []).append(float(value))
+    return groups

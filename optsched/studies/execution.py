@@ -165,20 +165,7 @@ def _run_ray(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, threa
     except ImportError:
         raise ExecutionError("the Ray backend needs Ray: install the optional extra "
                              "(pip install 'optsched[ray]')") from None
-    started = False
-    if address not in (None, "", "local", "auto"):
-        _check_reachable(address)
-    if not ray.is_initialized():
-        try:
-            if address in (None, "", "local"):
-                ray.init(num_cpus=workers * threads, include_dashboard=False,
-                         log_to_driver=False, configure_logging=False)
-            else:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except Exception as exc:  # ConnectionError, RuntimeError, ... from ray.init
-            raise ExecutionError(f"cannot start or reach Ray (address {address or 'local'}): "
-                                 f"{exc}") from None
-        started = True
+    started = _start_ray(ray, address, workers * threads)
     remote = ray.remote(num_cpus=threads, max_retries=0)(fn)
     # On a cluster, keep every CPU busy (Ray itself queues tasks that do not fit yet).
     cluster_slots = int(ray.cluster_resources().get("CPU", 1)) // threads
@@ -207,6 +194,25 @@ def _run_ray(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, threa
             ray.cancel(ref, force=True)
         if started:
             ray.shutdown()
+
+
+def _start_ray(ray: Any, address: str | None, cpus: int) -> bool:
+    """Start a local Ray with ``cpus`` CPUs or join the cluster at ``address``, unless Ray is
+    running already; True when this call started it (and must shut it down)."""
+    if address not in (None, "", "local", "auto"):
+        _check_reachable(address)
+    if ray.is_initialized():
+        return False
+    try:
+        if address in (None, "", "local"):
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except Exception as exc:  # ConnectionError, RuntimeError, ... from ray.init
+        raise ExecutionError(f"cannot start or reach Ray (address {address or 'local'}): "
+                             f"{exc}") from None
+    return True
 
 
 def _check_reachable(address: str) -> None:

@@ -323,7 +323,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """The summary as a fixed-width text table."""
-    from optsched.cli.common import table
+    from optsched.studies.formatting import table
 
     body = []
     for s in summarize(rows):
@@ -372,7 +372,7 @@ def baseline_summary(rows: list[dict[str, Any]], baseline: str) -> list[dict[str
 
 def baseline_table(rows: list[dict[str, Any]], baseline: str) -> str:
     """:func:`baseline_summary` as a fixed-width text table (the before/after table)."""
-    from optsched.cli.common import table
+    from optsched.studies.formatting import table
 
     body = [[s["family"], s["variant"], f"{s['proven']}/{s['runs']}", f"{s['proven_delta']:+d}",
              _pct(s["mean_gap"]), _ratio(s["objective_ratio"]), _ratio(s["bound_ratio"])]
@@ -446,7 +446,8 @@ def read_parquet(path: str | Path) -> list[dict[str, Any]]:
     """Read rows written by :func:`write_parquet`."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(path).to_pylist()
+    rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+    return rows
 
 
 def cactus_plot(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
