@@ -106,6 +106,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "'not solved' anyway")
     _add_policy_params(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress on stderr (the bar over a family; for a single instance the "
+                   "solve's live line, shown when stderr is a terminal after about 2 s)")
     p.add_argument("--plot", metavar="DIR",
                    help="write ratios.png (per-policy ratio distribution) and, for a single "
                    "instance, schedules.png (Gantt chart + memory profile of every schedule, "
@@ -250,7 +253,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                           time_limit=settings.time_limit, threads=settings.threads,
                           seed=settings.seed, prediction=settings.prediction,
                           solve_opt=settings.solve_opt, parameters=settings.parameters,
-                          progress=True)) for ref, family in families]
+                          progress=not args.quiet)) for ref, family in families]
     if len(runs) > 1:
         return _print_families(runs, args.json)
     (_, family), (_, found) = families[0], runs[0]

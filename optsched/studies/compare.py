@@ -27,6 +27,7 @@ from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
 from optsched.policies.base import NotApplicableError
 from optsched.policies.engine import NoProgressError
 from optsched.policies.predictions import parse_predictions
+from optsched.progress import NoProgress, Progress, for_terminal
 from optsched.studies.formatting import wrapped_table
 
 #: policy parameter -> the policies that take it (others ignore it)
@@ -181,7 +182,7 @@ def _run_policies(inst: Instance, policies: Sequence[str], settings: CompareSett
 
 
 def _hindsight(inst: Instance, settings: CompareSettings, warm: Schedule | None,
-               schedules: dict[str, Schedule]) -> dict[str, Any]:
+               schedules: dict[str, Schedule], live: Progress | None = None) -> dict[str, Any]:
     """The hindsight optimum (or what the solver proved of it) as a result entry; its schedule,
     validated by solve(), joins ``schedules``."""
     if not settings.solve_opt:
@@ -190,7 +191,8 @@ def _hindsight(inst: Instance, settings: CompareSettings, warm: Schedule | None,
     try:
         with solver_output_to_stderr():
             res = solve(inst, settings.solver, time_limit=settings.time_limit,
-                        threads=settings.threads, seed=settings.seed, initial_solution=warm)
+                        threads=settings.threads, seed=settings.seed, initial_solution=warm,
+                        progress=live)
     except SolverError as exc:  # e.g. the model is too large: keep the policy results
         return {"status": "not solved", "objective": None, "bound": None,
                 "solver": settings.solver, "runtime": 0.0, "message": str(exc)}
@@ -201,11 +203,13 @@ def _hindsight(inst: Instance, settings: CompareSettings, warm: Schedule | None,
 
 
 def compare_instance(name: str, inst: Instance, policies: Sequence[str],
-                     settings: CompareSettings) -> tuple[dict[str, Any], dict[str, Schedule]]:
+                     settings: CompareSettings, live: Progress | None = None
+                     ) -> tuple[dict[str, Any], dict[str, Schedule]]:
     """Run every policy and the exact solve on one instance; the best policy schedule warm-starts
-    the solver. Returns the instance's result entry and every schedule by name."""
+    the solver (``live`` hears of its progress). Returns the instance's result entry and every
+    schedule by name."""
     rows, schedules, warm = _run_policies(inst, policies, settings)
-    opt = _hindsight(inst, settings, warm, schedules)
+    opt = _hindsight(inst, settings, warm, schedules, live)
     for row in rows:
         if row["status"] == "ok" and opt["objective"] is not None:
             row.update(ratio(row["objective"], opt, int(inst.arrival.sum())))
@@ -261,7 +265,9 @@ def compare(instances: str | Instance | Iterable[Instance | tuple[str, Instance]
         solve_opt: False runs the policies only.
         parameters: policy parameters (alpha, beta, block_size, threshold, first_segment),
             each passed to the policies that take it.
-        progress: a progress bar on stderr for families of two or more instances.
+        progress: a progress bar on stderr for families of two or more instances, and for a
+            single instance the solve's live line (optsched.progress) when stderr is a
+            terminal.
 
     Every schedule, the policies' and the solver's, is checked by the independent validator
     before it is counted; a ratio is exact only where the optimum is proven.
@@ -275,10 +281,14 @@ def compare(instances: str | Instance | Iterable[Instance | tuple[str, Instance]
 
     results: list[dict[str, Any]] = []
     schedules: dict[str, Schedule] = {}
-    for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
-                           disable=not progress or len(family) < 2):
-        res, schedules = compare_instance(name, inst, names, settings)
-        results.append(res)
+    live = for_terminal(quiet=not progress) if len(family) == 1 else NoProgress()
+    try:
+        for name, inst in tqdm(family, desc="compare", unit="instance", file=sys.stderr,
+                               disable=not progress or len(family) < 2):
+            res, schedules = compare_instance(name, inst, names, settings, live)
+            results.append(res)
+    finally:
+        live.close()
     return Comparison(names, settings, results, summarise(results, names), schedules)
 
 
