@@ -69,6 +69,8 @@ class _State:
 
     def line(self) -> str:
         elapsed = time.perf_counter() - self.start
+        if self.best is None and self.bound is None:  # e.g. the engine: no values to show
+            return f"{elapsed:7.1f} s  {self.stage}" + (f" ({self.detail})" if self.detail else "")
         best = "-" if self.best is None else str(self.best)
         bound = "-" if self.bound is None else str(self.bound)
         return (f"{elapsed:7.1f} s  best {best:>10}  bound {bound:>10}  "

@@ -19,6 +19,7 @@ from optsched.model.io import atomic_write_json
 from optsched.policies import ALIASES, POLICIES, STANDARD_POLICIES, run_policy
 from optsched.policies.engine import NoProgressError
 from optsched.policies.predictions import PREDICTION_MODELS, parse_predictions
+from optsched.progress import for_terminal
 from optsched.studies.compare import (
     POLICY_PARAMS,
     TABLE_WIDTH,
@@ -73,6 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="FILE",
                    help="also write the schedule ({\"starts\", \"aborted\"}) to FILE")
     p.add_argument("--plot", metavar="PNG", help="also draw the Gantt chart + memory profile")
+    p.add_argument("--quiet", action="store_true",
+                   help="no live progress line on stderr (shown on long runs, e.g. large "
+                   "traces, when stderr is a terminal)")
     p.add_argument("--time-model", default="unit", metavar="NAME",
                    help="batch-time model: unit (default, rounds), fixed:SECONDS or a preset "
                    "(`optsched time-model list`); reports TTFT, TPOT, latency and throughput "
@@ -151,13 +155,16 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     model, scale = _time_model(args)
     inst = resolve_instance(args.instance)
     pred = parse_predictions(args.prediction, inst, args.seed)
+    live = for_terminal(quiet=args.quiet)
     try:
         run = run_policy(inst, args.policy, predictions=pred, seed=args.seed, time_model=model,
                          arrival_seconds=None if model is None
-                         else (inst.arrival * scale).tolist(),
+                         else (inst.arrival * scale).tolist(), progress=live,
                          **_policy_kwargs(args, args.policy))
     except NoProgressError as exc:  # an outcome of the policy, not bad input
         return _report_stalled(args, inst, exc)
+    finally:
+        live.close()
     if args.output:
         atomic_write_json(args.output, run.schedule.to_dict())
     if args.plot:

@@ -59,6 +59,7 @@ from optsched.policies.predictions import Predictions, parse_predictions
 
 if TYPE_CHECKING:
     from optsched.policies.clock import RoundClock
+    from optsched.progress import Progress
 
 
 class PolicyError(OptschedError, RuntimeError):
@@ -196,13 +197,16 @@ class EngineStopped(OptschedError):
 
 def simulate(instance: Instance, policy: Policy, predictions: Predictions | str | None = None,
              *, seed: int = 0, stall_limit: int | None = None,
-             clock: RoundClock | None = None, deadline: Deadline | None = None) -> EngineResult:
+             clock: RoundClock | None = None, deadline: Deadline | None = None,
+             progress: Progress | None = None) -> EngineResult:
     """Run ``policy`` on ``instance`` (see the module doc for the rules).
 
     With a ``clock`` (:class:`optsched.policies.clock.RoundClock`) rounds last what its batch-time
     model says and requests arrive at its arrival seconds (the instance's arrival rounds are
     ignored); without one, every round is one unit, exactly as before. When ``deadline``
-    (optsched.control) expires or a stop is requested, :class:`EngineStopped` is raised."""
+    (optsched.control) expires or a stop is requested, :class:`EngineStopped` is raised.
+    ``progress`` (optsched.progress) hears where the run is every
+    :data:`PROGRESS_EVERY` decision times (a live line for long traces)."""
     require_spec(instance, "the online engine")
     t0 = time.perf_counter()
     pred = parse_predictions(predictions, instance, seed)
@@ -211,7 +215,14 @@ def simulate(instance: Instance, policy: Policy, predictions: Predictions | str 
         if deadline is not None and deadline.expired():
             raise EngineStopped(policy.name, run.t, run.done, run.n, run.rounds)
         run.decide()
+        if progress is not None and run.rounds % PROGRESS_EVERY == 0:
+            progress.report("engine", detail=f"t = {run.t}, {run.done} of {run.n} requests "
+                            f"done, {run.rounds:,} decision times")
     return run.result(time.perf_counter() - t0, pred)
+
+
+#: Decision times between two progress reports of :func:`simulate`.
+PROGRESS_EVERY = 1024
 
 
 _FUTURE, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3

@@ -34,6 +34,7 @@ from optsched.policies.published import AlphaBetaClearingAsPublished, AlphaGreed
 from optsched.policies.timemodel import BatchTimeModel, TimeModelError, get_time_model
 from optsched.policies.vllm import VLLM, VLLMToken
 from optsched.policies.wait import WAIT, NestedWAIT
+from optsched.progress import Progress
 
 #: name -> factory (keyword arguments are the policy's parameters, e.g. alpha, beta)
 POLICIES: dict[str, Callable[..., Policy]] = {
@@ -144,7 +145,7 @@ def run_policy(instance: Instance, policy: str | Policy, *,
                stall_limit: int | None = None,
                time_model: str | BatchTimeModel | None = None,
                arrival_seconds: Any = None, deadline: Deadline | None = None,
-               **policy_kwargs: Any) -> PolicyRun:
+               progress: Progress | None = None, **policy_kwargs: Any) -> PolicyRun:
     """Run ``policy`` (a name from :data:`POLICIES` or a policy object) through the engine.
 
     ``predictions``: None = the instance's own ``predicted_output_tokens`` (true lengths where
@@ -187,7 +188,8 @@ def run_policy(instance: Instance, policy: str | Policy, *,
         raise TimeModelError("arrival_seconds given without a time model (unit rounds use the "
                              "instance's arrival rounds)")
     res: EngineResult = simulate(engine_instance, pol, predictions, seed=seed,
-                                 stall_limit=stall_limit, clock=clock, deadline=deadline)
+                                 stall_limit=stall_limit, clock=clock, deadline=deadline,
+                                 progress=progress)
     checked = instance if clock is None else clock.round_instance(instance)
     report = validate(checked, res.schedule)
     if not report.valid:
