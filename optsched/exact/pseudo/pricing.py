@@ -29,6 +29,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from optsched.control import Deadline
 from optsched.errors import SolverError
 from optsched.model.instance import Instance, spec_equivalent
 
@@ -36,6 +39,14 @@ from optsched.model.instance import Instance, spec_equivalent
 MODES = ("exact", "relaxed", "restricted")
 #: Cost tolerance of the pruning test (costs are floats when multipliers are).
 EPS = 1e-9
+#: States compared at once in the dominance test (memory: chunk x layer x profile length).
+_CHUNK = 128
+#: Largest rounding step of the relaxed merge before it falls back to one state per count.
+_MAX_Q = 64
+
+
+class PricingStopped(Exception):
+    """A pricing run hit its state budget or its deadline before it finished."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,8 @@ class _Pricer:
     """One pricing run: the layers of the diagram, round by round."""
 
     def __init__(self, data: PricingData, duals: Sequence[float], tracked: Sequence[int],
-                 repeat_limit: int | None, mode: str, width: int | None) -> None:
+                 repeat_limit: int | None, mode: str, width: int | None,
+                 max_states: int | None = None, deadline: Deadline | None = None) -> None:
         if mode not in MODES:
             raise SolverError(f"pricing mode must be one of {', '.join(MODES)}, not {mode!r}")
         if len(duals) != data.n:
@@ -134,6 +146,8 @@ class _Pricer:
         self.best_node: _Node | None = None
         self.states = 0
         self.merged = False
+        self.max_states = max_states
+        self.deadline = deadline
 
     def unit(self, j: int, t: int) -> float:
         return t + self.d.o[j] - self.pi[j]
@@ -234,6 +248,10 @@ class _Pricer:
         layer = [_Node(0.0, (), 0, (0,) * len(self.tracked))]
         for t in range(first, last + 1):
             layer = self.settle(self.expand(layer, t), t)
+            if self.max_states is not None and self.states > self.max_states:
+                raise PricingStopped(f"more than {self.max_states} states")
+            if self.deadline is not None and self.deadline.expired():
+                raise PricingStopped("deadline")
             if not layer:
                 break
         starts = _path(self.best_node) if self.best_node is not None else None
@@ -252,36 +270,57 @@ def _shift(x: _Node) -> _Node:
 
 def _undominated(layer: list[_Node]) -> list[_Node]:
     """Drop every state another state of the same count and tracked counts dominates."""
+    unique: dict[tuple[tuple[int, ...], int, tuple[int, ...]], _Node] = {}
+    for x in layer:  # equal profiles first: one state per key, the cheapest
+        key = (x.profile, x.count, x.reps)
+        if key not in unique or x.cost < unique[key].cost:
+            unique[key] = x
     groups: dict[tuple[int, tuple[int, ...]], list[_Node]] = {}
-    for x in sorted(layer, key=lambda x: (x.cost, sum(x.profile))):
-        kept = groups.setdefault((x.count, x.reps), [])
-        if not any(_below(y.profile, x.profile) for y in kept):
-            kept.append(x)
-    return [x for kept in groups.values() for x in kept]
+    for x in unique.values():
+        groups.setdefault((x.count, x.reps), []).append(x)
+    out = []
+    for members in groups.values():
+        out.extend(members if len(members) == 1 else _pareto(members))
+    return out
 
 
-def _below(p: tuple[int, ...], q: tuple[int, ...]) -> bool:
-    """p <= q at every round (missing rounds hold 0)."""
-    if len(p) > len(q):
-        return False
-    return all(a <= b for a, b in zip(p, q, strict=False))
+def _pareto(members: list[_Node]) -> list[_Node]:
+    """The members no other member dominates (profile pointwise <= and cost <=; profiles are
+    distinct, so the relation is a strict order and every dominated state has an undominated
+    dominator)."""
+    length = max(len(x.profile) for x in members)
+    prof = np.zeros((len(members), length), dtype=np.int32)
+    for k, x in enumerate(members):
+        prof[k, :len(x.profile)] = x.profile
+    cost = np.array([x.cost for x in members])
+    keep = np.ones(len(members), dtype=bool)
+    for lo in range(0, len(members), _CHUNK):
+        hi = min(lo + _CHUNK, len(members))
+        below = (prof[:, None, :] <= prof[None, lo:hi, :]).all(axis=2)
+        below &= cost[:, None] <= cost[None, lo:hi] + EPS
+        below[np.arange(lo, hi), np.arange(hi - lo)] = False
+        keep[lo:hi] = ~below.any(axis=0)
+    return [x for x, k in zip(members, keep, strict=True) if k]
 
 
 def _merge(layer: list[_Node], width: int) -> list[_Node]:
-    """Relaxed layer of at most ``width`` states: states with the same start count are merged in
-    runs of similar total memory into one state holding the pointwise minimum of profile, cost
-    and tracked counts (a merged state allows everything each of its members allows)."""
-    groups: dict[int, list[_Node]] = {}
-    for x in layer:
-        groups.setdefault(x.count, []).append(x)
-    share = max(1, width // max(1, len(groups)))
-    out = []
-    for members in groups.values():
-        members.sort(key=lambda x: (sum(x.profile), x.cost))
-        size = math.ceil(len(members) / share)
-        for k in range(0, len(members), size):
-            out.append(_meet(members[k:k + size]))
-    return out
+    """Relaxed layer of at most ``width`` states: states with the same start count whose
+    profiles agree after rounding down to multiples of q are merged into one state holding the
+    pointwise minimum of profile, cost and tracked counts (a merged state allows everything each
+    member allows); q doubles until the layer fits, so similar shapes merge first."""
+    q = 2
+    while True:
+        groups: dict[tuple[int, tuple[int, ...]], list[_Node]] = {}
+        for x in layer:
+            groups.setdefault((x.count, tuple(v // q for v in x.profile)), []).append(x)
+        if len(groups) <= width or q > 4 * _MAX_Q:
+            break
+        q *= 2
+    if len(groups) > width:  # one state per start count is always few enough in practice
+        groups = {}
+        for x in layer:
+            groups.setdefault((x.count, ()), []).append(x)
+    return [_meet(members) for members in groups.values()]
 
 
 def _meet(members: list[_Node]) -> _Node:
@@ -297,17 +336,20 @@ def _meet(members: list[_Node]) -> _Node:
 
 def price(data: PricingData, duals: Sequence[float], *, mode: str = "exact",
           width: int | None = None, repeat_limit: int | None = None,
-          tracked: Sequence[int] = (), upper: float | None = None) -> PricingResult:
+          tracked: Sequence[int] = (), upper: float | None = None,
+          max_states: int | None = None, deadline: Deadline | None = None) -> PricingResult:
     """Cheapest pseudo-schedule for multipliers ``duals`` (module doc).
 
     ``repeat_limit`` r: each request in ``tracked`` starts at most r times (the others are
     unlimited, a relaxation of the limit). ``upper``: the reduced cost of a known
-    pseudo-schedule; only cheaper ones are searched for (the value is ``upper`` if none is)."""
+    pseudo-schedule; only cheaper ones are searched for (the value is ``upper`` if none is).
+    Raises :class:`PricingStopped` past ``max_states`` created states or the ``deadline``."""
     if repeat_limit is not None and repeat_limit < 1:
         raise SolverError(f"repeat limit must be >= 1, not {repeat_limit}")
     if width is not None and width < 1:
         raise SolverError(f"pricing width must be >= 1, not {width}")
-    return _Pricer(data, duals, tracked, repeat_limit, mode, width).run(upper)
+    return _Pricer(data, duals, tracked, repeat_limit, mode, width, max_states,
+                   deadline).run(upper)
 
 
 def reduced_cost(data: PricingData, duals: Sequence[float],
