@@ -41,6 +41,8 @@ from optsched.model.schedule import Schedule
 BOUND_PRICINGS = ("exact", "relaxed")
 #: Relative tolerance when rounding the Lagrangian value up to an integer.
 ROUND_TOL = 1e-9
+#: State budget of the exact column search in relaxed mode (beyond it, restricted columns).
+EXACT_COLUMN_STATES = 300_000
 #: A column enters the master when its reduced cost is below minus this.
 PRICE_EPS = 1e-6
 
@@ -72,12 +74,14 @@ class _Master:
     n: int
     highs: object
     columns: set[tuple[tuple[int, int], ...]] = field(default_factory=set)
+    starts: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
 
     def add(self, data: PricingData, starts: Sequence[tuple[int, int]]) -> bool:
         key = tuple(sorted(starts))
         if key in self.columns:
             return False
         self.columns.add(key)
+        self.starts.append(key)
         counts = np.zeros(self.n)
         for j, _ in starts:
             counts[j] += 1
@@ -110,11 +114,12 @@ def _schedule_columns(instance: Instance, schedules: Sequence[Schedule]
 
 def _incumbents(instance: Instance, incumbent: Schedule | None) -> tuple[list[Schedule], int]:
     """Validated schedules to start the master with, and the best value among them."""
-    from optsched.exact.heuristics import best_spaced_schedule
+    from optsched.exact.heuristics import DEFAULT_GRID, best_spaced_schedule, spaced_mcsf
     from optsched.exact.incumbent import earliest_fit_schedule
     from optsched.model.validate import validate
 
     found = [earliest_fit_schedule(instance), best_spaced_schedule(instance)[0]]
+    found += [spaced_mcsf(instance, spacing, cap) for cap, spacing in DEFAULT_GRID]
     if incumbent is not None:
         found.insert(0, incumbent)
     good, best = [], math.inf
@@ -140,6 +145,8 @@ class _Run:
         self.best_l = -math.inf
         self.best_pi: list[float] = []
         self.exact_evaluations = 0
+        #: state budget of one exact column search (None: only the deadline stops it)
+        self.max_states: int | None = None if pricing == "exact" else EXACT_COLUMN_STATES
         self.priced: dict[tuple[float, ...], float] = {}
 
     def proven(self) -> bool:
@@ -150,10 +157,13 @@ class _Run:
             return self.trivial
         return max(self.trivial, math.ceil(self.best_l - ROUND_TOL * max(1.0, abs(self.best_l))))
 
-    def column(self, pi: Sequence[float], deadline: Deadline) -> PricingResult:
-        """A good pseudo-schedule for ``pi`` from the restricted diagram (an upper estimate)."""
-        res = price(self.data, pi, mode="restricted", width=self.width,
-                    repeat_limit=self.limit, tracked=sorted(self.tracked), deadline=deadline)
+    def column(self, pi: Sequence[float], deadline: Deadline,
+               known: Sequence[Sequence[tuple[int, int]]] = ()) -> PricingResult:
+        """A good pseudo-schedule for ``pi`` from the restricted diagram; its value is an upper
+        estimate of the pricing minimum, never above the best of the ``known`` columns."""
+        upper = min((reduced_cost(self.data, pi, c) for c in known), default=None)
+        res = price(self.data, pi, mode="restricted", width=self.width, repeat_limit=self.limit,
+                    tracked=sorted(self.tracked), deadline=deadline, upper=upper)
         if res.starts is not None and self.limit is not None:
             self._track(res.starts)
         return res
@@ -230,7 +240,9 @@ def pseudo_schedule_bound(instance: Instance, incumbent: Schedule | None = None,
     master = _new_master(inst.n)
     for col in _schedule_columns(inst, schedules):
         master.add(data, col)
-    stats = _column_generation(run, master, max_iterations, alpha, bound_every)
+    best = min(schedules, key=lambda sch: sch.objective(dict(zip(inst.ids, data.o, strict=True))))
+    start = np.array([best.starts[r.id] + r.output_tokens for r in inst.requests], dtype=float)
+    stats = _column_generation(run, master, max_iterations, alpha, bound_every, start)
     if run.proven():
         stats["stopped"] = "proven"
     bound = run.rounded()
@@ -262,40 +274,62 @@ class _Smoother:
 
 
 def _entering(run: _Run, master: _Master, res: PricingResult, duals: np.ndarray) -> bool:
-    """Add the priced pseudo-schedule if its reduced cost at the master duals is negative."""
-    if res.starts is None or reduced_cost(run.data, duals, res.starts) >= -PRICE_EPS:
-        return False
-    return master.add(run.data, res.starts)
+    """Add the priced pseudo-schedules (the best and its pool; relaxed paths are not real,
+    only exact and restricted results come here) whose reduced cost at the duals is negative.
+    True when at least one entered."""
+    found = ([res.starts] if res.starts is not None else []) + res.pool
+    added = False
+    for starts in found:
+        if reduced_cost(run.data, duals, starts) < -PRICE_EPS:
+            added = master.add(run.data, starts) or added
+    return added
 
 
 def _price_round(run: _Run, master: _Master, smooth: _Smoother, duals: np.ndarray,
-                 stage: Deadline) -> bool:
-    """One pricing round: the smoothed point, then the duals themselves (mispricing), then
-    (exact mode) the exact program at the duals. True when a column entered."""
+                 stage: Deadline) -> str:
+    """One pricing round: the restricted diagram at the smoothed point, then the exact program
+    at the master duals (only pseudo-schedules of negative reduced cost are searched for, and
+    what it finds gives the exact L at the duals), then, if that ran out of states, the
+    restricted diagram at the duals. Returns "column", "converged" or "stalled"."""
     sep = smooth.point(duals)
-    points = [sep] if sep is duals else [sep, duals]
-    for pi in points:
-        res = run.column(list(pi), stage)
-        smooth.update(pi, float(pi.sum()) + res.value)
+    if sep is not duals:
+        res = run.column(list(sep), stage, master.starts)
+        smooth.update(sep, float(sep.sum()) + res.value)
         if _entering(run, master, res, duals):
-            return True
-    if run.pricing != "exact":
-        return False
-    res = price(run.data, list(duals), repeat_limit=run.limit, tracked=sorted(run.tracked),
-                upper=0.0, deadline=stage)
+            return "column"
+    try:
+        res = price(run.data, list(duals), repeat_limit=run.limit, tracked=sorted(run.tracked),
+                    upper=0.0, deadline=stage, max_states=run.max_states)
+    except PricingStopped:
+        if stage.expired():
+            raise
+        res = run.column(list(duals), stage, master.starts)
+        smooth.update(duals, float(duals.sum()) + res.value)
+        return "column" if _entering(run, master, res, duals) else "stalled"
     run.exact_evaluations += 1
-    run.note(duals, float(duals.sum()) + res.value)
-    return _entering(run, master, res, duals)
+    value = float(duals.sum()) + res.value
+    run.note(duals, value)
+    smooth.update(duals, value)
+    if res.starts is not None and run.limit is not None:
+        run._track(res.starts)
+    return "column" if _entering(run, master, res, duals) else "converged"
 
 
 def _column_generation(run: _Run, master: _Master, max_iterations: int | None, alpha: float,
-                       bound_every: int) -> dict:
+                       bound_every: int, start: np.ndarray | None = None) -> dict:
     """Wentges-smoothed column generation; returns the last LP value, the iteration count and
     why it stopped. The bound is evaluated along the way and at the end."""
     lp, it, stopped = math.inf, 0, "iterations"
     smooth = _Smoother(alpha)
     stage = run.deadline.share(0.6)  # the rest is for the final bound evaluations
     duals = np.zeros(master.n)
+    if start is not None:  # the incumbent's completion times: a good first center
+        try:
+            res = run.column(list(start), stage, master.starts)
+            smooth.update(start, float(start.sum()) + res.value)
+            _entering(run, master, res, start)
+        except PricingStopped:
+            pass
     while (max_iterations is None or it < max_iterations) and not run.proven():
         if stage.expired():
             stopped = "deadline"
@@ -303,8 +337,9 @@ def _column_generation(run: _Run, master: _Master, max_iterations: int | None, a
         lp, duals = master.solve()
         it += 1
         try:
-            if not _price_round(run, master, smooth, duals, stage):
-                stopped = "converged" if run.pricing == "exact" else "stalled"
+            outcome = _price_round(run, master, smooth, duals, stage)
+            if outcome != "column":
+                stopped = outcome
                 break
         except PricingStopped:
             stopped = "deadline"

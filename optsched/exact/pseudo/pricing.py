@@ -40,7 +40,11 @@ MODES = ("exact", "relaxed", "restricted")
 #: Cost tolerance of the pruning test (costs are floats when multipliers are).
 EPS = 1e-9
 #: States compared at once in the dominance test (memory: chunk x layer x profile length).
-_CHUNK = 128
+_CHUNK = 512
+#: States of a group every state is compared with in the dominance test (the cheapest).
+_LEADERS = 32
+#: Pseudo-schedules kept in a result's pool (extra columns for the master).
+POOL = 20
 #: Largest rounding step of the relaxed merge before it falls back to one state per count.
 _MAX_Q = 64
 
@@ -87,6 +91,8 @@ class PricingResult:
     exact: bool  #: value is the exact optimum (no state was merged or dropped)
     states: int = 0  #: states created, a measure of the work done
     merged: bool = False  #: some layer was merged (relaxed) or cut (restricted)
+    #: the cheapest pseudo-schedules met on the way (each cheaper than all met before it)
+    pool: list[list[tuple[int, int]]] = field(default_factory=list)
 
 
 @dataclass
@@ -148,6 +154,7 @@ class _Pricer:
         self.merged = False
         self.max_states = max_states
         self.deadline = deadline
+        self.finished: list[_Node] = []
 
     def unit(self, j: int, t: int) -> float:
         return t + self.d.o[j] - self.pi[j]
@@ -230,14 +237,15 @@ class _Pricer:
             if x.count == self.d.n:
                 if x.cost < self.best - EPS:
                     self.best, self.best_node = x.cost, x
+                    self.finished.append(x)
             elif floor_next < math.inf and (x.cost + (self.d.n - x.count) * floor_next
                                             < self.best - EPS):
                 live.append(_shift(x))
-        live = _undominated(live)
+        live = _undominated(live, None if self.mode == "exact" else _LEADERS)
         if self.width is not None and self.mode != "exact" and len(live) > self.width:
             self.merged = True
             live = (_merge(live, self.width) if self.mode == "relaxed"
-                    else sorted(live, key=lambda x: x.cost)[:self.width])
+                    else _cheapest(live, self.width, self.d.n, floor_next))
         return live
 
     def run(self, upper: float | None) -> PricingResult:
@@ -256,7 +264,8 @@ class _Pricer:
                 break
         starts = _path(self.best_node) if self.best_node is not None else None
         value = self.best if upper is None else min(self.best, upper)
-        return PricingResult(value, starts, not self.merged, self.states, self.merged)
+        pool = [_path(x) for x in sorted(self.finished, key=lambda x: x.cost)[:POOL]]
+        return PricingResult(value, starts, not self.merged, self.states, self.merged, pool)
 
 
 def _shift(x: _Node) -> _Node:
@@ -268,7 +277,7 @@ def _shift(x: _Node) -> _Node:
     return _Node(x.cost, prof, x.count, x.reps, x.parent, x.move)
 
 
-def _undominated(layer: list[_Node]) -> list[_Node]:
+def _undominated(layer: list[_Node], leaders: int | None) -> list[_Node]:
     """Drop every state another state of the same count and tracked counts dominates."""
     unique: dict[tuple[tuple[int, ...], int, tuple[int, ...]], _Node] = {}
     for x in layer:  # equal profiles first: one state per key, the cheapest
@@ -280,25 +289,29 @@ def _undominated(layer: list[_Node]) -> list[_Node]:
         groups.setdefault((x.count, x.reps), []).append(x)
     out = []
     for members in groups.values():
-        out.extend(members if len(members) == 1 else _pareto(members))
+        out.extend(members if len(members) == 1 else _pareto(members, leaders))
     return out
 
 
-def _pareto(members: list[_Node]) -> list[_Node]:
-    """The members no other member dominates (profile pointwise <= and cost <=; profiles are
-    distinct, so the relation is a strict order and every dominated state has an undominated
-    dominator)."""
+def _pareto(members: list[_Node], leaders: int | None) -> list[_Node]:
+    """The members not dominated by another (profile pointwise <= and cost <=), or with
+    ``leaders`` by one of that many cheapest members. Dropping a dominated state never loses
+    the optimum; comparing with the cheapest few only keeps the test linear in the layer
+    (profiles are distinct, so no two states dominate each other)."""
+    members = sorted(members, key=lambda x: x.cost)
     length = max(len(x.profile) for x in members)
     prof = np.zeros((len(members), length), dtype=np.int32)
     for k, x in enumerate(members):
         prof[k, :len(x.profile)] = x.profile
     cost = np.array([x.cost for x in members])
+    lead = len(members) if leaders is None else min(len(members), leaders)
     keep = np.ones(len(members), dtype=bool)
     for lo in range(0, len(members), _CHUNK):
         hi = min(lo + _CHUNK, len(members))
-        below = (prof[:, None, :] <= prof[None, lo:hi, :]).all(axis=2)
-        below &= cost[:, None] <= cost[None, lo:hi] + EPS
-        below[np.arange(lo, hi), np.arange(hi - lo)] = False
+        below = (prof[:lead, None, :] <= prof[None, lo:hi, :]).all(axis=2)
+        below &= cost[:lead, None] <= cost[None, lo:hi] + EPS
+        idx = np.arange(lo, min(hi, lead))
+        below[idx, idx - lo] = False
         keep[lo:hi] = ~below.any(axis=0)
     return [x for x, k in zip(members, keep, strict=True) if k]
 
@@ -321,6 +334,20 @@ def _merge(layer: list[_Node], width: int) -> list[_Node]:
         for x in layer:
             groups.setdefault((x.count, ()), []).append(x)
     return [_meet(members) for members in groups.values()]
+
+
+def _cheapest(layer: list[_Node], width: int, n: int, floor: float) -> list[_Node]:
+    """Restricted layer: per start count an equal share of ``width``, the states with the least
+    cost plus the least cost of the starts still to make (so counts are compared fairly)."""
+    groups: dict[int, list[_Node]] = {}
+    for x in layer:
+        groups.setdefault(x.count, []).append(x)
+    share = max(1, width // len(groups))
+    out = []
+    for count, members in groups.items():
+        members.sort(key=lambda x: x.cost + (n - count) * floor)
+        out.extend(members[:share])
+    return out
 
 
 def _meet(members: list[_Node]) -> _Node:
