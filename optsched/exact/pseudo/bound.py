@@ -22,6 +22,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class _Master:
     """The restricted master LP: coverage rows sum_q y_jq lambda_q = 1, one per request."""
 
     n: int
-    highs: object
+    highs: Any  # a highspy.Highs (no type stubs)
     columns: set[tuple[tuple[int, int], ...]] = field(default_factory=set)
     starts: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
 
@@ -82,18 +83,18 @@ class _Master:
             return False
         self.columns.add(key)
         self.starts.append(key)
-        counts = np.zeros(self.n)
+        counts = np.zeros(self.n, dtype=np.float64)
         for j, _ in starts:
             counts[j] += 1
         rows = np.flatnonzero(counts).astype(np.int32)
         cost = float(sum(t + data.o[j] for j, t in starts))
-        self.highs.addCol(cost, 0.0, 1.0, rows.size, rows, counts[rows])  # type: ignore[attr-defined]
+        self.highs.addCol(cost, 0.0, 1.0, rows.size, rows, counts[rows])
         return True
 
     def solve(self) -> tuple[float, np.ndarray]:
-        self.highs.run()  # type: ignore[attr-defined]
-        value = float(self.highs.getInfo().objective_function_value)  # type: ignore[attr-defined]
-        duals = np.array(self.highs.getSolution().row_dual, dtype=float)  # type: ignore[attr-defined]
+        self.highs.run()
+        value = float(self.highs.getInfo().objective_function_value)
+        duals = np.array(self.highs.getSolution().row_dual, dtype=float)
         return value, duals
 
 
@@ -203,7 +204,7 @@ class _Run:
         self.note(pi, value)
         return value
 
-    def note(self, pi: Sequence[float], value: float) -> None:
+    def note(self, pi: Sequence[float] | np.ndarray, value: float) -> None:
         """Keep a proven Lagrangian value L(pi) if it is the best so far."""
         if value > self.best_l:
             self.best_l, self.best_pi = value, [float(x) for x in pi]

@@ -379,7 +379,7 @@ def price(data: PricingData, duals: Sequence[float], *, mode: str = "exact",
                    deadline).run(upper)
 
 
-def reduced_cost(data: PricingData, duals: Sequence[float],
+def reduced_cost(data: PricingData, duals: Sequence[float] | np.ndarray,
                  starts: Sequence[tuple[int, int]]) -> float:
     """sum (t + o_j - pi_j) over the starts of a pseudo-schedule."""
     return float(sum(t + data.o[j] - duals[j] for j, t in starts))
