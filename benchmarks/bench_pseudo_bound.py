@@ -62,7 +62,8 @@ def optimum(name: str, inst: Instance, cache: dict[str, Any], path: Path,
     return int(res.objective)
 
 
-def measure(name: str, inst: Instance, opt: int, limit: float) -> dict[str, Any]:
+def measure(name: str, inst: Instance, opt: int, limit: float,
+            variants: tuple[tuple[str, str, int | None], ...] = VARIANTS) -> dict[str, Any]:
     """Every bound of one instance with its time."""
     from optsched.exact.bounds import lower_bound
     from optsched.exact.colgen import time_indexed_lp
@@ -74,7 +75,7 @@ def measure(name: str, inst: Instance, opt: int, limit: float) -> dict[str, Any]
     t0 = time.perf_counter()
     row["comb"], row["comb_s"] = lower_bound(inst).value, time.perf_counter() - t0
     row["lp"], row["lp_s"] = time_indexed_lp(inst, best_incumbent(inst))
-    for label, pricing, r in VARIANTS:
+    for label, pricing, r in variants:
         b = pseudo_schedule_bound(inst, deadline=Deadline(limit), pricing=pricing,
                                   repeat_limit=r)
         if b.bound > opt:
@@ -87,11 +88,12 @@ def gap(bound: float, opt: int) -> float:
     return 100.0 * (opt - bound) / opt
 
 
-def report(rows: list[dict[str, Any]]) -> None:
+def report(rows: list[dict[str, Any]], variants: tuple[tuple[str, str, int | None], ...]
+           ) -> None:
     """Per-instance gaps and times, then means and ratios to the combinatorial bound."""
     from optsched.cli.common import table
 
-    labels = ["comb", "lp"] + [v[0] for v in VARIANTS]
+    labels = ["comb", "lp"] + [v[0] for v in variants]
     body = [[r["instance"], r["n"], r["optimum"]] +
             [f"{gap(r[k], r['optimum']):.2f}% ({r[k + '_s']:.0f}s)" for k in labels]
             for r in rows]
@@ -111,7 +113,16 @@ def main() -> None:
     ap.add_argument("--optima", type=Path, default=DEFAULT_OPTIMA)
     ap.add_argument("--checkpoint", type=Path, default=None, help="JSONL of finished rows")
     ap.add_argument("--only", default=None, help="comma-separated instance names")
+    ap.add_argument("--variants", default=",".join(v[0] for v in VARIANTS),
+                    help="comma-separated variants (default: all)")
     args = ap.parse_args()
+    known = {v[0]: v for v in VARIANTS}
+    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+    bad = [v for v in wanted if v not in known]
+    if bad or not wanted:
+        ap.error(f"--variants: unknown {', '.join(bad) or '(none given)'}; choose from "
+                 f"{', '.join(known)}")
+    variants = tuple(known[v] for v in wanted)
     cache = json.loads(args.optima.read_text()) if args.optima.exists() else {}
     done = {}
     if args.checkpoint is not None and args.checkpoint.exists():
@@ -126,14 +137,14 @@ def main() -> None:
         opt = optimum(name, inst, cache, args.optima, args.solve_limit)
         if opt is None:
             continue
-        row = done.get(name) or measure(name, inst, opt, args.time_limit)
+        row = done.get(name) or measure(name, inst, opt, args.time_limit, variants)
         if name not in done and args.checkpoint is not None:
             with args.checkpoint.open("a") as f:
                 f.write(json.dumps(row) + "\n")
         rows.append(row)
         print(f"{name}: done (load {os.getloadavg()[0]:.2f})", flush=True)
     if rows:
-        report(rows)
+        report(rows, variants)
 
 
 if __name__ == "__main__":
