@@ -41,6 +41,8 @@ MODES = ("exact", "relaxed", "restricted")
 EPS = 1e-9
 #: States compared at once in the dominance test (memory: chunk x layer x profile length).
 _CHUNK = 512
+#: Largest layer the exact mode compares all pairs of (beyond, the cheapest few, as below).
+FULL_DOMINANCE_MAX = 20_000
 #: States of a group every state is compared with in the dominance test (the cheapest).
 _LEADERS = 32
 #: Pseudo-schedules kept in a result's pool (extra columns for the master).
@@ -196,6 +198,8 @@ class _Pricer:
                 table[key] = x
         floor = self.future_unit(t)
         for j in self.eligible(t):
+            if self.deadline is not None and self.deadline.expired():
+                raise PricingStopped("deadline")
             queue = list(table.values())
             for node in queue:
                 child = self._child(node, j, t, floor)
@@ -241,7 +245,8 @@ class _Pricer:
             elif floor_next < math.inf and (x.cost + (self.d.n - x.count) * floor_next
                                             < self.best - EPS):
                 live.append(_shift(x))
-        live = _undominated(live, None if self.mode == "exact" else _LEADERS)
+        full = self.mode == "exact" and len(live) <= FULL_DOMINANCE_MAX  # quadratic test
+        live = _undominated(live, None if full else _LEADERS)
         if self.width is not None and self.mode != "exact" and len(live) > self.width:
             self.merged = True
             live = (_merge(live, self.width) if self.mode == "relaxed"
