@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any
 
-from optsched.cli.common import print_json, resolve_instance, table
+from optsched.cli.common import add_solver_options, print_json, resolve_instance, table
 from optsched.errors import OptschedError
 
 PRICINGS = ("relaxed", "exact", "both")
@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Nothing is called optimal unless a bound meets that schedule's value.")
     p.add_argument("instance", help="instance JSON file or builtin:NAME")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--time-limit", type=float, default=30.0,
-                   help="seconds for each pseudo-schedule bound (default 30)")
+    add_solver_options(p, time_limit={"default": 30.0, "help": "seconds for each "
+                                      "pseudo-schedule bound (default 30)"})
     p.add_argument("--pricing", choices=PRICINGS, default="relaxed",
                    help="how the pseudo-schedule bound prices (default relaxed; both: two rows)")
     p.add_argument("--repeat-limit", type=int, default=None, metavar="R",
