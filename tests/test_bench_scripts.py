@@ -77,3 +77,12 @@ def test_bench_layered_parts_quick_compares_all_variants():
     out = _run("bench_layered_parts.py", "--set", "quick", "--limit", "1", "--time-limit", "2")
     assert out.stdout.count("no cut, no LNS") == 2
     assert out.stdout.count("(layered)") == 2
+
+
+def test_bench_pseudo_bound_one_instance_uses_the_cached_optimum():
+    """bench_pseudo_bound.py on one instance: the committed optimum is used (no solve), every
+    bound is reported as a gap with its time."""
+    out = _run("bench_pseudo_bound.py", "--only", "m1-n8-s1", "--time-limit", "1")
+    assert "not proven" not in out.stdout
+    for name in ("comb", "lp", "relaxed", "relaxed-r1", "exact", "exact-r1"):
+        assert f" {name} " in out.stdout

@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "optsched.cli.core",
     "optsched.cli.policies",
     "optsched.cli.certify",
+    "optsched.cli.bound",
     "optsched.cli.reproduce",
     "optsched.cli.bench",
     "optsched.cli.dataset",
