@@ -43,11 +43,11 @@ def peak_family() -> Iterator[Instance]:
 
 
 def run_peak() -> None:
-    from optsched.studies.formatting import table
     from optsched.exact import solve
     from optsched.exact.colgen import time_indexed_lp
     from optsched.exact.incumbent import earliest_fit_schedule
     from optsched.exact.pseudo.bound import pseudo_schedule_bound
+    from optsched.studies.formatting import table
 
     insts = list(peak_family())
     stats = {label: [0, 0, 0.0] for label, _ in PEAK_VARIANTS}
