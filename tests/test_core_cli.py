@@ -23,7 +23,8 @@ def test_solve_json_contract(run_cli, write_json):
     out = res.json()
     for key in ("status", "objective", "bound", "total_latency", "solver", "schedule"):
         assert key in out
-    assert out["status"] == "optimal" and out["objective"] == out["bound"]
+    assert out["status"] == "optimal"
+    assert out["objective"] == out["bound"]
     assert set(out["schedule"]["starts"]) == {"a", "b", "c"}
     assert out["total_latency"] == out["objective"] - 1
 
@@ -33,13 +34,16 @@ def test_solve_every_solver_from_cli(run_cli, solver):
     """Every solver choice runs from the CLI on the built-in worked example (optimum 4)."""
     res = run_cli("solve", "builtin:worked-example", "--solver", solver, "--json")
     assert res.code == 0, res.err
-    assert res.json()["objective"] == 4 and res.json()["status"] == "optimal"
+    assert res.json()["objective"] == 4
+    assert res.json()["status"] == "optimal"
 
 
 def test_solve_human_output_lists_schedule(run_cli):
     """Without --json the output is a readable summary with the schedule table."""
     res = run_cli("solve", "builtin:worked-example")
-    assert res.code == 0 and "status     optimal" in res.out and "completion" in res.out
+    assert res.code == 0
+    assert "status     optimal" in res.out
+    assert "completion" in res.out
 
 
 BAD_INPUTS = [
@@ -60,26 +64,32 @@ def test_bad_instance_exit_2_one_line_nothing_written(run_cli, write_json, tmp_p
     cert = tmp_path / "cert.json"
     res = run_cli("solve", path, "--certificate", cert)
     assert res.code == 2
-    assert message in res.err and "Traceback" not in res.err
+    assert message in res.err
+    assert "Traceback" not in res.err
     assert len(res.err.strip().splitlines()) == 1
-    assert res.out == "" and not cert.exists()
+    assert res.out == ""
+    assert not cert.exists()
 
 
 def test_missing_file_and_unknown_builtin(run_cli, tmp_path):
     """A missing file or unknown built-in name is a clear exit-2 error."""
     res = run_cli("solve", tmp_path / "nope.json")
-    assert res.code == 2 and "not found" in res.err
+    assert res.code == 2
+    assert "not found" in res.err
     res = run_cli("solve", "builtin:nope")
-    assert res.code == 2 and "unknown built-in instance" in res.err
+    assert res.code == 2
+    assert "unknown built-in instance" in res.err
 
 
 def test_bad_option_values(run_cli):
     """Unknown solver, bad thread count and bad time limit are rejected with exit 2."""
     assert run_cli("solve", "builtin:default", "--solver", "gurobi").code == 2
     res = run_cli("solve", "builtin:default", "--threads", "0")
-    assert res.code == 2 and "threads" in res.err
+    assert res.code == 2
+    assert "threads" in res.err
     res = run_cli("solve", "builtin:default", "--time-limit", "-1")
-    assert res.code == 2 and "time limit" in res.err
+    assert res.code == 2
+    assert "time limit" in res.err
 
 
 def test_existing_certificate_survives_a_failed_run(run_cli, write_json, tmp_path):
@@ -87,7 +97,8 @@ def test_existing_certificate_survives_a_failed_run(run_cli, write_json, tmp_pat
     cert = tmp_path / "cert.json"
     cert.write_text("precious")
     res = run_cli("solve", write_json("bad.json", "{"), "--certificate", cert)
-    assert res.code == 2 and cert.read_text() == "precious"
+    assert res.code == 2
+    assert cert.read_text() == "precious"
 
 
 def test_validate_exit_codes(run_cli, write_json):
@@ -101,7 +112,8 @@ def test_validate_exit_codes(run_cli, write_json):
     found = [(v["kind"], v["time"], v["amount"]) for v in res.json()["violations"]]
     assert found == [("memory", 3, 2)]
     res = run_cli("validate", inst, write_json("x.json", {"starts": {"a": "zero"}}))
-    assert res.code == 2 and "must be an integer" in res.err
+    assert res.code == 2
+    assert "must be an integer" in res.err
 
 
 def test_certificate_roundtrip_and_tampering(run_cli, tmp_path):
@@ -109,13 +121,15 @@ def test_certificate_roundtrip_and_tampering(run_cli, tmp_path):
     cert = tmp_path / "cert.json"
     assert run_cli("solve", "builtin:default", "--certificate", cert).code == 0
     res = run_cli("verify", cert, "--json")
-    assert res.code == 0 and res.json()["ok"]
+    assert res.code == 0
+    assert res.json()["ok"]
     data = json.loads(cert.read_text())
     data["objective"] -= 1
     data["bound"] -= 1
     cert.write_text(json.dumps(data))
     res = run_cli("verify", cert)
-    assert res.code == 1 and "total completion time" in res.out
+    assert res.code == 1
+    assert "total completion time" in res.out
     data["objective"] += 1
     data["bound"] += 1
     first = next(iter(data["schedule"]["starts"]))
@@ -123,7 +137,8 @@ def test_certificate_roundtrip_and_tampering(run_cli, tmp_path):
     data["schedule"]["starts"] = {k: 0 for k in data["schedule"]["starts"]}
     cert.write_text(json.dumps(data))
     res = run_cli("verify", cert, "--json")
-    assert res.code == 1 and any("fails validation" in p for p in res.json()["problems"])
+    assert res.code == 1
+    assert any("fails validation" in p for p in res.json()["problems"])
 
 
 def test_verify_resolve_and_instance_match(run_cli, write_json, tmp_path):
@@ -132,9 +147,11 @@ def test_verify_resolve_and_instance_match(run_cli, write_json, tmp_path):
     inst = write_json("i.json", SMALL)
     assert run_cli("solve", inst, "--solver", "highs", "--certificate", cert).code == 0
     res = run_cli("verify", cert, "--resolve", "bruteforce", "--json")
-    assert res.code == 0 and res.json()["resolve"]["objective"] == res.json()["objective"]
+    assert res.code == 0
+    assert res.json()["resolve"]["objective"] == res.json()["objective"]
     res = run_cli("verify", cert, "--instance", "builtin:default")
-    assert res.code == 1 and "different instance" in res.out
+    assert res.code == 1
+    assert "different instance" in res.out
 
 
 @pytest.mark.parametrize("fmt", ["mps", "lp"])
@@ -147,7 +164,8 @@ def test_export_is_readable_by_highs_with_same_optimum(run_cli, write_json, tmp_
     inst_path = write_json("i.json", SMALL)
     out = tmp_path / f"model.{fmt}"
     res = run_cli("export", inst_path, "--format", fmt, "-o", out)
-    assert res.code == 0 and out.exists()
+    assert res.code == 0
+    assert out.exists()
     h = new_highs()
     assert h.readModel(str(out)) == highspy.HighsStatus.kOk
     h.run()
@@ -172,7 +190,8 @@ def test_solve_method_option_is_recorded(run_cli, tmp_path, method):
     res = run_cli("solve", "builtin:worked-example", "--method", method, "--json",
                   "--certificate", cert)
     assert res.code == 0, res.err
-    assert res.json()["parameters"]["method"] == method and res.json()["objective"] == 4
+    assert res.json()["parameters"]["method"] == method
+    assert res.json()["objective"] == 4
     assert json.loads(cert.read_text())["solver"]["parameters"]["method"] == method
     assert run_cli("verify", cert).code == 0
 
@@ -184,4 +203,6 @@ def test_solve_bound_effort_option_is_recorded_and_checked(run_cli):
     assert res.code == 0, res.err
     assert res.json()["parameters"]["bound_effort"] == "fast"
     res = run_cli("solve", "builtin:worked-example", "--bound-effort", "slow")
-    assert res.code == 2 and "full" in res.err and "fast" in res.err
+    assert res.code == 2
+    assert "full" in res.err
+    assert "fast" in res.err

@@ -22,7 +22,8 @@ def req(**kw):
 def test_reads_hand_written_instance():
     """A hand-written instance loads; arrival defaults to 0 and predictions are kept."""
     inst = instance_from_dict(GOOD)
-    assert inst.n == 2 and inst.memory_limit == 5
+    assert inst.n == 2
+    assert inst.memory_limit == 5
     assert inst.requests[1].arrival == 0
     assert list(inst.predicted) == [3, 3]
     assert inst.metadata["note"] == "hand written"
@@ -32,7 +33,8 @@ def test_round_trip_keeps_content_hash():
     """to_dict -> from_dict preserves the instance and its content hash."""
     inst = instance_from_dict(GOOD)
     again = instance_from_dict(inst.to_dict())
-    assert again == inst and again.content_hash() == inst.content_hash()
+    assert again == inst
+    assert again.content_hash() == inst.content_hash()
 
 
 BAD_CASES = [
@@ -79,7 +81,9 @@ def test_second_request_is_named(write_json):
     with pytest.raises(InstanceError) as exc:
         load_instance(path)
     msg = str(exc.value)
-    assert "request #1 (id 'second')" in msg and "output_tokens" in msg and "i.json" in msg
+    assert "request #1 (id 'second')" in msg
+    assert "output_tokens" in msg
+    assert "i.json" in msg
 
 
 def test_malformed_json_and_missing_file(write_json, tmp_path):
@@ -97,7 +101,8 @@ def test_make_instance_checks_too():
     with pytest.raises(InstanceError, match="can never run"):
         make_instance(4, [4], [1])
     inst = make_instance(10, [1, 2], [0, 1], [0, 3])
-    assert inst.horizon == 3 + 3 and inst.ids == ["r0", "r1"]
+    assert inst.horizon == 3 + 3
+    assert inst.ids == ["r0", "r1"]
 
 
 @pytest.mark.parametrize(("data", "message"), BAD_CASES)
@@ -106,5 +111,7 @@ def test_cli_rejects_every_bad_instance_and_writes_nothing(run_cli, write_json, 
     """Through the CLI every bad instance gives exit 2, the message, and no certificate file."""
     cert = tmp_path / "cert.json"
     res = run_cli("solve", write_json("bad.json", data), "--certificate", cert)
-    assert res.code == 2 and message in res.err and "Traceback" not in res.err
+    assert res.code == 2
+    assert message in res.err
+    assert "Traceback" not in res.err
     assert not cert.exists()

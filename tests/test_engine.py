@@ -28,7 +28,8 @@ def test_overflow_evicts_and_records_aborted_runs():
     """FCFS without look-ahead overflows; evictions become aborted runs the validator accepts."""
     inst = make_instance(10, [8, 8, 2], 1, [0, 0, 0])
     run = run_policy(inst, "fcfs")
-    assert run.overflows >= 1 and run.evictions >= 1
+    assert run.overflows >= 1
+    assert run.evictions >= 1
     assert run.schedule.aborted
     assert run.wasted_tokens == sum(a.end - a.start for a in run.schedule.aborted)
     assert run.validation.valid
@@ -135,7 +136,9 @@ def test_prediction_models():
     cap = inst.memory_limit - inst.prompt
     assert np.all(np.abs(a.point - np.minimum(o, cap)) <= np.ceil(0.3 * o) + 1)
     iv = interval(inst, 0.5, seed=3)
-    assert np.all(iv.lower <= o) and np.all(o <= iv.upper) and np.all(iv.upper <= cap)
+    assert np.all(iv.lower <= o)
+    assert np.all(o <= iv.upper)
+    assert np.all(iv.upper <= cap)
     assert np.all((iv.lower <= iv.point) & (iv.point <= iv.upper))
     assert parse_predictions("interval:0.5", inst, 3).describe().startswith("interval")
 
@@ -153,7 +156,8 @@ def test_restart_runs_validate_independently():
     inst = jaillet_model2(2)
     run = run_policy(inst, "fcfs")
     report = validate(inst, run.schedule)
-    assert report.valid and report.metrics.total_completion_time == run.objective
+    assert report.valid
+    assert report.metrics.total_completion_time == run.objective
     assert report.metrics.wasted_tokens == run.wasted_tokens
 
 
@@ -161,10 +165,12 @@ def test_instance_predictions_are_the_default():
     """Without a prediction model the policy plans with the instance's predicted lengths."""
     inst = make_instance(3, [3, 2], 0, predicted=[1, 3])
     truth = run_policy(inst, "algorithm1", predictions="exact")
-    assert truth.schedule.starts == {"r1": 0, "r0": 1} and truth.overflows == 0
+    assert truth.schedule.starts == {"r1": 0, "r0": 1}
+    assert truth.overflows == 0
     run = run_policy(inst, "algorithm1")  # believes r0 is short: starts both, then overflows
     assert run.predictions == "instance"
-    assert run.overflows >= 1 and run.validation.valid
+    assert run.overflows >= 1
+    assert run.validation.valid
 
 
 def test_a_min_evicts_fewest_generated_first():
@@ -173,5 +179,6 @@ def test_a_min_evicts_fewest_generated_first():
     from optsched.policies.predictions import Predictions
     pred = Predictions(np.array([1, 1]), np.array([1, 1]), np.array([8, 8]), "manual")
     run = run_policy(inst, "a-min", predictions=pred)
-    assert run.overflows >= 1 and run.validation.valid
+    assert run.overflows >= 1
+    assert run.validation.valid
     assert {a.id for a in run.schedule.aborted} == {"r1"}

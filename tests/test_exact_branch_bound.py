@@ -41,7 +41,8 @@ def test_matches_oracle_on_exhaustive_tiny_family():
     for inst in TINY:
         want = brute_force(inst)[1]
         out = branch_and_bound(inst, sequential_schedule(inst))
-        assert out.complete and out.value == out.bound == want, inst.to_dict()
+        assert out.complete, inst.to_dict()
+        assert out.value == out.bound == want, inst.to_dict()
         assert validate(inst, out.schedule).valid
         assert out.schedule.objective({r.id: r.output_tokens for r in inst.requests}) == want
 
@@ -56,7 +57,8 @@ def test_agrees_with_cpsat_on_random_instances_with_arrivals():
         ref = solve(inst, "cpsat", method="time-indexed", time_limit=30)
         assert ours.status == ref.status == "optimal", inst.to_dict()
         assert ours.objective == ref.objective == ours.bound
-        assert ours.validation.valid and ref.validation.valid
+        assert ours.validation.valid
+        assert ref.validation.valid
 
 
 def test_time_limit_gives_a_valid_bound_not_a_fake_optimum():
@@ -64,9 +66,11 @@ def test_time_limit_gives_a_valid_bound_not_a_fake_optimum():
     proven bound at most its validated objective."""
     inst = jaillet_model1(0, n_range=(16, 16))
     res = solve(inst, "cpsat", method="bnb", time_limit=0.5)
-    assert res.status == "feasible" and "time limit" in res.raw_status
+    assert res.status == "feasible"
+    assert "time limit" in res.raw_status
     assert 0 < res.bound < res.objective
-    assert res.validation.valid and validate(inst, res.schedule).valid
+    assert res.validation.valid
+    assert validate(inst, res.schedule).valid
     assert res.parameters["method"] == "bnb"
 
 
@@ -83,11 +87,13 @@ def test_each_dominance_rule_prunes_and_keeps_the_optimum(rule):
     start = sequential_schedule(inst)
     full = branch_and_bound(inst, start)
     fewer = branch_and_bound(inst, start, rules=RULES - {rule})
-    assert full.complete and fewer.complete
+    assert full.complete
+    assert fewer.complete
     assert full.value == fewer.value == brute_force(inst)[1]
     assert fewer.nodes > full.nodes
     if rule == "memo":
-        assert full.memo_pruned > 0 and fewer.memo_pruned == 0
+        assert full.memo_pruned > 0
+        assert fewer.memo_pruned == 0
 
 
 def test_earliest_start_is_the_first_fitting_start():
@@ -128,7 +134,8 @@ def test_shorter_first_among_equal_prompt_is_not_a_valid_rule():
     longer of two requests with equal (a, s) first, so that rule must stay out of the search."""
     inst = make_instance(3, [1, 2, 1, 2], [0, 0, 1, 1])
     out = branch_and_bound(inst, sequential_schedule(inst))
-    assert out.complete and out.value == brute_force(inst)[1] == 9
+    assert out.complete
+    assert out.value == brute_force(inst)[1] == 9
     assert [out.schedule.starts[f"r{i}"] for i in range(4)] == [1, 0, 0, 2]
 
 
@@ -140,11 +147,15 @@ def test_cli_solve_method_bnb(run_cli, write_json):
     res = run_cli("solve", path, "--method", "bnb", "--time-limit", "20", "--json")
     assert res.code == 0
     out = res.json()
-    assert out["parameters"]["method"] == "bnb" and out["validation"]["valid"]
-    assert out["status"] == "optimal" and out["objective"] == brute_force(inst)[1]
+    assert out["parameters"]["method"] == "bnb"
+    assert out["validation"]["valid"]
+    assert out["status"] == "optimal"
+    assert out["objective"] == brute_force(inst)[1]
     bad = run_cli("solve", path, "--method", "bnb", "--solver", "highs")
-    assert bad.code == 2 and "CP-SAT only" in bad.err
-    assert len(bad.err.strip().splitlines()) == 1 and "Traceback" not in bad.err
+    assert bad.code == 2
+    assert "CP-SAT only" in bad.err
+    assert len(bad.err.strip().splitlines()) == 1
+    assert "Traceback" not in bad.err
 
 
 def test_depth_first_overflow_stays_exact(monkeypatch):
@@ -157,5 +168,6 @@ def test_depth_first_overflow_stays_exact(monkeypatch):
     for _ in range(40):
         inst = _random_instance(rng, rng.randint(3, 6), arrivals=True)
         out = branch_and_bound(inst, sequential_schedule(inst))
-        assert out.complete and out.value == out.bound == brute_force(inst)[1]
+        assert out.complete
+        assert out.value == out.bound == brute_force(inst)[1]
         assert validate(inst, out.schedule).valid

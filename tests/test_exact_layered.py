@@ -92,7 +92,8 @@ def test_layered_agrees_with_cumulative_on_small_instances():
         a = solve(inst, "cpsat", method="layered", time_limit=10)
         b = solve(inst, "cpsat", method="cumulative", time_limit=10)
         assert validate(inst, a.schedule).valid
-        assert a.bound <= b.objective and b.bound <= a.objective
+        assert a.bound <= b.objective
+        assert b.bound <= a.objective
         if a.status == b.status == "optimal":
             both += 1
             assert a.objective == b.objective
@@ -128,9 +129,11 @@ def test_baseline_table_on_quick_set():
     assert keys == {(f, v) for f in ("m1-tiny", "m2-tiny", "all")
                     for v in ("cpsat:auto", "cpsat:layered")}
     for s in summary:
-        assert s["proven"] == s["runs"] and s["proven_delta"] == 0
+        assert s["proven"] == s["runs"]
+        assert s["proven_delta"] == 0
         if s["variant"] == "cpsat:auto":
-            assert s["objective_ratio"] == 1.0 and s["bound_ratio"] == 1.0
+            assert s["objective_ratio"] == 1.0
+            assert s["bound_ratio"] == 1.0
     assert "vs cpsat:auto" in baseline_table(rows, "auto")
 
 
@@ -145,7 +148,8 @@ def test_baseline_summary_ratios():
     new = {s["family"]: s for s in baseline_summary(rows, "base") if s["variant"] == "new"}
     assert new["f"]["objective_ratio"] == pytest.approx((0.9 + 1.0) / 2)
     assert new["f"]["bound_ratio"] == pytest.approx((90 / 80 + 150 / 200) / 2)
-    assert new["f"]["proven_delta"] == 0 and new["all"]["runs"] == 2
+    assert new["f"]["proven_delta"] == 0
+    assert new["all"]["runs"] == 2
     with pytest.raises(Exception, match="no result of variant"):
         baseline_summary(rows, "missing")
 
@@ -154,7 +158,9 @@ def test_cli_baseline_must_be_a_variant(run_cli):
     """--baseline naming no variant at all exits 2 with one line."""
     r = run_cli("bench", "exact", "--set", "quick", "--variants", "heuristic", "--baseline",
                 "cpsat:nosuchmethod", "--no-progress")
-    assert r.code == 2 and "unknown variant" in r.err and "Traceback" not in r.err
+    assert r.code == 2
+    assert "unknown variant" in r.err
+    assert "Traceback" not in r.err
 
 
 def test_cli_baseline_not_in_variants_is_run_too(run_cli):
@@ -173,6 +179,9 @@ def test_cli_prints_the_baseline_table(run_cli):
     args = ("bench", "exact", "--set", "quick", "--limit", "1", "--variants", "heuristic",
             "--baseline", "heuristic", "--time-limit", "5", "--no-progress")
     r = run_cli(*args)
-    assert r.code == 0 and "against cpsat:heuristic" in r.out and "objective ratio" in r.out
+    assert r.code == 0
+    assert "against cpsat:heuristic" in r.out
+    assert "objective ratio" in r.out
     r = run_cli(*args, "--json")
-    assert r.code == 0 and '"baseline_summary"' in r.out
+    assert r.code == 0
+    assert '"baseline_summary"' in r.out

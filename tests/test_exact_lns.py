@@ -32,7 +32,8 @@ def test_lns_improves_a_20_request_model1_instance_reproducibly():
     start = best_incumbent(inst)
     first = improve_schedule(inst, start, iterations=40, seed=0)
     assert first.value < first.initial_value
-    assert first.improvements >= 1 and first.history[-1][1] == first.value
+    assert first.improvements >= 1
+    assert first.history[-1][1] == first.value
     again = improve_schedule(inst, start, iterations=40, seed=0)
     assert again.schedule == first.schedule
 
@@ -42,7 +43,8 @@ def test_lns_with_two_workers_and_a_time_limit():
     inst = jaillet_model2(4, horizon_range=(12, 12))
     start = best_incumbent(inst)
     out = improve_schedule(inst, start, time_limit=2.0, workers=2)
-    assert validate(inst, out.schedule).valid and out.value <= out.initial_value
+    assert validate(inst, out.schedule).valid
+    assert out.value <= out.initial_value
     assert out.runtime < 10
 
 
@@ -52,9 +54,11 @@ def test_lns_with_two_workers_is_reproducible():
     inst = jaillet_model1(3, n_range=(16, 16))
     start = best_incumbent(inst)
     first = improve_schedule(inst, start, iterations=16, workers=2)
-    assert validate(inst, first.schedule).valid and first.value < first.initial_value
+    assert validate(inst, first.schedule).valid
+    assert first.value < first.initial_value
     again = improve_schedule(inst, start, iterations=16, workers=2)
-    assert again.schedule == first.schedule and again.iterations == first.iterations == 16
+    assert again.schedule == first.schedule
+    assert again.iterations == first.iterations == 16
 
 
 def test_lns_round_merge_combines_answers_that_fit_together():
@@ -99,7 +103,8 @@ def test_left_shift_only_moves_requests_earlier_and_keeps_memory():
     starts = np.array([start.starts[r] for r in inst.ids]) + 3  # a valid, delayed copy
     search = _Search(inst, starts)
     shifted = search.left_shift(starts, 0)
-    assert (shifted <= starts).all() and shifted.sum() < starts.sum()
+    assert (shifted <= starts).all()
+    assert shifted.sum() < starts.sum()
     assert validate(inst, Schedule(dict(zip(inst.ids, shifted.tolist(), strict=True)))).valid
 
 
@@ -109,7 +114,8 @@ def test_lns_method_is_honest(oracle):
         res = solve(inst, "cpsat", method="lns", time_limit=1.0)
         assert res.bound <= want <= res.objective
         assert (res.status == "optimal") == (res.objective == res.bound)
-        assert validate(inst, res.schedule).valid and res.parameters["method"] == "lns"
+        assert validate(inst, res.schedule).valid
+        assert res.parameters["method"] == "lns"
 
 
 def test_lns_method_runs_on_cpsat_only():

@@ -45,8 +45,10 @@ def test_trial_instances_follow_spec_ranges():
     s + o <= M."""
     for seed in range(5):
         inst = rp.trial_instance(1, seed)
-        assert 30 <= inst.memory_limit <= 50 and 40 <= inst.n <= 60
-        assert inst.prompt.min() >= 1 and inst.prompt.max() <= 5
+        assert 30 <= inst.memory_limit <= 50
+        assert 40 <= inst.n <= 60
+        assert inst.prompt.min() >= 1
+        assert inst.prompt.max() <= 5
         assert (inst.prompt + inst.output <= inst.memory_limit).all()
         assert (inst.arrival == 0).all()
         inst2 = rp.trial_instance(2, seed)
@@ -62,15 +64,20 @@ def test_study_writes_report_parquet_and_figures(tmp_path, tiny_scale):
     assert len(rows) == 2 * 2 * 2  # models x trials x policies
     for r in rows:
         inst = rp.trial_instance(r["model"], r["seed"], tiny_scale)
-        assert r["n"] == inst.n and r["instance_hash"] == inst.content_hash()
+        assert r["n"] == inst.n
+        assert r["instance_hash"] == inst.content_hash()
         assert r["opt_proven"], "tiny instances must be proven"
-        assert r["ratio_lo"] == pytest.approx(r["ratio_hi"]) and r["ratio_lo"] >= 1 - 1e-12
+        assert r["ratio_lo"] == pytest.approx(r["ratio_hi"])
+        assert r["ratio_lo"] >= 1 - 1e-12
         assert r["completion"] >= r["opt_upper"]
         # the recorded optimum agrees with an independent brute-force solve
         assert solve(inst, "bruteforce").objective == r["opt_upper"]
     report = (tmp_path / "report.md").read_text()
-    assert "1.005" in report and "1.074" in report and "114 of 200" in report
-    assert "1.047" in report and "1.227" in report
+    assert "1.005" in report
+    assert "1.074" in report
+    assert "114 of 200" in report
+    assert "1.047" in report
+    assert "1.227" in report
     assert "Scaled-down instances" in report
     for name in ("ratios-model1.png", "ratios-model2.png", "example-gantt.png"):
         assert (tmp_path / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -81,11 +88,13 @@ def test_study_writes_report_parquet_and_figures(tmp_path, tiny_scale):
     from optsched.exact.certificate import load_certificate, verify_certificate
 
     certs = sorted((tmp_path / "certificates").glob("*.json"))
-    assert len(certs) == 4 and {r["certificate"] for r in rows} == {
+    assert len(certs) == 4
+    assert {r["certificate"] for r in rows} == {
         f"certificates/{c.name}" for c in certs}
     for c in certs:
         check = verify_certificate(load_certificate(c))
-        assert check.ok and check.status == "optimal", check.problems
+        assert check.ok, check.problems
+        assert check.status == "optimal", check.problems
 
 
 def test_resume_uses_cache_and_skips_solver(tmp_path, tiny_scale, monkeypatch):
@@ -114,7 +123,8 @@ def test_cache_ignores_truncated_line_and_rejects_wrong_entries(tmp_path, tiny_s
     reread = rp.SolveCache(path)
     assert len(reread.entries[inst.content_hash()]) == 2
     hit = reread.lookup(inst, "cpsat", 20.0)
-    assert hit is not None and hit.upper == entry.upper
+    assert hit is not None
+    assert hit.upper == entry.upper
 
 
 def test_unproven_optimum_gives_interval(tmp_path, tiny_scale, monkeypatch):
@@ -130,7 +140,8 @@ def test_unproven_optimum_gives_interval(tmp_path, tiny_scale, monkeypatch):
     cfg = _config(tiny_scale, models=(1,), policies=("mcsf",))
     rows = rp.run_synthetic(cfg, tmp_path, progress=False)
     for r in rows:
-        assert not r["opt_proven"] and r["opt_status"] == "feasible"
+        assert not r["opt_proven"]
+        assert r["opt_status"] == "feasible"
         assert r["ratio_lo"] < r["ratio_hi"]
         assert r["policy_optimal"] in (None, False)
     text = rp.render_report(rp.ReportInputs("cmd", cfg, rows, None, {}, 0.0, rp.versions()))
@@ -168,7 +179,8 @@ def test_policy_outcomes_are_validated():
     for name in ("mcsf", "mc-benchmark"):
         o = rp.run_one_policy(inst, name)
         report = validate(inst, o.schedule)
-        assert o.valid and report.valid
+        assert o.valid
+        assert report.valid
         assert o.latency == report.metrics.total_latency
 
 
@@ -193,27 +205,32 @@ def test_trace_study_cli(tmp_path, run_cli):
         (4.0, "mcsf"), (4.0, "mc-benchmark"), (0.8, "mcsf"), (0.8, "mc-benchmark")}
     assert all(r["valid"] and r["mean_latency"] >= 1 for r in runs)
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "Real-trace study" in report and "Vidur" in report
+    assert "Real-trace study" in report
+    assert "Vidur" in report
     assert str(tmp_path) not in report  # no machine paths in the report
 
 
 def test_read_trace_lengths_formats(tmp_path):
     """Azure files, length files and shipped samples are read; unknown formats are refused."""
     p, o, name, digest = rp.read_trace_lengths(_azure_csv(tmp_path / "a.csv", 5))
-    assert name == "a.csv" and len(p) == len(o) == 5 and digest.startswith("sha256:")
+    assert name == "a.csv"
+    assert len(p) == len(o) == 5
+    assert digest.startswith("sha256:")
     v = tmp_path / "v.csv"
     v.write_text("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n10,5,15,2\n")
     p, o, _, _ = rp.read_trace_lengths(v)
-    assert p.tolist() == [10] and o.tolist() == [5]
+    assert p.tolist() == [10]
+    assert o.tolist() == [5]
     p, o, name, _ = rp.read_trace_lengths("azure-conv")
-    assert name == "AzureLLMInferenceTrace_conv.csv" and p.size == o.size > 100
+    assert name == "AzureLLMInferenceTrace_conv.csv"
+    assert p.size == o.size > 100
     bad = tmp_path / "b.csv"
     bad.write_text("x,y\n1,2\n")
     with pytest.raises(OptschedError, match="unrecognised format"):
         rp.read_trace_lengths(bad)
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--trials", "0"], "trials must be >= 1"),
     (["--policies", "nope"], "unknown policy"),
     (["--policies", "mc-benchmark"], "must include mcsf"),
@@ -226,7 +243,9 @@ def test_read_trace_lengths_formats(tmp_path):
 def test_reproduce_bad_input(tmp_path, run_cli, args, message):
     """Bad options fail fast with exit 2 and one clear line, before any work."""
     res = run_cli("reproduce", "jaillet2025", "-o", tmp_path / "o", *args)
-    assert res.code == 2 and message in res.err and "Traceback" not in res.err
+    assert res.code == 2
+    assert message in res.err
+    assert "Traceback" not in res.err
     assert not (tmp_path / "o").exists()
 
 
@@ -240,7 +259,8 @@ def test_fast_bound_effort_reaches_the_solves_and_the_report(tmp_path, run_cli, 
                   "--no-progress", "-o", out)
     assert res.code == 0, res.err
     report = (out / "report.md").read_text()
-    assert "--bound-effort fast" in report and "effort `fast`" in report
+    assert "--bound-effort fast" in report
+    assert "effort `fast`" in report
     for r in pq.read_table(out / "results.parquet").to_pylist():
         inst = rp.trial_instance(1, r["seed"], "small")
         assert r["opt_lower"] == lower_bound(inst, effort="fast").value
@@ -251,7 +271,8 @@ def test_cache_lookup_respects_method(tmp_path, tiny_scale):
     inst = rp.trial_instance(1, 1, tiny_scale)
     cache = rp.SolveCache(tmp_path / "solves.jsonl")
     entry = rp.hindsight_optimum(inst, "cpsat", 20.0, 1, cache, method="epoch")
-    assert entry.proven and entry.method == "epoch"
+    assert entry.proven
+    assert entry.method == "epoch"
     assert cache.lookup(inst, "highs", 1.0, "time-indexed") is entry  # proven: any request
     weak = dataclasses.replace(entry, status="feasible", lower=entry.lower - 1,
                                method="heuristic")
@@ -272,7 +293,8 @@ def test_quick_cli_defaults(tmp_path, run_cli, monkeypatch):
     assert "model 1: MC-SF proven optima 3/3" in res.out
     report = (out / "report.md").read_text()
     assert "optsched reproduce jaillet2025 --quick" in report
-    assert "3 seeded trials per model" in report and "time limit of 5 s" in report
+    assert "3 seeded trials per model" in report
+    assert "time limit of 5 s" in report
     assert "AzureLLMInferenceTrace_conv.csv" in report  # the shipped sample by default
     rows = pq.read_table(out / "results.parquet").to_pylist()
     assert {r["trial"] for r in rows} == {0, 1, 2}
@@ -288,7 +310,8 @@ def test_auto_method_is_recorded_as_the_method_that_ran(tmp_path, tiny_scale):
     cache = rp.SolveCache(tmp_path / "solves.jsonl")
     entry = rp.hindsight_optimum(inst, "cpsat", 20.0, 1, cache, method="auto")
     chosen = choose_method(inst, "cpsat")
-    assert entry.method == chosen != "auto" and entry.optsched_version == __version__
+    assert entry.method == chosen != "auto"
+    assert entry.optsched_version == __version__
     assert cache.lookup(inst, "cpsat", 20.0, chosen) is entry
     rows = rp.run_synthetic(_config(tiny_scale, method="auto"), tmp_path / "run",
                             progress=False)
@@ -311,7 +334,8 @@ def test_cached_bound_is_raised_to_the_current_bound(tmp_path):
     stale.add(weak)
     raised = rp.hindsight_optimum(inst, "cpsat", 600.0, 1, stale, method="heuristic")
     assert raised.lower == rp.combinatorial_bound(inst) > weak.lower
-    assert raised.upper == weak.upper and raised.starts == weak.starts
+    assert raised.upper == weak.upper
+    assert raised.starts == weak.starts
     reread = rp.SolveCache(tmp_path / "stale.jsonl")
     assert len(reread.entries[inst.content_hash()]) == 2
     assert reread.lookup(inst, "cpsat", 1.0, "heuristic").lower == raised.lower

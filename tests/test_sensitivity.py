@@ -67,7 +67,8 @@ def test_plain_ip_incumbent_is_validated_and_warm_start_kept():
     warm = mcsf_fast(inst)
     value = validate(inst, warm).metrics.total_completion_time
     out = sens.plain_ip_incumbent(inst, "highs", 5.0, warm)
-    assert out["inc_value"] is not None and out["inc_value"] <= value
+    assert out["inc_value"] is not None
+    assert out["inc_value"] <= value
     assert out["inc_bound"] is None or out["inc_bound"] <= out["inc_value"]
 
 
@@ -89,7 +90,8 @@ def test_cli_tiny_grid(run_cli, tmp_path):
                   "--time-limit", "5", "--no-progress", "-o", out)
     assert res.code == 0, res.err
     assert "`tiny-prefill`" in res.out
-    assert (out / "sensitivity.parquet").exists() and (out / "checkpoint.jsonl").exists()
+    assert (out / "sensitivity.parquet").exists()
+    assert (out / "checkpoint.jsonl").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -109,7 +111,8 @@ def test_cli_bad_input_exit_2_nothing_written(run_cli, tmp_path, args, message):
     out = tmp_path / "never"
     res = run_cli("reproduce", "jaillet2025", *args, "--no-progress", "-o", out)
     assert res.code == 2
-    assert message in res.err and "Traceback" not in res.err
+    assert message in res.err
+    assert "Traceback" not in res.err
     assert len(res.err.strip().splitlines()) == 1
     assert not out.exists()
 
@@ -121,6 +124,7 @@ def test_cli_checkpoint_paths_refused(run_cli, tmp_path):
                                                        "does not exist")):
         res = run_cli("reproduce", "jaillet2025", "--sensitivity", "--grid", "tiny",
                       "--checkpoint", ck, "-o", out)
-        assert res.code == 2 and message in res.err
+        assert res.code == 2
+        assert message in res.err
         assert len(res.err.strip().splitlines()) == 1
         assert not out.exists()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,7 +118,17 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
             best, best_k = value, int(k)
     if not paths or clock.expired():
         return best, best_k
+    value, k = _path_stage(instance, order, split, clock, windows)
+    return (value, k) if value > best else (best, best_k)
 
+
+def _path_stage(instance: Instance, order: np.ndarray,
+                split: Callable[[int], tuple[int, int]], clock: Deadline,
+                windows: bool) -> tuple[int, int]:
+    """The path (and window) stage of :func:`restriction_bound`: the best (value, k) over the
+    split points it tries, or (-1, 0) when it tries none. Cut short once ``clock`` expires;
+    every split tried is a valid bound on its own."""
+    n = instance.n
     multipliers = np.zeros(n)  # by position in ``order``; warm start between nested sets
 
     def with_path(k: int, iterations: int) -> int:
@@ -131,24 +142,23 @@ def restriction_bound(instance: Instance, lams: np.ndarray | None = None, *,
         if clock.expired():
             break
         tried[k] = with_path(k, PATH_SEARCH_ITERATIONS)
-    if tried and clock.expired():
+    if not tried:
+        return -1, 0
+    if clock.expired():
         top_k = max(tried, key=lambda k: tried[k])
-        return (tried[top_k], top_k) if tried[top_k] > best else (best, best_k)
-    if tried:
-        around = max(tried, key=lambda k: tried[k])
-        for k in range(max(2, around - 2), min(n, PATH_MAX, around + 2) + 1):
-            if k not in tried:
-                tried[k] = with_path(k, PATH_SEARCH_ITERATIONS)
-        top_k = max(tried, key=lambda k: tried[k])
-        value = max(tried[top_k], with_path(top_k, PATH_ITERATIONS))
-        if windows:
-            top, rest = split(top_k)
-            window = _window_lagrangian(instance, order[:top_k], WINDOW_ITERATIONS,
-                                        start=multipliers[:top_k], work=WINDOW_WORK)[0]
-            value = max(value, max(top, window) + rest)
-        if value > best:
-            best, best_k = value, top_k
-    return best, best_k
+        return tried[top_k], top_k
+    around = max(tried, key=lambda k: tried[k])
+    for k in range(max(2, around - 2), min(n, PATH_MAX, around + 2) + 1):
+        if k not in tried:
+            tried[k] = with_path(k, PATH_SEARCH_ITERATIONS)
+    top_k = max(tried, key=lambda k: tried[k])
+    value = max(tried[top_k], with_path(top_k, PATH_ITERATIONS))
+    if windows:
+        top, rest = split(top_k)
+        window = _window_lagrangian(instance, order[:top_k], WINDOW_ITERATIONS,
+                                    start=multipliers[:top_k], work=WINDOW_WORK)[0]
+        value = max(value, max(top, window) + rest)
+    return value, top_k
 
 
 def _path_split_points(n: int, large: int) -> list[int]:
