@@ -15,14 +15,11 @@ the time-indexed LP and three variants of the bound, each with its gap, stop rea
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import os
-from collections.abc import Iterator
 
-from optsched import make_instance
 from optsched.control import Deadline
-from optsched.model.instance import Instance
+from optsched.studies.enumerate import peak_family
 
 #: (label, keyword arguments of pseudo_schedule_bound) of the peak-family variants.
 PEAK_VARIANTS = (("exact, full windows", {"pricing": "exact", "shrink": False}),
@@ -30,16 +27,6 @@ PEAK_VARIANTS = (("exact, full windows", {"pricing": "exact", "shrink": False}),
                                                "repeat_limit": 1}),
                  ("exact, shrunk windows", {"pricing": "exact"}))
 
-
-def peak_family() -> Iterator[Instance]:
-    """The family of tests/test_bounds.py (all of it, not every seventh)."""
-    kinds = [(a, s, o) for a in (0, 1) for s in (0, 2) for o in (1, 3, 5)]
-    for m in (6, 8):
-        for n in (2, 3, 4):
-            for combo in itertools.combinations_with_replacement(kinds, n):
-                if all(s + o <= m for _, s, o in combo):
-                    yield make_instance(m, [o for *_, o in combo], [s for _, s, _ in combo],
-                                        [a for a, *_ in combo])
 
 
 def run_peak() -> None:

@@ -42,19 +42,7 @@ from optsched.exact.bounds import (
 )
 from optsched.exact.incumbent import earliest_fit_schedule
 from optsched.policies.mcsf import mcsf_reference
-
-
-def peak_family():
-    """Every multiset of 2..4 requests with s in {0, 2}, o in {1, 3, 5}, a in {0, 1}, M in
-    {6, 8}: lengths comparable to M, where memory peaks (and the epoch bound) matter."""
-    kinds = [(a, s, o) for a in (0, 1) for s in (0, 2) for o in (1, 3, 5)]
-    for m in (6, 8):
-        for n in (2, 3, 4):
-            for combo in itertools.combinations_with_replacement(kinds, n):
-                if all(s + o <= m for _, s, o in combo):
-                    yield make_instance(m, [o for *_, o in combo], [s for _, s, _ in combo],
-                                        [a for a, *_ in combo])
-
+from optsched.studies.enumerate import peak_family
 
 ORACLE_CAP_SECONDS = 120.0
 PEAK = tuple(peak_family())[::7]

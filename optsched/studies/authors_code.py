@@ -15,7 +15,6 @@ optsched, side by side. None of the authors' code is in optsched; only facts abo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from optsched.studies.sensitivity import (
     ReadingSummary,
     SensitivityConfig,
     run_sensitivity,
+    span,
     summarise,
 )
 
@@ -75,16 +75,9 @@ def _printed(s: ReadingSummary) -> tuple[str, str, str]:
     lo, hi = s.average
     wlo, whi = s.worst
     a, b = s.optimal
-    return (_interval(lo, hi), _interval(wlo, whi),
+    return (span(lo, hi), span(wlo, whi),
             f"{a}–{b} of {s.trials}" if a != b else f"{a} of {s.trials}")
 
-
-def _interval(lo: float, hi: float) -> str:
-    if not math.isfinite(lo):
-        return "–"
-    if not math.isfinite(hi):
-        return f"[{lo:.3f}, ∞)"
-    return f"{lo:.3f}" if hi - lo < 5e-4 else f"[{lo:.3f}, {hi:.3f}]"
 
 
 def _incumbents_proven(rows: list[dict[str, Any]], reading: str) -> tuple[int, int]:

@@ -295,3 +295,16 @@ def _load(data: Any, path: Path) -> Instance:
         return instance_from_dict(data)
     except InstanceError as exc:
         raise InstanceError(f"{path}: {exc}") from None
+
+
+def peak_family() -> Iterator[Instance]:
+    """Every multiset of 2..4 requests with s in {0, 2}, o in {1, 3, 5}, a in {0, 1}, M in
+    {6, 8} (2,797 instances): lengths comparable to M, where memory peaks and the epoch bound
+    matter. The bounds' tests and benchmarks check every bound against the oracle on it."""
+    kinds = [(a, s, o) for a in (0, 1) for s in (0, 2) for o in (1, 3, 5)]
+    for m in (6, 8):
+        for n in (2, 3, 4):
+            for combo in itertools.combinations_with_replacement(kinds, n):
+                if all(s + o <= m for _, s, o in combo):
+                    yield make_instance(m, [o for *_, o in combo], [s for _, s, _ in combo],
+                                        [a for a, *_ in combo])

@@ -469,7 +469,8 @@ def _se(xs: Sequence[float]) -> float:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1) / len(xs))
 
 
-def _span(lo: float, hi: float) -> str:
+def span(lo: float, hi: float) -> str:
+    """An interval of ratios as the tables print it: one value when it is tight."""
     if not math.isfinite(lo):
         return "–"
     if not math.isfinite(hi):
@@ -505,7 +506,7 @@ def render_table(summaries: Sequence[ReadingSummary]) -> str:
         se = "" if not math.isfinite(s.average_se) else f" ± {s.average_se:.3f}"
         p = "" if s.optimal_rate_p is None else f"{s.optimal_rate_p:.2g}"
         lines.append(f"| `{s.reading}`: {s.description} | {kind} | {s.trials} | {s.proven} | "
-                     f"{_span(*s.average)}{se} | {_span(*s.worst)} | {opt} of {s.trials} | "
+                     f"{span(*s.average)}{se} | {span(*s.worst)} | {opt} of {s.trials} | "
                      f"{inc} | {p} | {_paper(s.model)} |")
     return "\n".join(lines) + "\n"
 
