@@ -164,3 +164,32 @@ def test_second_sigint_ends_solve_at_once(medium_file, tmp_path):
     assert code == 130
     assert waited < MARGIN
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_stop_request_ends_highs_and_cbc(solver):
+    """A stop request 2.5 s into a 60 s HiGHS or CBC solve ends it with the best validated
+    schedule (before: HiGHS waited for its presolve, CBC ran to its limit)."""
+    import threading
+
+    from optsched.control import clear_stop, request_stop
+    from optsched.exact.solve import solve
+    from optsched.model.validate import validate
+
+    inst = jaillet_model1(0, n_range=(20, 20))
+    clear_stop()
+    timer = threading.Timer(2.5, request_stop)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        res = solve(inst, solver=solver, method="epoch", time_limit=60)
+    finally:
+        timer.cancel()
+        clear_stop()
+    assert time.perf_counter() - t0 < 15  # wide margin: measured about 3-5 s in all
+    assert res.parameters.get("interrupted") is True
+    assert res.schedule is not None
+    assert validate(inst, res.schedule).valid
+    assert res.bound is not None
+    assert res.objective is not None
+    assert res.bound <= res.objective

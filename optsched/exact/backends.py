@@ -391,6 +391,9 @@ class CbcBackend:
 
         from optsched.exact.export import to_pulp
 
+        version = f"CBC via PuLP {pulp.__version__}"
+        if stop_requested():  # CBC may die of a SIGINT that comes before its handler is set
+            return _not_run("stopped before CBC started", version)
         prob, xs = to_pulp(model)
         if hint is not None:
             for v, var in enumerate(xs):
@@ -398,6 +401,9 @@ class CbcBackend:
         t0 = time.perf_counter()
         log, crashed = self._run_cbc(prob, params, warm_start=hint is not None)
         note = ""
+        if crashed and stop_requested():
+            return _not_run("stopped: CBC ended without a result", version,
+                            time.perf_counter() - t0)
         if crashed and hint is not None:
             # CBC 2.10 can crash (SIGSEGV) when a short time limit hits while it processes a
             # MIP start; run again without the start rather than lose the solve.
@@ -425,8 +431,7 @@ class CbcBackend:
                 prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             vals = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
             values = vals
-        return BackendOutcome(raw, claims_opt, infeasible, values, bound,
-                              f"CBC via PuLP {pulp.__version__}", runtime)
+        return BackendOutcome(raw, claims_opt, infeasible, values, bound, version, runtime)
 
     @staticmethod
     def _run_cbc(prob: Any, params: SolveParameters, warm_start: bool) -> tuple[str, bool]:
@@ -457,6 +462,12 @@ class CbcBackend:
                 pass
             log = log_path.read_text() if log_path.exists() else ""
         return log, _CBC_RESULT.search(log) is None
+
+
+def _not_run(why: str, version: str, runtime: float = 0.0) -> BackendOutcome:
+    """The outcome of a backend stopped before it had anything: no claim, no bound, no
+    values (the solve path then reports its incumbent and its own bound)."""
+    return BackendOutcome(why, False, False, None, None, version, runtime)
 
 
 class _CbcLauncher:
