@@ -87,13 +87,13 @@ def test_sigint_stops_dataset_build_and_it_resumes(tmp_path):
             "--param", "n_max=16", "--count", "40", "--time-limit", "3",
             "--backend", "sequential", "--no-progress"]
     code, _, err, waited = interrupt_when(
-        optsched(*args), lambda: certs.exists() and len(list(certs.glob("*.json"))) >= 2,
+        optsched(*args), lambda: certs.exists() and len(list(certs.glob("*.json"))) >= 1,
         tmp_path, limit=120)
     assert code == 130
     assert waited < MARGIN
     assert "Traceback" not in err
     done = sorted(certs.glob("*.json"))
-    assert 2 <= len(done) < 40
+    assert 1 <= len(done) < 40
     for cert in done:
         assert json.loads(cert.read_text())  # whole files, never half-written
     args[args.index("--count") + 1] = str(len(done))
