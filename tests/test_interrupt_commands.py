@@ -82,20 +82,21 @@ def test_sigint_stops_dataset_build_and_it_resumes(tmp_path):
     """``dataset build`` stopped after its first instances keeps them loadable, and the same
     command over the finished instances skips them."""
     folder = tmp_path / "ds"
-    certs = folder / "certificates"
+    results = folder / "results"  # written last for each instance: marks it done
     args = ["dataset", "build", folder, "--family", "jaillet-model1", "--param", "n_min=14",
             "--param", "n_max=16", "--count", "40", "--time-limit", "3",
             "--backend", "sequential", "--no-progress"]
     code, _, err, waited = interrupt_when(
-        optsched(*args), lambda: certs.exists() and len(list(certs.glob("*.json"))) >= 1,
+        optsched(*args), lambda: results.exists() and len(list(results.glob("*.json"))) >= 1,
         tmp_path, limit=120)
     assert code == 130
     assert waited < MARGIN
     assert "Traceback" not in err
-    done = sorted(certs.glob("*.json"))
+    done = sorted(p.name for p in results.glob("*.json"))
     assert 1 <= len(done) < 40
-    for cert in done:
-        assert json.loads(cert.read_text())  # whole files, never half-written
+    for name in done:  # each finished instance: whole files, never half-written
+        for sub in ("instances", "certificates", "results"):
+            assert json.loads((folder / sub / name).read_text())
     args[args.index("--count") + 1] = str(len(done))
     rerun = subprocess.run(optsched(*args), capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
