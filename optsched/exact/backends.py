@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -299,6 +301,11 @@ class HighsBackend:
         if left is not None:
             h.setOptionValue("time_limit", float(left))
         add_time_indexed(h, model, integer=True)
+        # HiGHS's MIP presolve never looks at the interrupt callbacks: a stop request waited
+        # 5-16 s for it on the 20-request Model 1 instance (docs/benchmarks.md), and it
+        # reduced nothing there (time-indexed rows have no slack to remove). Without it a stop
+        # ends the run within a few tenths of a second, with the LP bound already computed.
+        h.setOptionValue("presolve", "off")
         if hint is not None:
             sol = highspy.HighsSolution()
             sol.col_value = list(map(float, hint))
@@ -310,7 +317,7 @@ class HighsBackend:
         highspy.Highs.resetGlobalScheduler(True)
         t0 = time.perf_counter()
         h.HandleUserInterrupt = True  # lets cancelSolve (the stop watcher) end the run
-        run_stoppable(h.run, h.cancelSolve)
+        run_stoppable(h.run, lambda: stop_highs(h))
         runtime = time.perf_counter() - t0
         status = h.getModelStatus()
         raw = h.modelStatusToString(status)
@@ -324,6 +331,11 @@ class HighsBackend:
         version = f"highspy {h.version()}" if hasattr(h, "version") else "highspy"
         return BackendOutcome(raw, status == highspy.HighsModelStatus.kOptimal, infeasible,
                               values, bound, version, runtime)
+
+
+def stop_highs(h: Any) -> None:
+    """Stop a running HiGHS solve at its next interrupt check (simplex, IPM and B&B call it)."""
+    h.cancelSolve()
 
 
 def add_time_indexed(h: Any, model: TimeIndexedModel, *, integer: bool) -> None:
@@ -379,6 +391,9 @@ class CbcBackend:
 
         from optsched.exact.export import to_pulp
 
+        version = f"CBC via PuLP {pulp.__version__}"
+        if stop_requested():  # CBC may die of a SIGINT that comes before its handler is set
+            return _not_run("stopped before CBC started", version)
         prob, xs = to_pulp(model)
         if hint is not None:
             for v, var in enumerate(xs):
@@ -386,6 +401,9 @@ class CbcBackend:
         t0 = time.perf_counter()
         log, crashed = self._run_cbc(prob, params, warm_start=hint is not None)
         note = ""
+        if crashed and stop_requested():
+            return _not_run("stopped: CBC ended without a result", version,
+                            time.perf_counter() - t0)
         if crashed and hint is not None:
             # CBC 2.10 can crash (SIGSEGV) when a short time limit hits while it processes a
             # MIP start; run again without the start rather than lose the solve.
@@ -413,8 +431,7 @@ class CbcBackend:
                 prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             vals = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
             values = vals
-        return BackendOutcome(raw, claims_opt, infeasible, values, bound,
-                              f"CBC via PuLP {pulp.__version__}", runtime)
+        return BackendOutcome(raw, claims_opt, infeasible, values, bound, version, runtime)
 
     @staticmethod
     def _run_cbc(prob: Any, params: SolveParameters, warm_start: bool) -> tuple[str, bool]:
@@ -426,8 +443,7 @@ class CbcBackend:
             with warnings.catch_warnings():  # PuLP 3.x: deprecation notice for 4.0 (pinned <4)
                 warnings.simplefilter("ignore", DeprecationWarning)
                 # CBC runs as a child process through PuLP: it gets what is left of the
-                # deadline, but a stop request cannot reach it (a Ctrl-C in a terminal does:
-                # it goes to CBC too, which then stops and reports its best).
+                # deadline, and a stop request reaches it through _CbcLauncher.
                 solver = pulp.PULP_CBC_CMD(
                     msg=False, timeLimit=params.seconds_left(), threads=max(1, int(params.threads)),
                     gapRel=0.0, gapAbs=0.0, warmStart=warm_start, logPath=str(log_path),
@@ -435,16 +451,73 @@ class CbcBackend:
                 if not solver.available():
                     raise SolverError("CBC is not available in this PuLP installation")
             prob.sol_status = None
+            launcher = _CbcLauncher()
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), launcher.installed():
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    prob.solve(solver)
+                    run_stoppable(lambda: prob.solve(solver), launcher.interrupt)
             except pulp.PulpSolverError:
                 # PuLP raises when CBC exits non-zero or wrote no solution file; CBC's own log
                 # tells whether it finished (a "Result - ..." line) or crashed.
                 pass
             log = log_path.read_text() if log_path.exists() else ""
         return log, _CBC_RESULT.search(log) is None
+
+
+def _not_run(why: str, version: str, runtime: float = 0.0) -> BackendOutcome:
+    """The outcome of a backend stopped before it had anything: no claim, no bound, no
+    values (the solve path then reports its incumbent and its own bound)."""
+    return BackendOutcome(why, False, False, None, None, version, runtime)
+
+
+class _CbcLauncher:
+    """Stands in for the ``subprocess`` module inside PuLP's CBC interface for one solve, so
+    that a stop request can reach the CBC child process.
+
+    PuLP keeps the process handle to itself. CBC answers SIGINT by stopping its search and
+    writing its best solution and bound as usual, so on a stop request it gets exactly one
+    SIGINT. It runs in its own session, so a Ctrl-C typed in the terminal does not reach it a
+    second time (optsched forwards the first one and decides what a second one means)."""
+
+    def __init__(self) -> None:
+        self._procs: list[subprocess.Popen[Any]] = []
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    def Popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen[Any]:  # noqa: N802
+        """``subprocess.Popen`` in a new session, remembered (and stopped at once if a stop
+        came before the launch)."""
+        proc = subprocess.Popen(*args, start_new_session=True, **kwargs)
+        with self._lock:
+            self._procs.append(proc)
+            late = self._stopped
+        if late:
+            self.interrupt()
+        return proc
+
+    def interrupt(self) -> None:
+        """Send SIGINT once to every CBC process still running."""
+        with self._lock:
+            self._stopped = True
+            procs, self._procs = self._procs, []
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Make PuLP's CBC interface launch through this object for the block."""
+        from pulp.apis import coin_api
+
+        saved = coin_api.subprocess
+        coin_api.subprocess = self
+        try:
+            yield
+        finally:
+            coin_api.subprocess = saved
 
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (CpSatBackend(), HighsBackend(),
