@@ -138,18 +138,22 @@ def _variants_with_baseline(args: argparse.Namespace) -> list[Variant]:
     return variants
 
 
-def _update_open(rows: list[dict], directory: str) -> None:
-    """Merge the rows into the open-instance table, recording this command line (output paths
-    replaced by their metavar, so no machine path is stored)."""
+def _update_open(rows: list[dict], args: argparse.Namespace) -> None:
+    """Merge the rows into the open-instance table with the command that reruns them, spelt
+    from the parsed options with defaults filled in (the checkpoint file named by its metavar,
+    so no machine path is stored)."""
     from optsched.studies.open_instances import update_open
 
-    words, hide = ["optsched"], {"--checkpoint": "FILE.jsonl", "--out": "FILE.parquet",
-                                 "--plot": "FILE.png"}
-    argv = sys.argv[1:]
-    for i, word in enumerate(argv):
-        words.append(hide[argv[i - 1]] if i and argv[i - 1] in hide else shlex.quote(word))
-    counts = update_open(rows, directory, " ".join(words))
-    print(f"open-instance table {directory}: {counts['value']} better value(s), "
+    words = ["optsched bench exact --set", args.instance_set]
+    words += [] if args.families is None else ["--families", args.families]
+    words += [] if args.limit is None else ["--limit", str(args.limit)]
+    words += ["--variants", args.variants, "--time-limit", f"{args.time_limit:g}",
+              "--threads", str(args.threads), "--seed", str(args.seed), "--jobs", str(args.jobs)]
+    words += [] if args.checkpoint is None else ["--checkpoint", "FILE.jsonl"]
+    words += ["--update-open", args.update_open]
+    counts = update_open(rows, args.update_open, " ".join(shlex.quote(w) if i else w
+                                                           for i, w in enumerate(words)))
+    print(f"open-instance table {args.update_open}: {counts['value']} better value(s), "
           f"{counts['bound']} better bound(s), {counts['certificate']} new certificate(s)",
           file=sys.stderr)
 
@@ -164,7 +168,7 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
                              checkpoint=args.checkpoint,
                              certificates=args.update_open is not None)
     if args.update_open is not None:
-        _update_open(rows, args.update_open)
+        _update_open(rows, args)
         rows = [{k: v for k, v in r.items() if k != "certificate"} for r in rows]
     if stop_requested():
         print(f"optsched: interrupted after {len(rows)} of {len(cases) * len(variants)} solves; "
