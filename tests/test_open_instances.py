@@ -174,3 +174,26 @@ def test_committed_readme_is_rendered_from_the_table():
         pytest.skip("no committed table yet")
     table = load_table(OPEN)
     assert (OPEN / "README.md").read_text() == render(copy.deepcopy(table))
+
+
+def test_stop_request_starts_no_new_solve(run_cli, tmp_path, monkeypatch):
+    """A stop request (the first Ctrl-C) during the first solve: no second solve starts, the
+    finished one is merged, exit 130."""
+    from optsched.control import clear_stop, request_stop
+    from optsched.studies import benchmark
+
+    real = benchmark._run_packed
+
+    def solve_then_stop(task):
+        request_stop()
+        return real(task)
+
+    monkeypatch.setattr(benchmark, "_run_packed", solve_then_stop)
+    try:
+        r = run_cli("bench", "exact", "--set", "quick", "--limit", "1", "--variants",
+                    "cpsat:heuristic", "--no-progress", "--update-open", tmp_path / "open")
+    finally:
+        clear_stop()
+    assert r.code == 130
+    assert "interrupted after 1 of 2 solves" in r.err
+    assert list(load_table(tmp_path / "open")["instances"]) == ["m1-tiny-s0"]

@@ -7,6 +7,7 @@ import shlex
 import sys
 
 from optsched.cli.common import add_solver_options, check_output_path, print_json
+from optsched.cli.core import EXIT_INTERRUPTED
 from optsched.control import interruptible, stop_requested
 from optsched.errors import OptschedError
 from optsched.studies.benchmark import (
@@ -196,4 +197,4 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
             print(baseline_table(rows, args.baseline))
     for p in problems:
         print(f"optsched: DISAGREEMENT: {p}", file=sys.stderr)
-    return 1 if problems else 0
+    return 1 if problems else EXIT_INTERRUPTED if stop_requested() else 0
