@@ -83,11 +83,15 @@ def test_merge_refuses_an_impossible_bound(results):
 
 
 def test_merge_requires_a_validated_schedule(results):
-    """No certificate, an invalid schedule or a misstated objective is refused."""
+    """No certificate, one for another instance, an invalid schedule or a misstated objective
+    is refused."""
     heur, _ = results
     row = _row(heur)
     del row["certificate"]
     with pytest.raises(OptschedError, match="no certificate"):
+        merge_row(empty_table(), row, "cmd")
+    row = _row(heur) | {"instance_hash": "sha256:another"}
+    with pytest.raises(OptschedError, match="for another instance"):
         merge_row(empty_table(), row, "cmd")
     row = _row(heur)
     row["certificate"]["objective"] -= 1

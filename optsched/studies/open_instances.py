@@ -87,8 +87,9 @@ def _source(row: dict[str, Any], command: str) -> dict[str, Any]:
 
 
 def _check_instance(entry: dict[str, Any], inst: Instance, row: dict[str, Any]) -> None:
-    """The result must be for the instance the row names (same content hash)."""
-    if entry.get("instance_hash") not in (None, inst.content_hash()):
+    """The result must be for the instance the row names (same content hash as the row and
+    as the table)."""
+    if {entry.get("instance_hash"), row.get("instance_hash")} - {None, inst.content_hash()}:
         raise OptschedError(f"{row['instance']}: the result is for another instance (content "
                             "hash differs from the table's)")
 
