@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from optsched.cli.common import add_solver_options, check_output_path, print_json
+from optsched.cli.core import EXIT_INTERRUPTED
+from optsched.control import interruptible, stop_requested
 from optsched.errors import OptschedError
 from optsched.studies.benchmark import (
     INSTANCE_SETS,
@@ -75,6 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "count, its change, the mean gap and the mean objective and bound ratios to "
                    "this variant on the same instances (run too if it is not one of "
                    "--variants)")
+    e.add_argument("--update-open", metavar="DIR",
+                   help="merge the results into the open-instance table in DIR (table.json, "
+                   "README.md, schedules/, certificates/; e.g. instances/open): a value or "
+                   "bound is replaced only by a better one, with this command and the version")
     e.add_argument("--out", metavar="FILE.parquet", help="write one row per solve as Parquet")
     e.add_argument("--plot", metavar="FILE.png", help="write a cactus plot")
     e.add_argument("--json", action="store_true", help="print rows and summary as JSON")
@@ -132,12 +139,41 @@ def _variants_with_baseline(args: argparse.Namespace) -> list[Variant]:
     return variants
 
 
+def _update_open(rows: list[dict], args: argparse.Namespace) -> None:
+    """Merge the rows into the open-instance table with the command that reruns them, spelt
+    from the parsed options with defaults filled in (the checkpoint file named by its metavar,
+    so no machine path is stored)."""
+    from optsched.studies.open_instances import update_open
+
+    words = ["optsched bench exact --set", args.instance_set]
+    words += [] if args.families is None else ["--families", args.families]
+    words += [] if args.limit is None else ["--limit", str(args.limit)]
+    words += ["--variants", args.variants, "--time-limit", f"{args.time_limit:g}",
+              "--threads", str(args.threads), "--seed", str(args.seed), "--jobs", str(args.jobs)]
+    words += [] if args.checkpoint is None else ["--checkpoint", "FILE.jsonl"]
+    words += ["--update-open", args.update_open]
+    counts = update_open(rows, args.update_open, " ".join(shlex.quote(w) if i else w
+                                                           for i, w in enumerate(words)))
+    print(f"open-instance table {args.update_open}: {counts['value']} better value(s), "
+          f"{counts['bound']} better bound(s), {counts['certificate']} new certificate(s)",
+          file=sys.stderr)
+
+
 def cmd_bench_exact(args: argparse.Namespace) -> int:
     _fill_defaults(args)
     variants = _variants_with_baseline(args)
     cases = _selected_cases(args)
-    rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed, args.jobs,
-                         progress=not args.no_progress, checkpoint=args.checkpoint)
+    with interruptible():
+        rows = run_benchmark(cases, variants, args.time_limit, args.threads, args.seed,
+                             args.jobs, progress=not args.no_progress,
+                             checkpoint=args.checkpoint,
+                             certificates=args.update_open is not None)
+    if args.update_open is not None:
+        _update_open(rows, args)
+        rows = [{k: v for k, v in r.items() if k != "certificate"} for r in rows]
+    if stop_requested():
+        print(f"optsched: interrupted after {len(rows)} of {len(cases) * len(variants)} solves; "
+              "run the same command again (with --checkpoint) to resume", file=sys.stderr)
     if args.out:
         write_parquet(rows, args.out)
     if args.plot:
@@ -161,4 +197,4 @@ def cmd_bench_exact(args: argparse.Namespace) -> int:
             print(baseline_table(rows, args.baseline))
     for p in problems:
         print(f"optsched: DISAGREEMENT: {p}", file=sys.stderr)
-    return 1 if problems else 0
+    return 1 if problems else EXIT_INTERRUPTED if stop_requested() else 0

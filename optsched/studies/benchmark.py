@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from optsched.control import stop_requested
 from optsched.data.generators import jaillet_model1, jaillet_model2
 from optsched.errors import OptschedError
 from optsched.model.instance import Instance
@@ -200,15 +201,17 @@ def parse_variants(spec: str) -> list[Variant]:
 
 
 def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
-            seed: int = 0) -> dict[str, Any]:
-    """Solve one case with one variant and return its result row."""
+            seed: int = 0, certificate: bool = False) -> dict[str, Any]:
+    """Solve one case with one variant and return its result row; with ``certificate`` the row
+    also carries the solve's certificate (schedule included), so the open-instance table
+    (:mod:`optsched.studies.open_instances`) can keep the schedule behind a value."""
     from optsched.exact.solve import solve
     from optsched.version import __version__
 
     inst = case.instance()
     res = solve(inst, variant.solver, time_limit=time_limit, threads=threads, seed=seed,
                 method=variant.method, profile=variant.profile)
-    return {
+    row = {
         "instance": case.name, "family": case.family, "seed": case.seed, "n": inst.n,
         "memory_limit": inst.memory_limit, "instance_hash": inst.content_hash(),
         "variant": variant.name, "solver": res.solver,
@@ -220,6 +223,11 @@ def run_one(case: Case, variant: Variant, time_limit: float, threads: int = 1,
         "schedule_valid": bool(res.validation.valid) if res.validation else None,
         "variables": res.model_size.get("variables"), "nonzeros": res.model_size.get("nonzeros"),
     }
+    if certificate:
+        from optsched.exact.certificate import certificate_dict
+
+        row["certificate"] = certificate_dict(res)
+    return row
 
 
 def side_by_side_row(case: Case, variant: str, res: Any, time_limit: float) -> dict[str, Any]:
@@ -230,30 +238,30 @@ def side_by_side_row(case: Case, variant: str, res: Any, time_limit: float) -> d
             "gap": res.gap, "runtime": res.runtime, "time_limit": time_limit}
 
 
-def _run_packed(args: tuple[Case, Variant, float, int, int]) -> dict[str, Any]:
+def _run_packed(args: tuple[Case, Variant, float, int, int, bool]) -> dict[str, Any]:
     return run_one(*args)
 
 
 def run_benchmark(cases: Iterable[Case], variants: Iterable[Variant], time_limit: float,
                   threads: int = 1, seed: int = 0, jobs: int = 1, progress: bool = True,
-                  checkpoint: str | Path | None = None) -> list[dict[str, Any]]:
+                  checkpoint: str | Path | None = None, certificates: bool = False
+                  ) -> list[dict[str, Any]]:
     """Run every case with every variant; ``jobs`` solves run side by side in processes.
 
     With ``checkpoint`` (a JSON-lines file) every finished row is appended to it at once, and
     solves already recorded there with the same instance content, variant, time limit,
     threads, solver seed and optsched version are not run again: an interrupted run resumes
-    where it stopped. Rows come back in task order either way."""
+    where it stopped. Rows come back in task order either way; after a stop request
+    (:func:`optsched.control.stop_requested`, e.g. the first Ctrl-C under
+    :func:`~optsched.control.interruptible`) no new solve starts and only finished rows
+    return. With ``certificates`` each row carries its solve's certificate (a recorded row
+    without one is solved again)."""
     from tqdm import tqdm
 
     from optsched.version import __version__
 
-    tasks = [(c, v, time_limit, threads, seed) for c in cases for v in variants]
-    done = {}
-    if checkpoint is not None:
-        done = {_row_key(r): r for r in read_jsonl(checkpoint) if _row_key(r) is not None}
-        if not done and Path(checkpoint).exists() and Path(checkpoint).stat().st_size:
-            raise OptschedError(f"checkpoint {checkpoint} holds no benchmark rows; it is left "
-                                "untouched (choose another file)")
+    tasks = [(c, v, time_limit, threads, seed, certificates) for c in cases for v in variants]
+    done = _recorded(checkpoint, certificates)
     rows: dict[int, dict[str, Any]] = {}
     todo = []
     for index, (c, v, *_) in enumerate(tasks):
@@ -278,14 +286,31 @@ def run_benchmark(cases: Iterable[Case], variants: Iterable[Variant], time_limit
 
         if jobs <= 1:
             for index in todo:
+                if stop_requested():
+                    break
                 finish(index, _run_packed(tasks[index]))
         else:
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
             futures = {pool.submit(_run_packed, tasks[i]): i for i in todo}
             for future in as_completed(futures):
                 finish(futures[future], future.result())
+                if stop_requested():
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    break
     bar.close()
-    return [rows[i] for i in range(len(tasks))]
+    return [rows[i] for i in range(len(tasks)) if i in rows]
+
+
+def _recorded(checkpoint: str | Path | None, certificates: bool) -> dict[tuple, dict[str, Any]]:
+    """The rows a checkpoint already holds, by :func:`_row_key` (only those with a certificate
+    when ``certificates``); a non-empty file with no row at all is refused, not overwritten."""
+    if checkpoint is None:
+        return {}
+    keyed = [(key, r) for r in read_jsonl(checkpoint) if (key := _row_key(r)) is not None]
+    if not keyed and Path(checkpoint).exists() and Path(checkpoint).stat().st_size:
+        raise OptschedError(f"checkpoint {checkpoint} holds no benchmark rows; it is left "
+                            "untouched (choose another file)")
+    return {key: r for key, r in keyed if not certificates or "certificate" in r}
 
 
 def _row_key(row: dict[str, Any]) -> tuple | None:
