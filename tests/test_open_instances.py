@@ -201,3 +201,23 @@ def test_stop_request_starts_no_new_solve(run_cli, tmp_path, monkeypatch):
     assert r.code == 130
     assert "interrupted after 1 of 2 solves" in r.err
     assert list(load_table(tmp_path / "open")["instances"]) == ["m1-tiny-s0"]
+
+
+def test_update_open_refuses_a_bad_folder_before_solving(run_cli, tmp_path):
+    """--update-open naming a file, or a folder whose table is broken, exits 2 with one line
+    before any solve (no checkpoint row written) and leaves the broken table as it was."""
+    ck = tmp_path / "ck.jsonl"
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    broken = tmp_path / "open"
+    broken.mkdir()
+    (broken / "table.json").write_text("{broken")
+    for target, message in ((a_file, "is not a folder"), (broken, "not valid JSON")):
+        r = run_cli("bench", "exact", "--set", "quick", "--limit", "1", "--families", "m1-tiny",
+                    "--variants", "cpsat:auto", "--time-limit", "5", "--no-progress",
+                    "--checkpoint", ck, "--update-open", target)
+        assert r.code == 2
+        assert message in r.err
+        assert "Traceback" not in r.err
+        assert not ck.exists()
+    assert (broken / "table.json").read_text() == "{broken"

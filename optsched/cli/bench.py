@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from optsched.cli.common import add_solver_options, check_output_path, print_json
 from optsched.cli.core import EXIT_INTERRUPTED
@@ -159,8 +160,22 @@ def _update_open(rows: list[dict], args: argparse.Namespace) -> None:
           file=sys.stderr)
 
 
+def _check_open_table(directory: str | None) -> None:
+    """Refuse --update-open before any solve runs: a path that is not a folder, or a table
+    there that cannot be read (so an hour of solving is never lost to a bad argument)."""
+    if directory is None:
+        return
+    from optsched.studies.open_instances import load_table
+
+    if Path(directory).exists() and not Path(directory).is_dir():
+        raise OptschedError(f"--update-open: {directory} is not a folder (the open-instance "
+                            "table is a folder holding table.json, schedules/, certificates/)")
+    load_table(directory)
+
+
 def cmd_bench_exact(args: argparse.Namespace) -> int:
     _fill_defaults(args)
+    _check_open_table(args.update_open)
     variants = _variants_with_baseline(args)
     cases = _selected_cases(args)
     with interruptible():
