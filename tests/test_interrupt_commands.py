@@ -59,6 +59,18 @@ def interrupt_when(cmd: list[str], ready: Callable[[], bool], tmp: Path, *,
     return proc.returncode, out, err_path.read_text(errors="replace"), waited
 
 
+def has_a_line(path: Path) -> Callable[[], bool]:
+    """Ready once ``path`` holds a first whole line (a checkpoint or cache row)."""
+    return lambda: path.exists() and path.read_text().count("\n") >= 1
+
+
+def assert_stopped(code: int, err: str, waited: float) -> None:
+    """Exit 130 within the margin after the signal, with no traceback."""
+    assert code == 130
+    assert waited < MARGIN
+    assert "Traceback" not in err
+
+
 def after(seconds: float) -> Callable[[], bool]:
     end = time.monotonic() + seconds
     return lambda: time.monotonic() >= end
@@ -72,9 +84,7 @@ def test_sigint_stops_schedule_on_a_large_instance(tmp_path):
     out_file = tmp_path / "schedule.json"
     code, _, err, waited = interrupt_when(
         optsched("schedule", path, "--quiet", "-o", out_file), after(3.0), tmp_path)
-    assert code == 130
-    assert waited < MARGIN
-    assert "Traceback" not in err
+    assert_stopped(code, err, waited)
     assert not out_file.exists()
 
 
@@ -89,9 +99,7 @@ def test_sigint_stops_dataset_build_and_it_resumes(tmp_path):
     code, _, err, waited = interrupt_when(
         optsched(*args), lambda: results.exists() and len(list(results.glob("*.json"))) >= 1,
         tmp_path, limit=120)
-    assert code == 130
-    assert waited < MARGIN
-    assert "Traceback" not in err
+    assert_stopped(code, err, waited)
     done = sorted(p.name for p in results.glob("*.json"))
     assert 1 <= len(done) < 40
     for name in done:  # each finished instance: whole files, never half-written
@@ -110,11 +118,9 @@ def test_sigint_stops_bench_exact_and_keeps_its_checkpoint(tmp_path):
     args = ["bench", "exact", "--set", "m1", "--variants", "cpsat:lns", "--time-limit", "2",
             "--limit", "3", "--checkpoint", ckpt, "--no-progress"]
     code, _, err, waited = interrupt_when(
-        optsched(*args), lambda: ckpt.exists() and ckpt.read_text().count("\n") >= 1,
+        optsched(*args), has_a_line(ckpt),
         tmp_path, limit=120)
-    assert code == 130
-    assert waited < MARGIN
-    assert "Traceback" not in err
+    assert_stopped(code, err, waited)
     rows = [json.loads(line) for line in ckpt.read_text().splitlines() if line.strip()]
     assert 1 <= len(rows) < 3
     args[args.index("--limit") + 1] = str(len(rows))
@@ -132,11 +138,9 @@ def test_sigint_stops_reproduce_and_it_resumes(tmp_path):
     args = ["reproduce", "jaillet2025", "-o", out_dir, "--trials", "40", "--models", "1",
             "--scale", "small", "--no-trace", "--time-limit", "2", "--no-progress"]
     code, _, err, waited = interrupt_when(
-        optsched(*args), lambda: cache.exists() and cache.read_text().count("\n") >= 1,
+        optsched(*args), has_a_line(cache),
         tmp_path, limit=120)
-    assert code == 130
-    assert waited < MARGIN
-    assert "Traceback" not in err
+    assert_stopped(code, err, waited)
     lines = cache.read_text().splitlines()
     for line in lines:
         assert json.loads(line)  # whole lines, never half-written
@@ -162,9 +166,7 @@ def test_second_sigint_ends_solve_at_once(medium_file, tmp_path):
                  "--log"),
         lambda: err.exists() and "bounds" in err.read_text(errors="replace"),
         tmp_path, signals=2)
-    assert code == 130
-    assert waited < MARGIN
-    assert "Traceback" not in text
+    assert_stopped(code, text, waited)
 
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
