@@ -168,3 +168,16 @@ def test_bound_command_json_and_bad_input(run_cli, write_json):
     assert bad.code == 2
     assert "'a'" in bad.err
     assert "Traceback" not in bad.err
+
+
+def test_bound_report_from_python_never_claims_more_than_it_proves():
+    """optsched.exact.bound_report.bound_report (what ``optsched bound`` prints): every bound
+    is at most the validated schedule's value, and ``optimal`` only when the best one meets it."""
+    from optsched.data.builtin import resolve_instance
+    from optsched.exact.bound_report import bound_report
+
+    rep = bound_report(resolve_instance("builtin:default"), time_limit=2, lp=False)
+    values = [r["value"] for r in rep["bounds"] if r["value"] is not None]
+    assert [r["bound"] for r in rep["bounds"]] == ["combinatorial", "pseudo-schedule (relaxed)"]
+    assert max(values) <= rep["best_schedule"]
+    assert rep["optimal"] == (rep["best_bound"] >= rep["best_schedule"])

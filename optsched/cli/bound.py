@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
-from typing import Any
 
 from optsched.cli.common import add_solver_options, print_json, resolve_instance, table
 from optsched.errors import OptschedError
-
-PRICINGS = ("relaxed", "exact", "both")
+from optsched.exact.bound_report import PRICINGS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,75 +43,25 @@ def _check(args: argparse.Namespace) -> None:
         raise OptschedError(f"--width must be >= 1, not {args.width}")
 
 
-def _row(name: str, value: float | None, best: int, seconds: float, note: str = ""
-         ) -> dict[str, Any]:
-    gap = None if value is None else (best - value) / best if best else 0.0
-    return {"bound": name, "value": value, "gap": gap, "seconds": round(seconds, 3),
-            "note": note}
-
-
-def _lp_row(inst: Any, incumbent: Any, best: int) -> dict[str, Any]:
-    from optsched.errors import SolverError
-    from optsched.exact.colgen import time_indexed_lp
-
-    t0 = time.perf_counter()
-    try:
-        value, _ = time_indexed_lp(inst, incumbent)
-    except SolverError as exc:
-        return _row("time-indexed LP", None, best, time.perf_counter() - t0, f"skipped: {exc}")
-    return _row("time-indexed LP", value, best, time.perf_counter() - t0, "LP value")
-
-
-def _pseudo_rows(inst: Any, incumbent: Any, best: int, args: argparse.Namespace
-                 ) -> list[dict[str, Any]]:
-    from optsched.control import Deadline, interruptible
-    from optsched.exact.pseudo.bound import pseudo_schedule_bound
-
-    kinds = ("relaxed", "exact") if args.pricing == "both" else (args.pricing,)
-    rows = []
-    for kind in kinds:
-        with interruptible():
-            b = pseudo_schedule_bound(inst, incumbent, deadline=Deadline(args.time_limit),
-                                      pricing=kind, width=args.width,
-                                      repeat_limit=args.repeat_limit)
-        label = f"pseudo-schedule ({kind}" + (
-            f", r={args.repeat_limit})" if args.repeat_limit else ")")
-        rows.append(_row(label, b.bound, best, b.runtime,
-                         f"{b.stopped}, {b.iterations} rounds, {b.columns} columns"))
-    return rows
-
-
 def cmd_bound(args: argparse.Namespace) -> int:
-    from optsched.exact.bounds import lower_bound
-    from optsched.exact.solve import best_incumbent
-    from optsched.model.instance import spec_equivalent
-    from optsched.model.validate import validate
+    from optsched.control import interruptible
+    from optsched.exact.bound_report import bound_report
 
     _check(args)
-    inst = spec_equivalent(resolve_instance(args.instance))
-    incumbent = best_incumbent(inst)
-    report = validate(inst, incumbent)
-    if not report.valid or report.metrics is None:  # cannot happen: heuristics are validated
-        raise OptschedError("the heuristic schedule failed validation")
-    best = report.metrics.total_completion_time
-    t0 = time.perf_counter()
-    comb = lower_bound(inst)
-    rows = [_row("combinatorial", comb.value, best, time.perf_counter() - t0,
-                 "optsched.exact.bounds.lower_bound")]
-    if not args.no_lp:
-        rows.append(_lp_row(inst, incumbent, best))
-    rows += _pseudo_rows(inst, incumbent, best, args)
-    proven = max(math.ceil(r["value"] - 1e-6) for r in rows if r["value"] is not None)
-    out = {"instance": args.instance, "n": inst.n, "memory_limit": inst.memory_limit,
-           "best_schedule": best, "best_bound": proven, "optimal": proven >= best,
-           "bounds": rows}
+    inst = resolve_instance(args.instance)
+    with interruptible():
+        report = bound_report(inst, time_limit=args.time_limit, pricing=args.pricing,
+                              width=args.width, repeat_limit=args.repeat_limit,
+                              lp=not args.no_lp)
+    out = {"instance": args.instance, **report}
+    rows, best, proven = report["bounds"], report["best_schedule"], report["best_bound"]
     if args.json:
         print_json(out)
         return 0
     body = [[r["bound"], "-" if r["value"] is None else round(r["value"], 2),
              "-" if r["gap"] is None else f"{100 * r['gap']:.2f}%", r["seconds"], r["note"]]
             for r in rows]
-    print(f"{args.instance}: n = {inst.n}, M = {inst.memory_limit}, best schedule found "
+    print(f"{args.instance}: n = {report['n']}, M = {report['memory_limit']}, best schedule found "
           f"{best} (heuristic, validated)")
     print(table(body, ["bound", "value", "gap", "seconds", "note"]))
     verdict = ("proven optimal" if proven >= best
