@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import math
 
-from optsched.cli.common import add_solver_options, print_json, resolve_instance, table
+from optsched.cli.common import add_solver_options, print_json
+from optsched.data.builtin import resolve_instance
 from optsched.errors import OptschedError
 from optsched.exact.bound_report import PRICINGS
+from optsched.studies.formatting import table
 
 
 def register(sub: argparse._SubParsersAction) -> None:

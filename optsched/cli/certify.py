@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optsched.cli.common import add_solver_options, print_json, resolve_instance, table
+from optsched.cli.common import add_solver_options, print_json
+from optsched.data.builtin import resolve_instance
 from optsched.errors import OptschedError
+from optsched.studies.formatting import table
 
 if TYPE_CHECKING:  # imported where used: certify pulls in the solvers
     from optsched.studies.certify import CertifyConfig

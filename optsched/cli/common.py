@@ -8,18 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from optsched.data.builtin import BUILTIN_PREFIX, builtin_names, resolve_instance
 from optsched.errors import OptschedError
 from optsched.model.io import dumps
 from optsched.studies.compare import solver_output_to_stderr
-from optsched.studies.formatting import table
 
-#: Re-exported: the commands (and older imports) reach these through this module; they live
-#: where their non-CLI users are (instance references in optsched.data.builtin, the text table
-#: in optsched.studies.formatting).
-__all__ = ["BUILTIN_PREFIX", "SOLVER_OPTIONS", "add_solver_options", "builtin_names",
-           "check_output_path", "print_json", "resolve_instance", "solver_logs_to_stderr",
-           "table"]
+__all__ = ["SOLVER_OPTIONS", "add_solver_options", "check_output_path", "print_json",
+           "solver_logs_to_stderr"]
 
 
 #: The solver options, declared once: flag, type, metavar and, when a command does not give its

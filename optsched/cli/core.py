@@ -11,11 +11,10 @@ from optsched.cli.common import (
     add_solver_options,
     check_output_path,
     print_json,
-    resolve_instance,
     solver_logs_to_stderr,
-    table,
 )
 from optsched.control import interruptible, stop_requested
+from optsched.data.builtin import resolve_instance
 from optsched.errors import OptschedError
 from optsched.exact.certificate import (
     certificate_dict,
@@ -33,6 +32,7 @@ from optsched.model.instance import Instance
 from optsched.model.schedule import load_schedule
 from optsched.model.validate import validate
 from optsched.progress import for_terminal
+from optsched.studies.formatting import table
 
 #: Exit status of a run ended by Ctrl-C (128 + SIGINT), as the shell reports it.
 EXIT_INTERRUPTED = 130

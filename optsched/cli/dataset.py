@@ -8,12 +8,7 @@ import shlex
 import sys
 from typing import Any
 
-from optsched.cli.common import (
-    add_solver_options,
-    check_output_path,
-    print_json,
-    table,
-)
+from optsched.cli.common import add_solver_options, check_output_path, print_json
 from optsched.data.families import FAMILIES, FamilyError, get_family, parse_param_args
 from optsched.exact.solve import SOLVERS
 from optsched.model.instance import save_instance
@@ -26,6 +21,7 @@ from optsched.studies.dataset import (
     verify_dataset,
 )
 from optsched.studies.execution import BACKENDS
+from optsched.studies.formatting import table
 
 
 def register(sub: argparse._SubParsersAction) -> None:

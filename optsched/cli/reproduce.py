@@ -7,12 +7,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from optsched.cli.common import (
-    add_solver_options,
-    check_output_path,
-    print_json,
-    resolve_instance,
-)
+from optsched.cli.common import add_solver_options, check_output_path, print_json
+from optsched.data.builtin import resolve_instance
 from optsched.errors import OptschedError
 from optsched.studies.reproduce import SyntheticConfig
 

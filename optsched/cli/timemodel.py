@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from optsched.cli.common import check_output_path, print_json, table
+from optsched.cli.common import check_output_path, print_json
+from optsched.studies.formatting import table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
